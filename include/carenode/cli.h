@@ -1,0 +1,76 @@
+/*
+ * cli.h - the command line: global options, per-command option parsing,
+ * dispatch, exit codes and output (plain bilingual text or --json). Each
+ * command is a function in node/cli_*.c that takes the parsed context.
+ *
+ * Exit codes (also in `carenode --help` and the README):
+ *   0 ok, 1 other failure, 2 usage, 3 invalid input, 4 not found,
+ *   5 integrity failure (signature, chain, tampering), 6 outside
+ *   jurisdiction, 7 already exists or wrong state, 8 storage (disk full,
+ *   read-only, I/O, database).
+ */
+#ifndef CARENODE_CLI_H
+#define CARENODE_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "carenode/err.h"
+#include "carenode/ledger.h"
+#include "carenode/node.h"
+
+#define CN_CLI_MAX_OPTS 96
+#define CN_CLI_MAX_POS 8
+
+typedef struct cn_cli {
+	const char *dir;  /* node folder: --dir, $CARENODE_DIR, or "." */
+	const char *user; /* acting user: --user, $CARENODE_USER, $USER */
+	bool json;        /* --json: machine-readable output on stdout */
+	FILE *out;
+	FILE *err;
+	const cn_env *env; /* NULL: the system clock and randomness */
+	/* the command's own arguments */
+	size_t n_opts;
+	const char *opt_name[CN_CLI_MAX_OPTS];
+	const char *opt_value[CN_CLI_MAX_OPTS];
+	bool opt_used[CN_CLI_MAX_OPTS];
+	size_t n_pos;
+	const char *pos[CN_CLI_MAX_POS];
+	char field_name[CN_CLI_MAX_OPTS][CN_FIELD_NAME_MAX + 1];
+	bool help;
+	cn_diag diag;
+} cn_cli;
+
+/* Runs carenode with argv; returns the process exit code. */
+int cn_cli_main(int argc, char **argv, const cn_env *env);
+
+/* The option's value (marks it used) or NULL. */
+const char *cn_cli_opt(cn_cli *c, const char *name);
+/* Fails with CN_ERR_USAGE naming the first option no command consumed. */
+CN_NODISCARD cn_err cn_cli_no_leftovers(cn_cli *c);
+/* Opens the node at c->dir; reports errors itself. */
+CN_NODISCARD cn_err cn_cli_open(cn_cli *c, bool readonly, cn_node **out);
+/* Collects the unused options as model field inputs for kind (option
+ * --household-address -> field household_address); an option that names no
+ * field is a usage error. *n receives the count (at most cap). */
+CN_NODISCARD cn_err cn_cli_field_inputs(cn_cli *c, const char *kind, cn_input *in, size_t cap, size_t *n);
+/* Formats a hybrid clock as a China Standard Time date and time. */
+void cn_cli_time(uint64_t hlc, char out[32]);
+
+/* commands */
+cn_err cn_cli_init(cn_cli *c);
+cn_err cn_cli_info(cn_cli *c);
+cn_err cn_cli_child(cn_cli *c, const char *sub);
+cn_err cn_cli_guardian(cn_cli *c, const char *sub);
+cn_err cn_cli_event(cn_cli *c, const char *kind);
+cn_err cn_cli_conflicts(cn_cli *c);
+cn_err cn_cli_log(cn_cli *c);
+cn_err cn_cli_export(cn_cli *c);
+cn_err cn_cli_import(cn_cli *c);
+cn_err cn_cli_verify(cn_cli *c);
+cn_err cn_cli_rebuild(cn_cli *c);
+cn_err cn_cli_digest(cn_cli *c);
+cn_err cn_cli_dictionary(cn_cli *c);
+cn_err cn_cli_synth(cn_cli *c);
+
+#endif

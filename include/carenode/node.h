@@ -1,0 +1,88 @@
+/*
+ * node.h - one carenode node: its folder, identity (Ed25519 key, level,
+ * division code), database, clock, and the one write path every change
+ * takes: draft -> model check -> jurisdiction check -> sign -> append and
+ * project in one transaction.
+ *
+ * A node folder holds carenode.db (SQLite, WAL), node.key (the secret key,
+ * mode 0600, never printed) and node.pub (the public key, hex).
+ */
+#ifndef CARENODE_NODE_H
+#define CARENODE_NODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "carenode/division.h"
+#include "carenode/err.h"
+#include "carenode/model.h"
+#include "carenode/op.h"
+#include "carenode/store.h"
+
+#define CN_NODE_DB "carenode.db"
+#define CN_NODE_KEY "node.key"
+#define CN_NODE_PUB "node.pub"
+
+/* An injectable wall clock (Unix milliseconds) and randomness, so tests are
+ * deterministic. NULL members mean the system's. */
+typedef struct cn_env {
+	uint64_t (*now_ms)(void *ctx);
+	void (*random)(void *ctx, void *buf, size_t len);
+	void *ctx;
+} cn_env;
+
+typedef struct cn_node cn_node;
+
+/* Creates a node folder (dir may exist but must not hold a node). level and
+ * code must agree with the division table. */
+CN_NODISCARD cn_err cn_node_init(const char *dir, cn_level level, const char *code, const cn_env *env,
+				 cn_diag *diag);
+/* Opens a node folder. env is copied; NULL for the system's. Close with
+ * cn_node_close(). */
+CN_NODISCARD cn_err cn_node_open(const char *dir, bool readonly, const cn_env *env, cn_node **out,
+				 cn_diag *diag);
+void cn_node_close(cn_node *n);
+
+cn_store *cn_node_store(cn_node *n);               /* borrowed */
+const cn_divisions *cn_node_divisions(const cn_node *n); /* borrowed */
+cn_level cn_node_level(const cn_node *n);
+const char *cn_node_code(const cn_node *n);
+const char *cn_node_name(const cn_node *n);        /* the unit's Chinese name */
+const uint8_t *cn_node_pubkey(const cn_node *n);
+uint64_t cn_node_now_ms(const cn_node *n);
+void cn_node_random(const cn_node *n, void *buf, size_t len);
+/* Model context (today, division table) for parsing input. */
+cn_model_ctx cn_node_model_ctx(const cn_node *n);
+
+/* ---- drafts: the changes of one user action, signed as one op ---- */
+
+typedef struct cn_draft cn_draft;
+
+CN_NODISCARD cn_err cn_draft_new(cn_draft **out);
+void cn_draft_free(cn_draft *d);
+/* Starts a change to record (kind by name) placed at division. create means
+ * the record is new (no base); otherwise the record's current heads become
+ * the base at commit. *idx names the change for cn_draft_set. */
+CN_NODISCARD cn_err cn_draft_change(cn_draft *d, const char *kind, const uint8_t record[CN_RECORD_BYTES],
+				    const char *division, bool create, size_t *idx);
+/* Sets a field (value copied). Setting a field twice keeps the last. */
+CN_NODISCARD cn_err cn_draft_set(cn_draft *d, size_t idx, const char *field, const cn_val *v);
+size_t cn_draft_count(const cn_draft *d);
+/* Places change idx at another division (known only after parsing). */
+CN_NODISCARD cn_err cn_draft_set_division(cn_draft *d, size_t idx, const char *division);
+/* The value set for field in change idx, or NULL when not set (borrowed,
+ * valid until the draft changes). */
+const cn_val *cn_draft_get(const cn_draft *d, size_t idx, const char *field);
+
+/* Signs the draft as one op by actor and appends it. Inside an open
+ * transaction (cn_node_begin) it joins it; otherwise it commits its own.
+ * hash (may be NULL) receives the op's identity. */
+CN_NODISCARD cn_err cn_node_commit(cn_node *n, const cn_draft *d, const char *actor, uint64_t flags,
+				   uint8_t hash[CN_HASH_BYTES], cn_diag *diag);
+
+CN_NODISCARD cn_err cn_node_begin(cn_node *n, cn_diag *diag);
+CN_NODISCARD cn_err cn_node_end(cn_node *n, cn_diag *diag); /* commit */
+void cn_node_abort(cn_node *n);                           /* roll back */
+
+#endif

@@ -1,0 +1,86 @@
+/*
+ * store.h - the node's SQLite database: the append-only op log, node
+ * metadata, and the projection kept in step with the log inside one
+ * transaction per append.
+ *
+ * Storage layout (schema version 1):
+ *   meta(key, value)                      node identity and settings
+ *   ops(pos, origin, seq, hash, hlc, urgent, bytes)
+ *                                         the log: exact signed bytes, in
+ *                                         arrival order; (origin, seq) and
+ *                                         hash unique
+ *   changes, heads, conflicts, <kinds>    the projection (project.h)
+ * The database runs in WAL mode with synchronous=FULL: an op reported as
+ * written survives a power cut.
+ */
+#ifndef CARENODE_STORE_H
+#define CARENODE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "carenode/err.h"
+#include "carenode/op.h"
+#include "carenode/project.h"
+
+#define CN_STORE_SCHEMA_VERSION 1
+
+typedef struct cn_store cn_store;
+
+/* Test hook: called at named points inside a write; a non-OK return makes
+ * the write fail there, so tests can prove nothing is half-written. */
+typedef cn_err (*cn_store_fault_fn)(void *ctx, const char *point);
+
+/* Creates a new database at path (refuses an existing file). */
+CN_NODISCARD cn_err cn_store_create(const char *path, cn_store **out, cn_diag *diag);
+/* Opens an existing database. */
+CN_NODISCARD cn_err cn_store_open(const char *path, bool readonly, cn_store **out, cn_diag *diag);
+void cn_store_close(cn_store *s);
+void cn_store_set_fault(cn_store *s, cn_store_fault_fn fn, void *ctx);
+
+sqlite3 *cn_store_db(cn_store *s);    /* borrowed */
+cn_proj *cn_store_proj(cn_store *s);  /* borrowed */
+
+CN_NODISCARD cn_err cn_store_meta_get(cn_store *s, const char *key, char *buf, size_t cap,
+				      cn_diag *diag);
+CN_NODISCARD cn_err cn_store_meta_set(cn_store *s, const char *key, const char *value, cn_diag *diag);
+
+CN_NODISCARD cn_err cn_store_begin(cn_store *s, cn_diag *diag);
+CN_NODISCARD cn_err cn_store_commit(cn_store *s, cn_diag *diag);
+void cn_store_rollback(cn_store *s);
+
+/* The last op of an origin: *seq 0 when none. */
+CN_NODISCARD cn_err cn_store_origin_head(cn_store *s, const uint8_t origin[CN_KEY_BYTES],
+					 uint64_t *seq, uint8_t hash[CN_HASH_BYTES], cn_diag *diag);
+
+/* Greatest hybrid clock in the log (0 when empty). */
+CN_NODISCARD cn_err cn_store_max_hlc(cn_store *s, uint64_t *hlc, cn_diag *diag);
+
+/* Appends a decoded, signature-checked op to the log and projects it, in
+ * the caller's transaction. The op must extend its origin's chain: seq is
+ * the next number and prev the hash of the op before. An op already held
+ * (same hash) sets *dup and changes nothing; the same (origin, seq) with a
+ * different hash is a fork: CN_ERR_CHAIN. bytes/len are d's bytes. */
+CN_NODISCARD cn_err cn_store_append(cn_store *s, const cn_op_decoded *d, bool *dup, cn_diag *diag);
+
+/* Counts ops in the log. */
+CN_NODISCARD cn_err cn_store_op_count(cn_store *s, uint64_t *n, cn_diag *diag);
+
+/* Rebuilds the projection from the log in one transaction. */
+CN_NODISCARD cn_err cn_store_rebuild(cn_store *s, uint64_t *n_ops, cn_diag *diag);
+
+/* Re-checks every op (strict decoding, model rules, signature, hash, gap-free
+ * sequence and chain per origin) and that the projection equals a fresh one
+ * built from the log. On a bad op the diag names its origin and sequence. */
+CN_NODISCARD cn_err cn_store_verify(cn_store *s, uint64_t *n_ops, cn_diag *diag);
+
+/* Calls fn for every op in arrival order (or by origin and sequence); a
+ * non-OK return from fn stops the walk and is returned. */
+typedef cn_err (*cn_store_op_fn)(void *ctx, const cn_op_decoded *d, int64_t pos);
+CN_NODISCARD cn_err cn_store_each_op(cn_store *s, int64_t after_pos, uint64_t limit,
+				     cn_store_op_fn fn, void *ctx, cn_diag *diag);
+
+#endif

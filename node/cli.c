@@ -1,0 +1,348 @@
+/*
+ * cli.c - global options, help, dispatch and exit codes of the carenode
+ * command line. Commands live in cli_records.c (the ledger) and cli_admin.c
+ * (the node and its log).
+ */
+#include "carenode/cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "carenode/json.h"
+
+typedef struct command {
+	const char *name;
+	const char *usage;
+	const char *help; /* Chinese, then English */
+} command;
+
+static const command commands[] = {
+	{"init", "init --level village|township|county --code 12位区划代码",
+	 "创建节点目录：数据库、Ed25519 密钥（node.key，权限0600）、级别与区划代码。不覆盖已有节点。\n"
+	 "Create a node folder: database, Ed25519 key pair (node.key, mode 0600), level and division code.\n"
+	 "Refuses to overwrite an existing node."},
+	{"info", "info", "显示本节点的身份与数据量 / show this node's identity and counts."},
+	{"child", "child add|update|remove|show|list ...",
+	 "儿童档案（R1）/ children's files (R1):\n"
+	 "  child add --name 姓名 --id 公民身份号码 --household-address 户籍地址 [--字段 值]...\n"
+	 "  child update 儿童 --字段 值 ...      修改档案 / change fields (\"\" clears)\n"
+	 "  child remove 儿童 --reason parents_returned|aged_16|moved_away|other\n"
+	 "               [--caring-parent father|mother|both] [--date 日期] [--note 说明]\n"
+	 "  child show 儿童                      档案全貌 / the whole file\n"
+	 "  child list [--village 代码] [--status active|removed|all] [--age-min N] [--age-max N]\n"
+	 "“儿童”可写18位公民身份号码或档案编号（至少6位）/ a child is named by resident ID or record id.\n"
+	 "字段见 carenode dictionary / fields: see carenode dictionary."},
+	{"guardian", "guardian set 儿童 --guardian-type 类型 --name 姓名 --relation 关系 [--字段 值]...",
+	 "设置监护情况（R2）/ set the child's guardianship (R2)."},
+	{"assess", "assess 儿童 --date 日期 --assessor 评估人 --safety .. --guardianship .. --health .. --result 较好|一般|差",
+	 "登记评估（R7），帮扶方式由结果推出 / record an assessment (R7); the assistance mode follows from the result."},
+	{"visit", "visit 儿童 --type party_cadre|stationed_cadre|social_worker --date 日期 --visitor 走访人 --findings 情况",
+	 "登记走访（R3.2）/ record a home visit (R3.2)."},
+	{"contact", "contact 儿童 --date 日期 --parent father|mother --method phone|video|in_person|other [--note 内容]",
+	 "登记父母亲情联系（R2.5）/ record a parent's contact with the child (R2.5)."},
+	{"conflicts", "conflicts", "列出待乡镇专干裁定的并发修改 / list concurrent edits waiting for a decision."},
+	{"log", "log [--limit N] [--after 位置]", "以可读形式列出操作日志 / show the op log, human readable."},
+	{"export", "export [--format csv|json] [--status active|removed|all] [--out 文件]",
+	 "导出台账：CSV（中文表头，Excel可打开）或 JSON / export the ledger as CSV (Chinese headers) or JSON."},
+	{"import", "import 文件.csv [--encoding auto|utf8|gb18030] [--skip-bad]",
+	 "从CSV导入乡镇台账（UTF-8或GB18030）；默认整文件要么全部导入要么都不导入，--skip-bad 跳过并逐行报告错误行。\n"
+	 "Import a township ledger CSV (UTF-8 or GB18030); all-or-nothing unless --skip-bad, which reports each bad row."},
+	{"verify", "verify",
+	 "重新校验每个签名、每个链接和投影表；出错时指出第一个错误操作（节点、序号）。\n"
+	 "Re-check every signature, chain link and the projection; names the first bad op (origin, seq)."},
+	{"rebuild", "rebuild", "由操作日志重建所有投影表 / rebuild every projected table from the op log."},
+	{"digest", "digest [--scope 区划代码前缀]",
+	 "输出投影状态的哈希，用于比较两个节点 / print one hash of the projected state, to compare nodes."},
+	{"dictionary", "dictionary", "输出数据字典（Markdown）/ print the data dictionary (Markdown)."},
+	{"synth", "synth --village 代码 --count N [--seed S] [--out 文件]",
+	 "生成合成儿童台账CSV（演示与测试用，非真实数据）/ write a synthetic ledger CSV (demo and tests; no real data)."},
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *f)
+{
+	fputs("carenode — 农村留守儿童关爱保护信息系统节点 / rural left-behind children's care and protection node\n\n"
+	      "用法 / usage: carenode [--dir 节点目录] [--user 用户] [--json] <命令> [参数]\n\n"
+	      "命令 / commands:\n",
+	      f);
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(f, "  %s\n", commands[i].usage);
+	fputs("\n全局选项 / global options:\n"
+	      "  --dir DIR    节点目录（默认 $CARENODE_DIR 或当前目录）/ node folder ($CARENODE_DIR or .)\n"
+	      "  --user NAME  操作人，记入每个操作（默认 $CARENODE_USER 或 $USER）/ acting user recorded in each op\n"
+	      "  --json       输出JSON，便于脚本处理 / machine-readable output\n"
+	      "  carenode <命令> --help  查看命令说明 / help for one command\n\n"
+	      "退出码 / exit codes: 0 成功 ok, 1 其他错误 other, 2 用法错误 usage, 3 输入不合法 invalid input,\n"
+	      "  4 未找到 not found, 5 完整性校验失败 integrity failure, 6 超出辖区 outside jurisdiction,\n"
+	      "  7 已存在或状态不允许 exists / wrong state, 8 存储错误 storage (disk full, read-only, I/O)\n",
+	      f);
+}
+
+static int exit_code(cn_err err)
+{
+	switch (err) {
+	case CN_OK: return 0;
+	case CN_ERR_USAGE: return 2;
+	case CN_ERR_INVALID:
+	case CN_ERR_FORMAT:
+	case CN_ERR_TRUNCATED:
+	case CN_ERR_LIMIT: return 3;
+	case CN_ERR_NOTFOUND:
+	case CN_ERR_AMBIGUOUS: return 4;
+	case CN_ERR_SIGNATURE:
+	case CN_ERR_CHAIN:
+	case CN_ERR_MISMATCH: return 5;
+	case CN_ERR_DENIED: return 6;
+	case CN_ERR_EXISTS:
+	case CN_ERR_STATE: return 7;
+	case CN_ERR_IO:
+	case CN_ERR_DB:
+	case CN_ERR_FULL:
+	case CN_ERR_READONLY: return 8;
+	default: return 1;
+	}
+}
+
+const char *cn_cli_opt(cn_cli *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_opts; i++) {
+		if (!strcmp(c->opt_name[i], name)) {
+			c->opt_used[i] = true;
+			return c->opt_value[i] ? c->opt_value[i] : "";
+		}
+	}
+	return NULL;
+}
+
+cn_err cn_cli_no_leftovers(cn_cli *c)
+{
+	for (size_t i = 0; i < c->n_opts; i++) {
+		if (!c->opt_used[i]) {
+			cn_diag_set(&c->diag, "未知选项 --%s / unknown option --%s", c->opt_name[i], c->opt_name[i]);
+			return CN_ERR_USAGE;
+		}
+	}
+	return CN_OK;
+}
+
+cn_err cn_cli_open(cn_cli *c, bool readonly, cn_node **out)
+{
+	return cn_node_open(c->dir, readonly, c->env, out, &c->diag);
+}
+
+cn_err cn_cli_field_inputs(cn_cli *c, const char *kind, cn_input *in, size_t cap, size_t *n)
+{
+	const cn_kind_def *k = cn_model_kind(kind, strlen(kind));
+
+	*n = 0;
+	for (size_t i = 0; i < c->n_opts; i++) {
+		const char *o = c->opt_name[i];
+		char *nm = c->field_name[i];
+		size_t len = strlen(o);
+
+		if (c->opt_used[i])
+			continue;
+		if (len > CN_FIELD_NAME_MAX) {
+			cn_diag_set(&c->diag, "未知选项 --%s / unknown option --%s", o, o);
+			return CN_ERR_USAGE;
+		}
+		for (size_t j = 0; j <= len; j++)
+			nm[j] = o[j] == '-' ? '_' : o[j];
+		if (!strcmp(nm, "id") && !strcmp(kind, "child"))
+			strcpy(nm, "id_number");
+		if (!strcmp(nm, "type") && !strcmp(kind, "visit"))
+			strcpy(nm, "visit_type");
+		if (!cn_model_field(k, nm, strlen(nm))) {
+			cn_diag_set(&c->diag, "%s没有字段 --%s（见 carenode dictionary）/ %s has no field --%s (see carenode dictionary)",
+				    k->zh, o, k->name, o);
+			return CN_ERR_USAGE;
+		}
+		if (!c->opt_value[i]) {
+			cn_diag_set(&c->diag, "选项 --%s 缺少取值 / option --%s needs a value", o, o);
+			return CN_ERR_USAGE;
+		}
+		if (*n == cap)
+			return CN_ERR_LIMIT;
+		in[(*n)++] = (cn_input){nm, c->opt_value[i]};
+		c->opt_used[i] = true;
+	}
+	return CN_OK;
+}
+
+void cn_cli_time(uint64_t hlc, char out[32])
+{
+	time_t t = (time_t)(cn_hlc_ms(hlc) / 1000) + 8 * 3600;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+/* Options that never take a value. */
+static bool is_flag(const char *name)
+{
+	static const char *const flags[] = {"json", "help", "skip-bad", "h"};
+
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		if (!strcmp(name, flags[i]))
+			return true;
+	return false;
+}
+
+/* Splits argv into options (--name value, --name=value) and positionals. */
+static cn_err parse_args(cn_cli *c, int argc, char **argv, int start, const char **cmd, const char **sub)
+{
+	*cmd = *sub = NULL;
+	for (int i = start; i < argc; i++) {
+		char *a = argv[i];
+		if (a[0] == '-' && a[1] == '-' && a[2]) {
+			char *name = a + 2, *eq = strchr(name, '=');
+			const char *value = NULL;
+			if (eq) {
+				*eq = 0;
+				value = eq + 1;
+			} else if (!is_flag(name)) {
+				if (i + 1 >= argc) {
+					cn_diag_set(&c->diag, "选项 --%s 缺少取值 / option --%s needs a value", name,
+						    name);
+					return CN_ERR_USAGE;
+				}
+				value = argv[++i];
+			}
+			if (!strcmp(name, "dir")) {
+				c->dir = value;
+			} else if (!strcmp(name, "user")) {
+				c->user = value;
+			} else if (!strcmp(name, "json")) {
+				c->json = true;
+			} else if (!strcmp(name, "help")) {
+				c->help = true;
+			} else {
+				if (c->n_opts == CN_CLI_MAX_OPTS) {
+					cn_diag_set(&c->diag, "选项过多 / too many options");
+					return CN_ERR_USAGE;
+				}
+				c->opt_name[c->n_opts] = name;
+				c->opt_value[c->n_opts++] = value;
+			}
+		} else if (!strcmp(a, "-h")) {
+			c->help = true;
+		} else if (!*cmd) {
+			*cmd = a;
+		} else if (!*sub && (!strcmp(*cmd, "child") || !strcmp(*cmd, "guardian"))) {
+			*sub = a;
+		} else {
+			if (c->n_pos == CN_CLI_MAX_POS) {
+				cn_diag_set(&c->diag, "参数过多 / too many arguments");
+				return CN_ERR_USAGE;
+			}
+			c->pos[c->n_pos++] = a;
+		}
+	}
+	return CN_OK;
+}
+
+static const command *find_command(const char *name)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static cn_err dispatch(cn_cli *c, const char *cmd, const char *sub)
+{
+	if (!strcmp(cmd, "init"))
+		return cn_cli_init(c);
+	if (!strcmp(cmd, "info"))
+		return cn_cli_info(c);
+	if (!strcmp(cmd, "child"))
+		return cn_cli_child(c, sub);
+	if (!strcmp(cmd, "guardian"))
+		return cn_cli_guardian(c, sub);
+	if (!strcmp(cmd, "assess"))
+		return cn_cli_event(c, "assessment");
+	if (!strcmp(cmd, "visit"))
+		return cn_cli_event(c, "visit");
+	if (!strcmp(cmd, "contact"))
+		return cn_cli_event(c, "contact");
+	if (!strcmp(cmd, "conflicts"))
+		return cn_cli_conflicts(c);
+	if (!strcmp(cmd, "log"))
+		return cn_cli_log(c);
+	if (!strcmp(cmd, "export"))
+		return cn_cli_export(c);
+	if (!strcmp(cmd, "import"))
+		return cn_cli_import(c);
+	if (!strcmp(cmd, "verify"))
+		return cn_cli_verify(c);
+	if (!strcmp(cmd, "rebuild"))
+		return cn_cli_rebuild(c);
+	if (!strcmp(cmd, "digest"))
+		return cn_cli_digest(c);
+	if (!strcmp(cmd, "dictionary"))
+		return cn_cli_dictionary(c);
+	if (!strcmp(cmd, "synth"))
+		return cn_cli_synth(c);
+	cn_diag_set(&c->diag, "未知命令“%s”，见 carenode --help / unknown command %s", cmd, cmd);
+	return CN_ERR_USAGE;
+}
+
+int cn_cli_main(int argc, char **argv, const cn_env *env)
+{
+	cn_cli c;
+	const char *cmd, *sub;
+	const command *cm;
+	cn_err err;
+
+	memset(&c, 0, sizeof(c));
+	c.out = stdout;
+	c.err = stderr;
+	c.env = env;
+	c.dir = getenv("CARENODE_DIR");
+	c.user = getenv("CARENODE_USER");
+	err = parse_args(&c, argc, argv, 1, &cmd, &sub);
+	if (!c.dir || !*c.dir)
+		c.dir = ".";
+	if (!c.user || !*c.user)
+		c.user = getenv("USER");
+	if (!c.user || !*c.user)
+		c.user = "local";
+	if (!err && !cmd) {
+		usage(c.help ? c.out : c.err);
+		return c.help ? 0 : 2;
+	}
+	if (!err && c.help) {
+		cm = find_command(cmd);
+		if (!cm) {
+			usage(c.out);
+			return 0;
+		}
+		fprintf(c.out, "用法 / usage: carenode %s\n\n%s\n", cm->usage, cm->help);
+		return 0;
+	}
+	if (!err)
+		err = dispatch(&c, cmd, sub);
+	if (err) {
+		fprintf(c.err, "carenode: %s%s%s\n", cn_strerror(err), c.diag.text[0] ? ": " : "",
+			c.diag.text);
+		if (c.json) {
+			cn_json j;
+			cn_json_init(&j, c.out);
+			cn_json_object(&j);
+			cn_json_kv_bool(&j, "ok", false);
+			cn_json_kv_int(&j, "exit_code", exit_code(err));
+			cn_json_kv_str(&j, "error", cn_strerror(err));
+			cn_json_kv_str(&j, "message", c.diag.text);
+			cn_json_object_end(&j);
+			fputc('\n', c.out);
+		}
+	}
+	if (fflush(c.out) != 0 && !err) {
+		fprintf(c.err, "carenode: 写出失败 / writing output failed\n");
+		return 8;
+	}
+	return exit_code(err);
+}

@@ -1,0 +1,454 @@
+/*
+ * cli_records.c - the ledger's commands: child add/update/remove/show/list,
+ * guardian set, assess, visit, contact, conflicts.
+ */
+#include "carenode/cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "carenode/json.h"
+#include "carenode/ledger.h"
+#include "carenode/ledger_io.h"
+
+#define CELL 4200
+
+static cn_err need_pos(cn_cli *c, size_t n, const char *what)
+{
+	if (c->n_pos < n) {
+		cn_diag_set(&c->diag, "缺少参数：%s / missing argument: %s", what, what);
+		return CN_ERR_USAGE;
+	}
+	if (c->n_pos > n) {
+		cn_diag_set(&c->diag, "多余的参数“%s” / unexpected argument %s", c->pos[n], c->pos[n]);
+		return CN_ERR_USAGE;
+	}
+	return CN_OK;
+}
+
+static void print_ok(cn_cli *c, const char *zh, const char *en, const uint8_t *record)
+{
+	char hex[33] = "";
+
+	if (record)
+		cn_hex(record, CN_RECORD_BYTES, hex);
+	if (c->json) {
+		cn_json j;
+		cn_json_init(&j, c->out);
+		cn_json_object(&j);
+		cn_json_kv_bool(&j, "ok", true);
+		if (record)
+			cn_json_kv_str(&j, "record", hex);
+		cn_json_object_end(&j);
+		fputc('\n', c->out);
+	} else if (record) {
+		fprintf(c->out, "%s / %s: %s\n", zh, en, hex);
+	} else {
+		fprintf(c->out, "%s / %s\n", zh, en);
+	}
+}
+
+static cn_err child_add(cn_cli *c, cn_node *n)
+{
+	cn_input in[CN_CLI_MAX_OPTS];
+	uint8_t rec[CN_RECORD_BYTES];
+	size_t k;
+	cn_err err;
+
+	if ((err = need_pos(c, 0, "")) || (err = cn_cli_field_inputs(c, "child", in, CN_CLI_MAX_OPTS, &k)))
+		return err;
+	if ((err = cn_ledger_child_add(n, c->user, in, k, NULL, 0, rec, &c->diag)))
+		return err;
+	print_ok(c, "已建档", "filed", rec);
+	return CN_OK;
+}
+
+static cn_err child_update(cn_cli *c, cn_node *n)
+{
+	cn_input in[CN_CLI_MAX_OPTS];
+	uint8_t rec[CN_RECORD_BYTES];
+	size_t k;
+	cn_err err;
+
+	if ((err = need_pos(c, 1, "儿童 / child")) ||
+	    (err = cn_cli_field_inputs(c, "child", in, CN_CLI_MAX_OPTS, &k)) ||
+	    (err = cn_ledger_find_child(n, c->pos[0], rec, &c->diag)) ||
+	    (err = cn_ledger_child_update(n, c->user, rec, in, k, &c->diag)))
+		return err;
+	print_ok(c, "已更新", "updated", rec);
+	return CN_OK;
+}
+
+static cn_err child_remove(cn_cli *c, cn_node *n)
+{
+	uint8_t rec[CN_RECORD_BYTES];
+	const char *reason = cn_cli_opt(c, "reason"), *parent = cn_cli_opt(c, "caring-parent");
+	const char *date = cn_cli_opt(c, "date"), *note = cn_cli_opt(c, "note");
+	cn_err err;
+
+	if ((err = need_pos(c, 1, "儿童 / child")) || (err = cn_cli_no_leftovers(c)) ||
+	    (err = cn_ledger_find_child(n, c->pos[0], rec, &c->diag)) ||
+	    (err = cn_ledger_child_remove(n, c->user, rec, reason, parent, date, note, &c->diag)))
+		return err;
+	print_ok(c, "已移出台账（档案保留）", "removed from the ledger (file kept)", rec);
+	return CN_OK;
+}
+
+/* Prints every field of a projected row: "label: value" or JSON members. */
+static void show_row(cn_cli *c, cn_json *j, const cn_kind_def *k, sqlite3_stmt *st, int first, char *buf)
+{
+	for (size_t i = 0; i < k->n_fields; i++) {
+		const cn_field_def *f = &k->fields[i];
+		cn_ledger_io_format(f, st, first + (int)i, true, buf, CELL);
+		if (j) {
+			cn_json_key(j, f->name);
+			if (sqlite3_column_type(st, first + (int)i) == SQLITE_NULL)
+				cn_json_null(j);
+			else if (f->type == CN_FT_BOOL)
+				cn_json_bool(j, sqlite3_column_int(st, first + (int)i) != 0);
+			else if (f->type == CN_FT_INT)
+				cn_json_int(j, sqlite3_column_int64(st, first + (int)i));
+			else
+				cn_json_str(j, (const char *)sqlite3_column_text(st, first + (int)i));
+		} else if (*buf) {
+			fprintf(c->out, "  %s：%s\n", f->zh, buf);
+		}
+	}
+}
+
+static cn_err show_kind(cn_cli *c, cn_node *n, cn_json *j, const char *kind, const char *where,
+			const uint8_t *rec, const char *hex, char *buf)
+{
+	const cn_kind_def *k = cn_model_kind(kind, strlen(kind));
+	sqlite3 *db = cn_store_db(cn_node_store(n));
+	sqlite3_stmt *st = NULL;
+	char sql[256], when[32];
+	int rc, count = 0;
+
+	snprintf(sql, sizeof(sql), "SELECT * FROM %s WHERE %s ORDER BY %s", kind, where,
+		 k->event ? "date, id" : "id");
+	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return cn_proj_sqlite_err(db, rc, "showing a child", &c->diag);
+	if (!strncmp(where, "child", 5))
+		sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_blob(st, 1, rec, CN_RECORD_BYTES, SQLITE_STATIC);
+	if (j) {
+		cn_json_key(j, kind);
+		if (k->event)
+			cn_json_array(j);
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char id[33];
+		cn_hex(sqlite3_column_blob(st, 0), CN_RECORD_BYTES, id);
+		cn_cli_time((uint64_t)sqlite3_column_int64(st, 4), when);
+		count++;
+		if (j) {
+			cn_json_object(j);
+			cn_json_kv_str(j, "id", id);
+			cn_json_kv_str(j, "division", (const char *)sqlite3_column_text(st, 1));
+			cn_json_kv_str(j, "created_by", (const char *)sqlite3_column_text(st, 3));
+			cn_json_kv_str(j, "updated_by", (const char *)sqlite3_column_text(st, 5));
+			cn_json_kv_str(j, "updated_at", when);
+		} else {
+			fprintf(c->out, "【%s】%s（最后修改 / last change: %s，%s）\n", k->zh,
+				k->event ? id : "", when, sqlite3_column_text(st, 5));
+		}
+		show_row(c, j, k, st, 6, buf);
+		if (j)
+			cn_json_object_end(j);
+	}
+	if (j && k->event)
+		cn_json_array_end(j);
+	else if (j && !count)
+		cn_json_null(j);
+	sqlite3_finalize(st);
+	if (!j && !count && !k->event)
+		fprintf(c->out, "【%s】尚未登记 / none recorded\n", k->zh);
+	return rc == SQLITE_DONE ? CN_OK : cn_proj_sqlite_err(db, rc, "showing a child", &c->diag);
+}
+
+/* Lists open conflicts (all, or of one record) as text or JSON. */
+static cn_err list_conflicts(cn_cli *c, cn_node *n, cn_json *j, const uint8_t *rec)
+{
+	sqlite3 *db = cn_store_db(cn_node_store(n));
+	sqlite3_stmt *st = NULL;
+	int rc, count = 0;
+
+	rc = sqlite3_prepare_v2(db,
+				"SELECT record, kind, field, op, value, actor, hlc, division FROM conflicts"
+				" WHERE ?1 IS NULL OR record = ?1 ORDER BY record, kind, field, hlc, op",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return cn_proj_sqlite_err(db, rc, "listing conflicts", &c->diag);
+	if (rec)
+		sqlite3_bind_blob(st, 1, rec, CN_RECORD_BYTES, SQLITE_STATIC);
+	if (j) {
+		cn_json_key(j, "conflicts");
+		cn_json_array(j);
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char rhex[33], ohex[65], when[32], val[CN_VALUE_MAX + 16] = "";
+		const char *kind = (const char *)sqlite3_column_text(st, 1);
+		const char *field = (const char *)sqlite3_column_text(st, 2);
+		const cn_kind_def *k = cn_model_kind(kind, strlen(kind));
+		const cn_field_def *f = k ? cn_model_field(k, field, strlen(field)) : NULL;
+		cn_mp_reader r;
+
+		cn_hex(sqlite3_column_blob(st, 0), CN_RECORD_BYTES, rhex);
+		cn_hex(sqlite3_column_blob(st, 3), CN_HASH_BYTES, ohex);
+		cn_cli_time((uint64_t)sqlite3_column_int64(st, 6), when);
+		cn_mp_reader_init(&r, sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4));
+		switch (cn_mp_peek(&r)) {
+		case CN_MP_STR: {
+			uint32_t len;
+			const char *s = cn_mp_read_str(&r, &len);
+			snprintf(val, sizeof(val), "%.*s", (int)len, s ? s : "");
+			if (f && f->type == CN_FT_ENUM)
+				snprintf(val, sizeof(val), "%s", cn_model_enum_zh(f, val));
+			break;
+		}
+		case CN_MP_BOOL: snprintf(val, sizeof(val), "%s", cn_mp_read_bool(&r) ? "是" : "否"); break;
+		case CN_MP_NIL: snprintf(val, sizeof(val), "（清空 / cleared）"); break;
+		default: snprintf(val, sizeof(val), "%lld", (long long)cn_mp_read_int(&r));
+		}
+		count++;
+		if (j) {
+			cn_json_object(j);
+			cn_json_kv_str(j, "record", rhex);
+			cn_json_kv_str(j, "kind", kind);
+			cn_json_kv_str(j, "field", field);
+			cn_json_kv_str(j, "value", val);
+			cn_json_kv_str(j, "by", (const char *)sqlite3_column_text(st, 5));
+			cn_json_kv_str(j, "at", when);
+			cn_json_kv_str(j, "op", ohex);
+			cn_json_object_end(j);
+		} else {
+			fprintf(c->out, "待裁定 / conflict  %.8s %s.%s（%s）= “%s”  由 %s 于 %s 修改 / by %s at %s\n",
+				rhex, kind, field, f ? f->zh : field, val, sqlite3_column_text(st, 5), when,
+				sqlite3_column_text(st, 5), when);
+		}
+	}
+	if (j)
+		cn_json_array_end(j);
+	sqlite3_finalize(st);
+	if (!j && !count && !rec)
+		fprintf(c->out, "没有待裁定的冲突 / no open conflicts\n");
+	return rc == SQLITE_DONE ? CN_OK : cn_proj_sqlite_err(db, rc, "listing conflicts", &c->diag);
+}
+
+static cn_err child_show(cn_cli *c, cn_node *n)
+{
+	uint8_t rec[CN_RECORD_BYTES];
+	char hex[33], *buf = NULL;
+	cn_json j, *jp = NULL;
+	cn_err err;
+
+	if ((err = need_pos(c, 1, "儿童 / child")) || (err = cn_cli_no_leftovers(c)) ||
+	    (err = cn_ledger_find_child(n, c->pos[0], rec, &c->diag)))
+		return err;
+	if (!(buf = malloc(CELL)))
+		return CN_ERR_NOMEM;
+	cn_hex(rec, CN_RECORD_BYTES, hex);
+	if (c->json) {
+		jp = &j;
+		cn_json_init(jp, c->out);
+		cn_json_object(jp);
+		cn_json_kv_str(jp, "id", hex);
+	} else {
+		fprintf(c->out, "档案编号 / record id: %s\n", hex);
+	}
+	if (!(err = show_kind(c, n, jp, "child", "id = ?1", rec, hex, buf)) &&
+	    !(err = show_kind(c, n, jp, "guardian", "child = ?1", rec, hex, buf)) &&
+	    !(err = show_kind(c, n, jp, "assessment", "child = ?1", rec, hex, buf)) &&
+	    !(err = show_kind(c, n, jp, "visit", "child = ?1", rec, hex, buf)) &&
+	    !(err = show_kind(c, n, jp, "contact", "child = ?1", rec, hex, buf)))
+		err = list_conflicts(c, n, jp, rec);
+	if (jp) {
+		cn_json_object_end(jp);
+		fputc('\n', c->out);
+	}
+	free(buf);
+	return err;
+}
+
+static cn_err child_list(cn_cli *c, cn_node *n)
+{
+	const char *village = cn_cli_opt(c, "village"), *status = cn_cli_opt(c, "status");
+	const char *amin = cn_cli_opt(c, "age-min"), *amax = cn_cli_opt(c, "age-max");
+	sqlite3 *db = cn_store_db(cn_node_store(n));
+	sqlite3_stmt *st = NULL;
+	char today[11];
+	int lo = amin ? atoi(amin) : 0, hi = amax ? atoi(amax) : 200, rc, count = 0;
+	cn_json j;
+	cn_err err;
+
+	if ((err = need_pos(c, 0, "")) || (err = cn_cli_no_leftovers(c)))
+		return err;
+	if (!status)
+		status = "active";
+	if (strcmp(status, "active") && strcmp(status, "removed") && strcmp(status, "all")) {
+		cn_diag_set(&c->diag, "--status 只能是 active、removed 或 all / --status is active, removed or all");
+		return CN_ERR_USAGE;
+	}
+	if ((amin && strspn(amin, "0123456789") != strlen(amin)) ||
+	    (amax && strspn(amax, "0123456789") != strlen(amax))) {
+		cn_diag_set(&c->diag, "年龄应为整数 / ages must be whole numbers");
+		return CN_ERR_USAGE;
+	}
+	cn_model_date_today(cn_node_now_ms(n), today);
+	rc = sqlite3_prepare_v2(db,
+				"SELECT c.id, c.name, c.sex, c.birth_date, c.village_code, c.status,"
+				" g.name, g.guardian_type FROM child c LEFT JOIN guardian g ON g.child = lower(hex(c.id))"
+				" WHERE (?1 IS NULL OR substr(c.village_code, 1, length(?1)) = ?1)"
+				" AND (?2 = 'all' OR c.status = ?2) ORDER BY c.village_code, c.name, c.id",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return cn_proj_sqlite_err(db, rc, "listing children", &c->diag);
+	if (village)
+		sqlite3_bind_text(st, 1, village, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+	if (c->json) {
+		cn_json_init(&j, c->out);
+		cn_json_array(&j);
+	} else {
+		fprintf(c->out, "%-10s %-12s %-4s %-4s %-14s %-12s %s\n", "编号", "姓名", "性别", "年龄",
+			"村（居）", "监护人", "台账状态");
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char hex[33];
+		const char *birth = (const char *)sqlite3_column_text(st, 3);
+		const char *vcode = (const char *)sqlite3_column_text(st, 4);
+		const cn_division *dv = cn_divisions_find(cn_node_divisions(n), vcode);
+		int age = birth ? cn_model_age_on(birth, today) : -1;
+		const char *sex = (const char *)sqlite3_column_text(st, 2);
+		const char *gname = (const char *)sqlite3_column_text(st, 6);
+		const char *stat = (const char *)sqlite3_column_text(st, 5);
+
+		if (age < lo || age > hi)
+			continue;
+		cn_hex(sqlite3_column_blob(st, 0), CN_RECORD_BYTES, hex);
+		count++;
+		if (c->json) {
+			cn_json_object(&j);
+			cn_json_kv_str(&j, "id", hex);
+			cn_json_kv_str(&j, "name", (const char *)sqlite3_column_text(st, 1));
+			cn_json_kv_str(&j, "sex", sex);
+			cn_json_kv_int(&j, "age", age);
+			cn_json_kv_str(&j, "village_code", vcode);
+			cn_json_kv_str(&j, "village", dv ? dv->name : NULL);
+			cn_json_kv_str(&j, "status", stat);
+			cn_json_kv_str(&j, "guardian", gname);
+			cn_json_kv_str(&j, "guardian_type", (const char *)sqlite3_column_text(st, 7));
+			cn_json_object_end(&j);
+		} else {
+			fprintf(c->out, "%.8s   %-12s %-4s %-4d %-14s %-12s %s\n", hex,
+				sqlite3_column_text(st, 1), sex && !strcmp(sex, "male") ? "男" : "女", age,
+				dv ? dv->name : vcode, gname ? gname : "（无 / none）",
+				stat && !strcmp(stat, "active") ? "在册" : "已移出");
+		}
+	}
+	sqlite3_finalize(st);
+	if (c->json) {
+		cn_json_array_end(&j);
+		fputc('\n', c->out);
+	} else {
+		fprintf(c->out, "共 %d 名 / %d children\n", count, count);
+	}
+	return rc == SQLITE_DONE ? CN_OK : cn_proj_sqlite_err(db, rc, "listing children", &c->diag);
+}
+
+cn_err cn_cli_child(cn_cli *c, const char *sub)
+{
+	cn_node *n = NULL;
+	bool ro;
+	cn_err err;
+
+	if (!sub) {
+		cn_diag_set(&c->diag, "child 需要子命令 add|update|remove|show|list / child needs a subcommand");
+		return CN_ERR_USAGE;
+	}
+	ro = !strcmp(sub, "show") || !strcmp(sub, "list");
+	if (!ro && strcmp(sub, "add") && strcmp(sub, "update") && strcmp(sub, "remove")) {
+		cn_diag_set(&c->diag, "未知子命令 child %s / unknown subcommand child %s", sub, sub);
+		return CN_ERR_USAGE;
+	}
+	if ((err = cn_cli_open(c, ro, &n)))
+		return err;
+	if (!strcmp(sub, "add"))
+		err = child_add(c, n);
+	else if (!strcmp(sub, "update"))
+		err = child_update(c, n);
+	else if (!strcmp(sub, "remove"))
+		err = child_remove(c, n);
+	else if (!strcmp(sub, "show"))
+		err = child_show(c, n);
+	else
+		err = child_list(c, n);
+	cn_node_close(n);
+	return err;
+}
+
+cn_err cn_cli_guardian(cn_cli *c, const char *sub)
+{
+	cn_input in[CN_CLI_MAX_OPTS];
+	uint8_t rec[CN_RECORD_BYTES];
+	cn_node *n = NULL;
+	size_t k;
+	cn_err err;
+
+	if (!sub || strcmp(sub, "set") != 0) {
+		cn_diag_set(&c->diag, "用法：guardian set 儿童 --字段 值 / usage: guardian set CHILD --field value");
+		return CN_ERR_USAGE;
+	}
+	if ((err = need_pos(c, 1, "儿童 / child")) ||
+	    (err = cn_cli_field_inputs(c, "guardian", in, CN_CLI_MAX_OPTS, &k)) ||
+	    (err = cn_cli_open(c, false, &n)))
+		return err;
+	if (!(err = cn_ledger_find_child(n, c->pos[0], rec, &c->diag)) &&
+	    !(err = cn_ledger_guardian_set(n, c->user, rec, in, k, &c->diag)))
+		print_ok(c, "已登记监护情况", "guardianship recorded", rec);
+	cn_node_close(n);
+	return err;
+}
+
+cn_err cn_cli_event(cn_cli *c, const char *kind)
+{
+	cn_input in[CN_CLI_MAX_OPTS];
+	uint8_t child[CN_RECORD_BYTES], rec[CN_RECORD_BYTES];
+	cn_node *n = NULL;
+	size_t k;
+	cn_err err;
+
+	if ((err = need_pos(c, 1, "儿童 / child")) ||
+	    (err = cn_cli_field_inputs(c, kind, in, CN_CLI_MAX_OPTS, &k)) ||
+	    (err = cn_cli_open(c, false, &n)))
+		return err;
+	if (!(err = cn_ledger_find_child(n, c->pos[0], child, &c->diag)) &&
+	    !(err = cn_ledger_event_add(n, c->user, kind, child, in, k, rec, &c->diag)))
+		print_ok(c, "已登记", "recorded", rec);
+	cn_node_close(n);
+	return err;
+}
+
+cn_err cn_cli_conflicts(cn_cli *c)
+{
+	cn_node *n = NULL;
+	cn_json j;
+	cn_err err;
+
+	if ((err = need_pos(c, 0, "")) || (err = cn_cli_no_leftovers(c)) || (err = cn_cli_open(c, true, &n)))
+		return err;
+	if (c->json) {
+		cn_json_init(&j, c->out);
+		cn_json_object(&j);
+	}
+	err = list_conflicts(c, n, c->json ? &j : NULL, NULL);
+	if (c->json) {
+		cn_json_object_end(&j);
+		fputc('\n', c->out);
+	}
+	cn_node_close(n);
+	return err;
+}

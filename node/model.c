@@ -1,0 +1,782 @@
+/*
+ * model.c - the kinds and fields of the policy's records (R1, R2, R3.2, R7)
+ * and the validation of every value: GB 11643 resident IDs, calendar dates,
+ * division codes, enums with their Chinese labels.
+ *
+ * This table is the one place a field is defined; see model.h.
+ */
+#include "carenode/model.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "carenode/division.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+#define REQ CN_FIELD_REQUIRED
+#define SEN CN_FIELD_SENSITIVE
+#define ML CN_FIELD_MULTILINE
+#define DER CN_FIELD_DERIVED
+
+/* ---- enumerations: code, Chinese, English ---- */
+
+static const cn_enum_value sex_values[] = {
+	{"male", "男", "male"}, {"female", "女", "female"}, {0}};
+
+static const cn_enum_value parent_status_values[] = {
+	{"migrant", "外出务工", "working away"},
+	{"at_home", "在家", "at home"},
+	{"deceased", "死亡", "deceased"},
+	{"missing", "失踪", "missing"},
+	{"incapacitated", "丧失监护能力", "lost guardianship capacity (serious illness or disability)"},
+	{"imprisoned", "服刑", "serving a sentence"},
+	{"unknown", "不详", "unknown"},
+	{0}};
+
+static const cn_enum_value school_values[] = {
+	{"preschool_age", "学龄前", "below school age"},
+	{"kindergarten", "幼儿园", "kindergarten"},
+	{"primary", "小学", "primary school"},
+	{"junior", "初中", "junior middle school"},
+	{"senior", "高中", "senior middle school"},
+	{"vocational", "中职", "vocational school"},
+	{"out_of_school", "失学辍学", "out of school (dropped out)"},
+	{0}};
+
+static const cn_enum_value health_values[] = {
+	{"healthy", "健康", "healthy"},
+	{"chronic", "慢性病", "chronic illness"},
+	{"serious", "重病", "serious illness"},
+	{0}};
+
+static const cn_enum_value disability_values[] = {
+	{"none", "无", "none"},
+	{"physical", "肢体残疾", "physical"},
+	{"visual", "视力残疾", "visual"},
+	{"hearing", "听力残疾", "hearing"},
+	{"speech", "言语残疾", "speech"},
+	{"intellectual", "智力残疾", "intellectual"},
+	{"mental", "精神残疾", "mental"},
+	{"multiple", "多重残疾", "multiple"},
+	{0}};
+
+static const cn_enum_value relief_values[] = {
+	{"none", "无", "none"},
+	{"dibao", "低保", "minimum living allowance (dibao)"},
+	{"tekun", "特困", "extreme poverty support (tekun)"},
+	{0}};
+
+static const cn_enum_value status_values[] = {
+	{"active", "在册", "on the ledger"},
+	{"removed", "已移出", "removed from the ledger"},
+	{0}};
+
+static const cn_enum_value removal_values[] = {
+	{"parents_returned", "父母返乡", "parent(s) returned and took up care"},
+	{"aged_16", "年满16周岁", "reached 16"},
+	{"moved_away", "迁出", "moved away"},
+	{"other", "其他", "other"},
+	{0}};
+
+static const cn_enum_value caring_parent_values[] = {
+	{"father", "父亲", "father"}, {"mother", "母亲", "mother"}, {"both", "父母双方", "both"}, {0}};
+
+static const cn_enum_value guardian_type_values[] = {
+	{"parent", "父母", "parent"},
+	{"grandparent", "祖父母外祖父母", "grandparent"},
+	{"adult_sibling", "成年兄姐", "adult sibling"},
+	{"other_relative", "其他亲属", "other relative"},
+	{"entrusted", "受委托非亲属", "entrusted non-relative or friend"},
+	{"designated", "乡镇指定监护人", "designated by the township"},
+	{0}};
+
+static const cn_enum_value ability_values[] = {
+	{"able", "具备监护能力", "able"}, {"lacking", "不具备监护能力", "lacking"}, {0}};
+
+static const cn_enum_value result_values[] = {
+	{"good", "较好", "good"}, {"fair", "一般", "fair"}, {"poor", "差", "poor"}, {0}};
+
+static const cn_enum_value mode_values[] = {
+	{"caring", "关心式帮扶", "caring assistance"},
+	{"care", "关爱式帮扶", "care assistance"},
+	{"protective", "保护式帮扶", "protective assistance"},
+	{0}};
+
+static const cn_enum_value visit_values[] = {
+	{"party_cadre", "党员干部上门家访", "party cadre's home visit"},
+	{"stationed_cadre", "驻村干部探访", "village-stationed cadre's visit"},
+	{"social_worker", "专业社会工作者随访", "social worker's follow-up"},
+	{0}};
+
+static const cn_enum_value which_parent_values[] = {
+	{"father", "父亲", "father"}, {"mother", "母亲", "mother"}, {0}};
+
+static const cn_enum_value method_values[] = {
+	{"phone", "电话", "phone"},
+	{"video", "视频", "video call"},
+	{"in_person", "见面", "in person"},
+	{"other", "其他", "other"},
+	{0}};
+
+/* ---- kinds ---- */
+
+#define TEXT(n, zh, en, req, fl, max) {n, CN_FT_TEXT, zh, en, req, fl, max, 0, 0, NULL}
+#define ENUM(n, zh, en, req, fl, vals) {n, CN_FT_ENUM, zh, en, req, fl, 0, 0, 0, vals}
+#define DATE(n, zh, en, req, fl) {n, CN_FT_DATE, zh, en, req, fl, 0, 0, 0, NULL}
+#define BOOL(n, zh, en, req, fl) {n, CN_FT_BOOL, zh, en, req, fl, 0, 0, 0, NULL}
+#define INT(n, zh, en, req, fl, lo, hi) {n, CN_FT_INT, zh, en, req, fl, 0, lo, hi, NULL}
+#define TYPED(n, t, zh, en, req, fl) {n, t, zh, en, req, fl, 0, 0, 0, NULL}
+
+static const cn_field_def child_fields[] = {
+	TEXT("name", "姓名", "name", "R1.1", REQ, 32),
+	ENUM("sex", "性别", "sex", "R1.1", REQ, sex_values),
+	DATE("birth_date", "出生日期", "birth date", "R1.1", REQ),
+	TYPED("id_number", CN_FT_IDNUM, "公民身份号码", "resident ID number (GB 11643)", "R1.1", REQ | SEN),
+	TEXT("household_address", "户籍地址", "household registration address", "R1.1", REQ | SEN, 128),
+	TEXT("current_address", "现居住地址", "current address", "R1.1", SEN, 128),
+	TYPED("village_code", CN_FT_DIVISION, "所在村（居）代码", "village code", "R1.1, R3.1", REQ | SEN),
+	TEXT("father_name", "父亲姓名", "father's name", "R1.1", 0, 32),
+	ENUM("father_status", "父亲状况", "father's situation", "R1.1", SEN, parent_status_values),
+	TEXT("father_work_place", "父亲务工地", "where the father works", "R1.1, R1.3", 0, 64),
+	TYPED("father_phone", CN_FT_PHONE, "父亲联系电话", "father's phone", "R1.1, R2.5", 0),
+	TEXT("mother_name", "母亲姓名", "mother's name", "R1.1", 0, 32),
+	ENUM("mother_status", "母亲状况", "mother's situation", "R1.1", SEN, parent_status_values),
+	TEXT("mother_work_place", "母亲务工地", "where the mother works", "R1.1, R1.3", 0, 64),
+	TYPED("mother_phone", CN_FT_PHONE, "母亲联系电话", "mother's phone", "R1.1, R2.5", 0),
+	BOOL("lives_alone", "是否单独居住", "lives alone without a guardian", "R2.1", SEN),
+	ENUM("school_stage", "就学状况", "schooling", "R1.1, R9.2", 0, school_values),
+	TEXT("school_name", "就读学校", "school", "R1.1, R9.2", 0, 64),
+	TEXT("grade", "年级", "grade", "R1.1", 0, 16),
+	ENUM("health", "健康状况", "health", "R1.1", 0, health_values),
+	ENUM("disability", "残疾情况", "disability", "R1.1, R4", 0, disability_values),
+	TEXT("health_note", "健康说明", "health notes", "R1.1", ML, 500),
+	ENUM("relief", "低保特困情况", "dibao / tekun status", "R2.4, R9.1", 0, relief_values),
+	TEXT("behaviour", "行为表现", "behaviour notes", "R1.1", ML, 500),
+	BOOL("key_child", "重点对象", "key child (checked by home visits)", "R3.2, R7.2", 0),
+	ENUM("status", "台账状态", "ledger status", "R1.2", REQ | SEN, status_values),
+	ENUM("removal_reason", "移出原因", "reason for removal", "R1.2", SEN, removal_values),
+	DATE("removal_date", "移出日期", "date removed", "R1.2", 0),
+	ENUM("caring_parent", "返乡照料的父母", "parent who returned to care", "R1.2", 0, caring_parent_values),
+	TEXT("removal_note", "移出说明", "removal notes", "R1.2", ML, 200),
+	TEXT("notes", "备注", "notes", "R1.1", ML, 500),
+};
+
+static const cn_field_def guardian_fields[] = {
+	TYPED("child", CN_FT_RECORD, "儿童档案编号", "child record", "R2", REQ),
+	ENUM("guardian_type", "监护类型", "who the guardian is", "R2", REQ | SEN, guardian_type_values),
+	TEXT("name", "监护人姓名", "guardian's name", "R2", REQ | SEN, 32),
+	TEXT("relation", "与儿童关系", "relation to the child", "R2", REQ | SEN, 16),
+	TYPED("id_number", CN_FT_IDNUM, "监护人公民身份号码", "guardian's resident ID", "R2", SEN),
+	TYPED("phone", CN_FT_PHONE, "监护人联系电话", "guardian's phone", "R2", SEN),
+	TEXT("address", "监护人住址", "guardian's address", "R2", SEN, 128),
+	DATE("ability_eval_date", "监护能力评估日期", "date of the village committee's ability evaluation", "R2.2", 0),
+	ENUM("ability_eval_result", "监护能力评估结论", "ability evaluation result", "R2.2", SEN, ability_values),
+	TEXT("ability_evaluator", "评估人（村委会）", "evaluator (village committee)", "R2.2", 0, 32),
+	DATE("consent_date", "村（居）委会同意日期", "village committee consent date", "R2.3", 0),
+	DATE("agreement_date", "委托监护协议签订日期", "entrusted guardianship agreement signed", "R2.3", SEN),
+	TEXT("supervisor", "监督人", "supervisor of the agreement", "R2.3", 0, 32),
+	DATE("township_filed_date", "乡镇备案日期", "filed at the township", "R2.3", 0),
+	DATE("village_filed_date", "村（居）委会备案日期", "filed at the village committee", "R2.3", 0),
+	DATE("designation_date", "乡镇指定日期", "designated by the township on", "R2.4", SEN),
+	INT("monthly_pay", "监护报酬（元/月）", "guardianship pay, yuan per month", "R2.4", 0, 0, 100000),
+	INT("subsidy", "监护补助（元/月）", "subsidy, yuan per month", "R2.4", 0, 0, 100000),
+};
+
+static const cn_field_def assessment_fields[] = {
+	TYPED("child", CN_FT_RECORD, "儿童档案编号", "child record", "R7.1", REQ),
+	DATE("date", "评估日期", "assessment date", "R7.2", REQ),
+	TEXT("assessor", "评估人", "assessor", "R7.1", REQ, 32),
+	TEXT("safety", "安全处境", "safety findings", "R7.1", REQ | ML, 500),
+	TEXT("guardianship", "监护情况", "guardianship findings", "R7.1", REQ | ML, 500),
+	TEXT("health", "身心健康状况", "physical and mental health findings", "R7.1", REQ | ML, 500),
+	ENUM("result", "评估结果", "result", "R7.1", REQ, result_values),
+	ENUM("mode", "帮扶方式", "assistance mode (derived from the result)", "R7.3", DER, mode_values),
+};
+
+static const cn_field_def visit_fields[] = {
+	TYPED("child", CN_FT_RECORD, "儿童档案编号", "child record", "R3.2", REQ),
+	ENUM("visit_type", "走访方式", "visit type", "R3.2", REQ, visit_values),
+	DATE("date", "走访日期", "visit date", "R3.2", REQ),
+	TEXT("visitor", "走访人", "visitor", "R3.2", REQ, 32),
+	TEXT("findings", "走访情况", "findings", "R3.2", REQ | ML, 1000),
+};
+
+static const cn_field_def contact_fields[] = {
+	TYPED("child", CN_FT_RECORD, "儿童档案编号", "child record", "R2.5", REQ),
+	DATE("date", "联系日期", "contact date", "R2.5", REQ),
+	ENUM("parent", "联系的父母", "which parent", "R2.5", REQ, which_parent_values),
+	ENUM("method", "联系方式", "how", "R2.5", REQ, method_values),
+	TEXT("note", "联系内容", "what was said", "R2.5", ML, 500),
+};
+
+static const cn_kind_def kinds[] = {
+	{"child", "儿童档案", "child's file", "R1", false, child_fields, N(child_fields)},
+	{"guardian", "监护情况", "guardianship", "R2", false, guardian_fields, N(guardian_fields)},
+	{"assessment", "评估记录", "assessment", "R7", true, assessment_fields, N(assessment_fields)},
+	{"visit", "走访记录", "visit", "R3.2", true, visit_fields, N(visit_fields)},
+	{"contact", "亲情联系记录", "parents' contact", "R2.5", true, contact_fields, N(contact_fields)},
+};
+
+const cn_kind_def *cn_model_kinds(size_t *n)
+{
+	*n = N(kinds);
+	return kinds;
+}
+
+const cn_kind_def *cn_model_kind(const char *name, size_t len)
+{
+	for (size_t i = 0; i < N(kinds); i++)
+		if (strlen(kinds[i].name) == len && !memcmp(kinds[i].name, name, len))
+			return &kinds[i];
+	return NULL;
+}
+
+const cn_field_def *cn_model_field(const cn_kind_def *k, const char *name, size_t len)
+{
+	for (size_t i = 0; i < k->n_fields; i++)
+		if (strlen(k->fields[i].name) == len && !memcmp(k->fields[i].name, name, len))
+			return &k->fields[i];
+	return NULL;
+}
+
+static const cn_enum_value *enum_find(const cn_field_def *f, const char *s, size_t len)
+{
+	for (const cn_enum_value *v = f->values; v && v->code; v++)
+		if (strlen(v->code) == len && !memcmp(v->code, s, len))
+			return v;
+	return NULL;
+}
+
+const char *cn_model_enum_zh(const cn_field_def *f, const char *code)
+{
+	const cn_enum_value *v = code ? enum_find(f, code, strlen(code)) : NULL;
+
+	return v ? v->zh : code;
+}
+
+const char *cn_model_enum_en(const cn_field_def *f, const char *code)
+{
+	const cn_enum_value *v = code ? enum_find(f, code, strlen(code)) : NULL;
+
+	return v ? v->en : code;
+}
+
+const char *cn_model_assistance_mode(const char *result)
+{
+	if (!result)
+		return NULL;
+	if (!strcmp(result, "good"))
+		return "caring";
+	if (!strcmp(result, "fair"))
+		return "care";
+	if (!strcmp(result, "poor"))
+		return "protective";
+	return NULL;
+}
+
+/* ---- dates ---- */
+
+static bool is_leap(int y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int days_in_month(int y, int m)
+{
+	static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+	return m == 2 && is_leap(y) ? 29 : d[m - 1];
+}
+
+static bool ymd_valid(int y, int m, int d)
+{
+	return y >= 1900 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 && d <= days_in_month(y, m);
+}
+
+/* Writes "YYYY-MM-DD" for a date already known to be valid. */
+static void ymd_format(int y, int m, int d, char out[11])
+{
+	out[0] = (char)('0' + y / 1000 % 10);
+	out[1] = (char)('0' + y / 100 % 10);
+	out[2] = (char)('0' + y / 10 % 10);
+	out[3] = (char)('0' + y % 10);
+	out[4] = '-';
+	out[5] = (char)('0' + m / 10);
+	out[6] = (char)('0' + m % 10);
+	out[7] = '-';
+	out[8] = (char)('0' + d / 10);
+	out[9] = (char)('0' + d % 10);
+	out[10] = 0;
+}
+
+bool cn_model_date_valid(const char *s, size_t len)
+{
+	int y, m, d;
+
+	if (len != 10 || s[4] != '-' || s[7] != '-')
+		return false;
+	for (size_t i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
+			return false;
+	y = atoi(s);
+	m = (s[5] - '0') * 10 + (s[6] - '0');
+	d = (s[8] - '0') * 10 + (s[9] - '0');
+	return ymd_valid(y, m, d);
+}
+
+void cn_model_date_today(uint64_t now_ms, char out[11])
+{
+	time_t t = (time_t)(now_ms / 1000) + 8 * 3600; /* China Standard Time */
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	ymd_format(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, out);
+}
+
+int cn_model_age_on(const char *birth, const char *date)
+{
+	int by = atoi(birth), dy = atoi(date);
+	int age = dy - by;
+
+	/* not yet had this year's birthday: compare "MM-DD" */
+	if (strcmp(date + 5, birth + 5) < 0)
+		age--;
+	return age;
+}
+
+/* Accepts 2024-03-01, 2024-3-1, 2024/3/1, 2024.3.1, 2024年3月1日, 20240301. */
+static bool date_normalize(const char *in, char out[11])
+{
+	int y = 0, m = 0, d = 0, n = 0;
+	size_t len = strlen(in);
+
+	if (len == 8 && strspn(in, "0123456789") == 8) {
+		y = (in[0] - '0') * 1000 + (in[1] - '0') * 100 + (in[2] - '0') * 10 + (in[3] - '0');
+		m = (in[4] - '0') * 10 + (in[5] - '0');
+		d = (in[6] - '0') * 10 + (in[7] - '0');
+	} else if (sscanf(in, "%4d-%2d-%2d%n", &y, &m, &d, &n) == 3 ||
+		   sscanf(in, "%4d/%2d/%2d%n", &y, &m, &d, &n) == 3 ||
+		   sscanf(in, "%4d.%2d.%2d%n", &y, &m, &d, &n) == 3 ||
+		   sscanf(in, "%4d年%2d月%2d日%n", &y, &m, &d, &n) == 3) {
+		if ((size_t)n != len)
+			return false;
+		/* sscanf's %d takes signs and spaces; insist on plain digits */
+		for (size_t i = 0; i < len; i++)
+			if (in[i] == '+' || in[i] == ' ' || (in[i] == '-' && (i == 0 || in[i + 1] == '-')))
+				return false;
+	} else {
+		return false;
+	}
+	if (!ymd_valid(y, m, d))
+		return false;
+	ymd_format(y, m, d, out);
+	return true;
+}
+
+/* ---- resident ID (GB 11643-1999) ---- */
+
+char cn_model_idnum_check_char(const char *first17)
+{
+	static const int weight[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
+	static const char check[11] = {'1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'};
+	int sum = 0;
+
+	for (int i = 0; i < 17; i++)
+		sum += (first17[i] - '0') * weight[i];
+	return check[sum % 11];
+}
+
+cn_err cn_model_check_idnum(const char *id, uint64_t today_ms, char birth[11], bool *male,
+			    cn_diag *diag)
+{
+	size_t len = strlen(id);
+	char date[11], today[11];
+	char want;
+	int prov;
+
+	if (len != 18) {
+		cn_diag_set(diag, "公民身份号码应为18位，实际为%zu位 / resident ID must have 18 characters, has %zu",
+			    len, len);
+		return CN_ERR_INVALID;
+	}
+	for (int i = 0; i < 17; i++) {
+		if (!isdigit((unsigned char)id[i])) {
+			cn_diag_set(diag, "公民身份号码第%d位不是数字 / resident ID character %d is not a digit",
+				    i + 1, i + 1);
+			return CN_ERR_INVALID;
+		}
+	}
+	if (!isdigit((unsigned char)id[17]) && id[17] != 'X') {
+		cn_diag_set(diag, "公民身份号码校验位应为数字或大写X / resident ID check character must be a digit or X");
+		return CN_ERR_INVALID;
+	}
+	prov = (id[0] - '0') * 10 + (id[1] - '0');
+	if (prov < 11 || prov > 82) {
+		cn_diag_set(diag, "公民身份号码地址码“%.6s”无效 / resident ID region code %.6s is not a region",
+			    id, id);
+		return CN_ERR_INVALID;
+	}
+	memcpy(date, id + 6, 4);
+	date[4] = '-';
+	memcpy(date + 5, id + 10, 2);
+	date[7] = '-';
+	memcpy(date + 8, id + 12, 2);
+	date[10] = 0;
+	if (!cn_model_date_valid(date, 10)) {
+		cn_diag_set(diag, "公民身份号码中的出生日期“%.8s”不是有效日期 / resident ID birth date %.8s is not a real date",
+			    id + 6, id + 6);
+		return CN_ERR_INVALID;
+	}
+	cn_model_date_today(today_ms, today);
+	if (strcmp(date, today) > 0) {
+		cn_diag_set(diag, "公民身份号码中的出生日期 %s 晚于今天 / resident ID birth date %s is in the future",
+			    date, date);
+		return CN_ERR_INVALID;
+	}
+	want = cn_model_idnum_check_char(id);
+	if (want != id[17]) {
+		cn_diag_set(diag, "公民身份号码校验位错误（应为%c）/ resident ID check digit is wrong (expected %c)",
+			    want, want);
+		return CN_ERR_INVALID;
+	}
+	if (birth)
+		memcpy(birth, date, 11);
+	if (male)
+		*male = (id[16] - '0') % 2 == 1;
+	return CN_OK;
+}
+
+/* ---- values ---- */
+
+/* Counts UTF-8 characters; the string is valid UTF-8. */
+static size_t utf8_chars(const char *s, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+static bool text_ok(const cn_field_def *f, const char *s, size_t len, const char **why)
+{
+	if (!cn_utf8_valid(s, len)) {
+		*why = "不是有效的UTF-8文本 / not valid UTF-8 text";
+		return false;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if ((c < 0x20 && !(c == '\n' && (f->flags & CN_FIELD_MULTILINE))) || c == 0x7f) {
+			*why = "含有控制字符 / contains a control character";
+			return false;
+		}
+	}
+	if (f->max_chars && utf8_chars(s, len) > f->max_chars) {
+		*why = "过长 / too long";
+		return false;
+	}
+	return true;
+}
+
+static bool phone_ok(const char *s, size_t len)
+{
+	size_t digits = 0;
+
+	if (len < 5 || len > 20)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (isdigit((unsigned char)s[i]))
+			digits++;
+		else if (!(s[i] == '-' || s[i] == ' ' || (s[i] == '+' && i == 0)))
+			return false;
+	}
+	return digits >= 5;
+}
+
+static bool record_ok(const char *s, size_t len)
+{
+	uint8_t b[CN_RECORD_BYTES];
+
+	if (len != 2 * CN_RECORD_BYTES)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return cn_unhex(s, len, b, sizeof(b));
+}
+
+cn_err cn_model_check_value(const cn_field_def *f, const cn_val *v, cn_diag *diag)
+{
+	const char *why = NULL;
+	char tmp[CN_VALUE_MAX + 1];
+
+	if (v->type == CN_VAL_NIL) {
+		if (f->flags & CN_FIELD_REQUIRED)
+			why = "必填项不能清空 / a required field cannot be cleared";
+		goto done;
+	}
+	switch (f->type) {
+	case CN_FT_BOOL:
+		if (v->type != CN_VAL_BOOL)
+			why = "应为是/否 / must be true or false";
+		break;
+	case CN_FT_INT:
+		if (v->type != CN_VAL_INT)
+			why = "应为整数 / must be a whole number";
+		else if (v->i < f->min || v->i > f->max)
+			why = "超出允许范围 / out of range";
+		break;
+	default:
+		if (v->type != CN_VAL_STR) {
+			why = "应为文本 / must be text";
+			break;
+		}
+		if (v->len == 0 || v->len > CN_VALUE_MAX) {
+			why = v->len ? "过长 / too long" : "不能为空字符串 / must not be empty";
+			break;
+		}
+		switch (f->type) {
+		case CN_FT_TEXT:
+			if (!text_ok(f, v->s, v->len, &why))
+				break;
+			if (isspace((unsigned char)v->s[0]) || isspace((unsigned char)v->s[v->len - 1]))
+				why = "首尾不能有空白 / must not start or end with white space";
+			break;
+		case CN_FT_ENUM:
+			if (!enum_find(f, v->s, v->len))
+				why = "不是允许的取值 / not one of the allowed values";
+			break;
+		case CN_FT_DATE:
+			if (!cn_model_date_valid(v->s, v->len))
+				why = "应为有效日期 YYYY-MM-DD / must be a real date YYYY-MM-DD";
+			break;
+		case CN_FT_IDNUM:
+			memcpy(tmp, v->s, v->len);
+			tmp[v->len] = 0;
+			/* stateless: only the far future bounds the birth date */
+			if (cn_model_check_idnum(tmp, UINT64_C(253402214400000), NULL, NULL, diag))
+				why = "公民身份号码无效 / invalid resident ID";
+			break;
+		case CN_FT_DIVISION:
+			if (v->len != 12 || strspn(v->s, "0123456789") < 12)
+				why = "应为12位区划代码 / must be a 12-digit division code";
+			break;
+		case CN_FT_PHONE:
+			if (!phone_ok(v->s, v->len))
+				why = "电话号码格式错误 / not a phone number";
+			break;
+		case CN_FT_RECORD:
+			if (!record_ok(v->s, v->len))
+				why = "应为32位小写十六进制档案编号 / must be a 32-hex-digit record id";
+			break;
+		default:
+			why = "未知字段类型 / unknown field type";
+		}
+	}
+done:
+	if (why) {
+		cn_diag_set(diag, "字段“%s”(%s)：%s", f->zh, f->name, why);
+		return CN_ERR_INVALID;
+	}
+	return CN_OK;
+}
+
+cn_err cn_model_check_change(const cn_change *c, cn_diag *diag)
+{
+	const cn_kind_def *k = cn_model_kind(c->kind, c->kind_len);
+	bool create = c->n_base == 0;
+	cn_err err;
+
+	if (!k) {
+		cn_diag_set(diag, "未知的记录类型“%.*s” / unknown record kind", (int)c->kind_len, c->kind);
+		return CN_ERR_INVALID;
+	}
+	if (k->event && !create) {
+		cn_diag_set(diag, "%s是只增记录，不能修改 / %s records are append-only", k->zh, k->name);
+		return CN_ERR_INVALID;
+	}
+	if (c->n_fields == 0) {
+		cn_diag_set(diag, "%s变更没有任何字段 / a %s change sets no field", k->zh, k->name);
+		return CN_ERR_INVALID;
+	}
+	for (uint32_t i = 0; i < c->n_fields; i++) {
+		const cn_field *fv = &c->fields[i];
+		const cn_field_def *f = cn_model_field(k, fv->name, fv->name_len);
+		if (!f) {
+			cn_diag_set(diag, "%s没有字段“%.*s” / %s has no field %.*s", k->zh,
+				    (int)fv->name_len, fv->name, k->name, (int)fv->name_len, fv->name);
+			return CN_ERR_INVALID;
+		}
+		if (f->flags & CN_FIELD_DERIVED) {
+			cn_diag_set(diag, "字段“%s”由系统计算，不能写入 / %s is derived, not written", f->zh,
+				    f->name);
+			return CN_ERR_INVALID;
+		}
+		err = cn_model_check_value(f, &fv->val, diag);
+		if (err)
+			return err;
+	}
+	if (create) {
+		for (size_t i = 0; i < k->n_fields; i++) {
+			const cn_field_def *f = &k->fields[i];
+			if ((f->flags & CN_FIELD_REQUIRED) && !cn_change_field(c, f->name)) {
+				cn_diag_set(diag, "缺少必填项“%s”(%s) / required field %s is missing", f->zh,
+					    f->name, f->name);
+				return CN_ERR_INVALID;
+			}
+		}
+	}
+	return CN_OK;
+}
+
+/* ---- parsing what people type ---- */
+
+static void trim(const char *in, const char **s, size_t *len)
+{
+	size_t n = strlen(in);
+
+	while (n && isspace((unsigned char)*in)) {
+		in++;
+		n--;
+	}
+	/* also a full-width space (U+3000), common in Chinese spreadsheets */
+	while (n >= 3 && !memcmp(in, "\xe3\x80\x80", 3)) {
+		in += 3;
+		n -= 3;
+	}
+	while (n && isspace((unsigned char)in[n - 1]))
+		n--;
+	while (n >= 3 && !memcmp(in + n - 3, "\xe3\x80\x80", 3))
+		n -= 3;
+	*s = in;
+	*len = n;
+}
+
+static bool bool_parse(const char *s, bool *out)
+{
+	static const char *const yes[] = {"是", "yes", "y", "true", "1", "有"};
+	static const char *const no[] = {"否", "no", "n", "false", "0", "无"};
+
+	for (size_t i = 0; i < N(yes); i++) {
+		if (!strcasecmp(s, yes[i])) {
+			*out = true;
+			return true;
+		}
+		if (!strcasecmp(s, no[i])) {
+			*out = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+cn_err cn_model_parse(const cn_model_ctx *ctx, const cn_field_def *f, const char *input,
+		      cn_model_value *out, cn_diag *diag)
+{
+	const char *s;
+	size_t len;
+	char *b = out->buf;
+	char today[11];
+
+	memset(&out->val, 0, sizeof(out->val));
+	trim(input, &s, &len);
+	if (len == 0) {
+		out->val.type = CN_VAL_NIL;
+		return cn_model_check_value(f, &out->val, diag);
+	}
+	if (len > CN_VALUE_MAX) {
+		cn_diag_set(diag, "字段“%s”(%s)：过长（%zu字节）/ too long (%zu bytes)", f->zh, f->name,
+			    len, len);
+		return CN_ERR_INVALID;
+	}
+	memcpy(b, s, len);
+	b[len] = 0;
+	out->val.type = CN_VAL_STR;
+	out->val.s = b;
+	out->val.len = (uint32_t)len;
+	switch (f->type) {
+	case CN_FT_BOOL:
+		out->val.type = CN_VAL_BOOL;
+		if (!bool_parse(b, &out->val.b)) {
+			cn_diag_set(diag, "字段“%s”(%s)：应填“是”或“否”，而不是“%s” / must be yes or no", f->zh,
+				    f->name, b);
+			return CN_ERR_INVALID;
+		}
+		break;
+	case CN_FT_INT: {
+		char *end;
+		long long v = strtoll(b, &end, 10);
+		if (*end || end == b) {
+			cn_diag_set(diag, "字段“%s”(%s)：“%s”不是整数 / not a whole number", f->zh, f->name, b);
+			return CN_ERR_INVALID;
+		}
+		out->val.type = CN_VAL_INT;
+		out->val.i = v;
+		break;
+	}
+	case CN_FT_ENUM:
+		for (const cn_enum_value *v = f->values; v->code; v++) {
+			if (!strcmp(b, v->code) || !strcmp(b, v->zh)) {
+				out->val.s = v->code;
+				out->val.len = (uint32_t)strlen(v->code);
+				return CN_OK;
+			}
+		}
+		{
+			char allowed[512] = "";
+			for (const cn_enum_value *v = f->values; v->code; v++) {
+				size_t used = strlen(allowed);
+				snprintf(allowed + used, sizeof(allowed) - used, "%s%s(%s)",
+					 used ? "、" : "", v->zh, v->code);
+			}
+			cn_diag_set(diag, "字段“%s”(%s)：“%s”不是允许的取值，可选：%s / not an allowed value",
+				    f->zh, f->name, b, allowed);
+		}
+		return CN_ERR_INVALID;
+	case CN_FT_DATE:
+		if (!date_normalize(b, b)) {
+			cn_diag_set(diag, "字段“%s”(%s)：“%.*s”不是有效日期（格式 2024-03-01）/ not a real date (use 2024-03-01)",
+				    f->zh, f->name, (int)len, s);
+			return CN_ERR_INVALID;
+		}
+		out->val.len = 10;
+		cn_model_date_today(ctx->now_ms, today);
+		if (strcmp(b, today) > 0) {
+			cn_diag_set(diag, "字段“%s”(%s)：日期 %s 晚于今天 %s / date %s is in the future", f->zh,
+				    f->name, b, today, b);
+			return CN_ERR_INVALID;
+		}
+		break;
+	case CN_FT_IDNUM:
+		if (b[len - 1] == 'x')
+			b[len - 1] = 'X'; /* people type a lowercase x */
+		if (cn_model_check_idnum(b, ctx->now_ms, NULL, NULL, diag))
+			return CN_ERR_INVALID;
+		break;
+	case CN_FT_DIVISION: {
+		const cn_division *d = ctx->divs ? cn_divisions_find(ctx->divs, b) : NULL;
+		if (!d) {
+			cn_diag_set(diag, "字段“%s”(%s)：区划代码“%s”不在利津县区划表中 / unknown division code %s",
+				    f->zh, f->name, b, b);
+			return CN_ERR_INVALID;
+		}
+		if (d->level != CN_LEVEL_VILLAGE) {
+			cn_diag_set(diag, "字段“%s”(%s)：“%s”（%s）不是村（居）级代码 / %s is not a village-level code",
+				    f->zh, f->name, b, d->name, b);
+			return CN_ERR_INVALID;
+		}
+		break;
+	}
+	case CN_FT_RECORD:
+		for (size_t i = 0; i < len; i++)
+			b[i] = (char)tolower((unsigned char)b[i]);
+		break;
+	default:
+		break;
+	}
+	return cn_model_check_value(f, &out->val, diag);
+}

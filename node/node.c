@@ -1,0 +1,547 @@
+/*
+ * node.c - a node's folder and identity, and the single write path: drafts
+ * become one signed op that is model-checked, jurisdiction-checked,
+ * appended and projected in one transaction.
+ */
+#include "carenode/node.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#define KEY_HEADER "carenode-secret-key-v1\n"
+
+struct cn_node {
+	cn_env env;
+	cn_store *store;
+	cn_divisions *divs;
+	cn_level level;
+	char code[13];
+	char name[64];
+	uint8_t *sk; /* sodium_malloc'd CN_SECRET_BYTES */
+	uint8_t pk[CN_KEY_BYTES];
+	uint64_t last_hlc;
+};
+
+typedef struct draft_change {
+	const cn_kind_def *kind;
+	uint8_t record[CN_RECORD_BYTES];
+	char division[13];
+	bool create;
+	uint32_t n;
+	cn_field fields[CN_OP_MAX_FIELDS];
+	char *owned[CN_OP_MAX_FIELDS];
+} draft_change;
+
+struct cn_draft {
+	size_t n;
+	draft_change ch[CN_OP_MAX_CHANGES];
+};
+
+static uint64_t sys_now_ms(void *ctx)
+{
+	struct timespec ts;
+
+	(void)ctx;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void sys_random(void *ctx, void *buf, size_t len)
+{
+	(void)ctx;
+	randombytes_buf(buf, len);
+}
+
+uint64_t cn_node_now_ms(const cn_node *n)
+{
+	return n->env.now_ms(n->env.ctx);
+}
+
+void cn_node_random(const cn_node *n, void *buf, size_t len)
+{
+	n->env.random(n->env.ctx, buf, len);
+}
+
+cn_store *cn_node_store(cn_node *n) { return n->store; }
+const cn_divisions *cn_node_divisions(const cn_node *n) { return n->divs; }
+cn_level cn_node_level(const cn_node *n) { return n->level; }
+const char *cn_node_code(const cn_node *n) { return n->code; }
+const char *cn_node_name(const cn_node *n) { return n->name; }
+const uint8_t *cn_node_pubkey(const cn_node *n) { return n->pk; }
+
+cn_model_ctx cn_node_model_ctx(const cn_node *n)
+{
+	cn_model_ctx ctx = {.now_ms = cn_node_now_ms(n), .divs = n->divs};
+
+	return ctx;
+}
+
+static void env_fill(cn_env *dst, const cn_env *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	if (src)
+		*dst = *src;
+	if (!dst->now_ms)
+		dst->now_ms = sys_now_ms;
+	if (!dst->random)
+		dst->random = sys_random;
+}
+
+static void path_join(char *out, size_t cap, const char *dir, const char *file)
+{
+	snprintf(out, cap, "%s/%s", dir, file);
+}
+
+static cn_err write_file(const char *path, const char *text, mode_t mode, cn_diag *diag)
+{
+	size_t len = strlen(text);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	cn_err err = CN_OK;
+
+	if (fd < 0) {
+		cn_diag_set(diag, "无法创建 %s：%s / cannot create %s: %s", path, strerror(errno), path,
+			    strerror(errno));
+		return errno == EEXIST ? CN_ERR_EXISTS : errno == ENOSPC ? CN_ERR_FULL : CN_ERR_IO;
+	}
+	if (write(fd, text, len) != (ssize_t)len || fsync(fd) != 0) {
+		cn_diag_set(diag, "写入 %s 失败：%s / writing %s failed: %s", path, strerror(errno), path,
+			    strerror(errno));
+		err = errno == ENOSPC ? CN_ERR_FULL : CN_ERR_IO;
+	}
+	close(fd);
+	return err;
+}
+
+cn_err cn_node_init(const char *dir, cn_level level, const char *code, const cn_env *envp,
+		    cn_diag *diag)
+{
+	char db[4096], key[4096], pub[4096];
+	char text[256], pkhex[2 * CN_KEY_BYTES + 1], seedhex[2 * CN_SEED_BYTES + 1];
+	uint8_t seed[CN_SEED_BYTES], pk[CN_KEY_BYTES], sk[CN_SECRET_BYTES];
+	cn_divisions *divs = NULL;
+	const cn_division *dv;
+	cn_store *st = NULL;
+	bool made_key = false, made_pub = false;
+	cn_env env;
+	cn_err err;
+
+	env_fill(&env, envp);
+	if (strlen(dir) > 4000) {
+		cn_diag_set(diag, "目录路径过长 / folder path too long");
+		return CN_ERR_LIMIT;
+	}
+	path_join(db, sizeof(db), dir, CN_NODE_DB);
+	path_join(key, sizeof(key), dir, CN_NODE_KEY);
+	path_join(pub, sizeof(pub), dir, CN_NODE_PUB);
+	if ((err = cn_divisions_load(&divs, diag)))
+		return err;
+	dv = cn_divisions_find(divs, code);
+	if (!dv) {
+		cn_diag_set(diag, "区划代码“%s”不在利津县区划表中 / unknown division code %s", code, code);
+		err = CN_ERR_INVALID;
+		goto fail;
+	}
+	if (dv->level != level) {
+		cn_diag_set(diag, "区划“%s”（%s）是%s级，不是%s级 / %s is a %s-level unit, not %s", dv->name,
+			    code, cn_level_zh(dv->level), cn_level_zh(level), code,
+			    cn_level_name(dv->level), cn_level_name(level));
+		err = CN_ERR_INVALID;
+		goto fail;
+	}
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		cn_diag_set(diag, "无法创建目录 %s：%s / cannot create folder %s: %s", dir, strerror(errno),
+			    dir, strerror(errno));
+		err = CN_ERR_IO;
+		goto fail;
+	}
+	if (access(db, F_OK) == 0 || access(key, F_OK) == 0) {
+		cn_diag_set(diag, "%s 已是一个节点目录，拒绝覆盖 / %s already holds a node; not overwritten", dir,
+			    dir);
+		err = CN_ERR_EXISTS;
+		goto fail;
+	}
+	env.random(env.ctx, seed, sizeof(seed));
+	crypto_sign_seed_keypair(pk, sk, seed);
+	cn_hex(seed, sizeof(seed), seedhex);
+	cn_hex(pk, sizeof(pk), pkhex);
+	snprintf(text, sizeof(text), KEY_HEADER "%s\n", seedhex);
+	if ((err = write_file(key, text, 0600, diag)))
+		goto fail;
+	made_key = true;
+	snprintf(text, sizeof(text), "%s\n", pkhex);
+	if ((err = write_file(pub, text, 0644, diag)))
+		goto fail;
+	made_pub = true;
+	if ((err = cn_store_create(db, &st, diag)) ||
+	    (err = cn_store_meta_set(st, "level", cn_level_name(level), diag)) ||
+	    (err = cn_store_meta_set(st, "code", code, diag)) ||
+	    (err = cn_store_meta_set(st, "name", dv->name, diag)) ||
+	    (err = cn_store_meta_set(st, "public_key", pkhex, diag)))
+		goto fail;
+	cn_store_close(st);
+	cn_divisions_free(divs);
+	sodium_memzero(seed, sizeof(seed));
+	sodium_memzero(sk, sizeof(sk));
+	sodium_memzero(seedhex, sizeof(seedhex));
+	sodium_memzero(text, sizeof(text));
+	return CN_OK;
+fail:
+	if (st) {
+		cn_store_close(st);
+		unlink(db);
+	}
+	if (made_key)
+		unlink(key);
+	if (made_pub)
+		unlink(pub);
+	cn_divisions_free(divs);
+	sodium_memzero(seed, sizeof(seed));
+	sodium_memzero(sk, sizeof(sk));
+	sodium_memzero(seedhex, sizeof(seedhex));
+	sodium_memzero(text, sizeof(text));
+	return err;
+}
+
+static cn_err read_key(const char *path, uint8_t *sk, uint8_t pk[CN_KEY_BYTES], cn_diag *diag)
+{
+	char buf[256];
+	uint8_t seed[CN_SEED_BYTES];
+	struct stat stt;
+	ssize_t got;
+	cn_err err = CN_OK;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		cn_diag_set(diag, "无法读取节点密钥 %s：%s / cannot read the node key %s: %s", path,
+			    strerror(errno), path, strerror(errno));
+		return errno == ENOENT ? CN_ERR_NOTFOUND : CN_ERR_IO;
+	}
+	if (fstat(fd, &stt) == 0 && (stt.st_mode & 077)) {
+		cn_diag_set(diag, "节点密钥 %s 权限过宽（应为 0600）/ node key %s is readable by others (must be 0600)",
+			    path, path);
+		close(fd);
+		return CN_ERR_DENIED;
+	}
+	got = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (got < 0) {
+		cn_diag_set(diag, "读取节点密钥失败 / reading the node key failed");
+		return CN_ERR_IO;
+	}
+	buf[got] = 0;
+	if (strncmp(buf, KEY_HEADER, strlen(KEY_HEADER)) != 0 ||
+	    !cn_unhex(buf + strlen(KEY_HEADER), 2 * CN_SEED_BYTES, seed, sizeof(seed))) {
+		cn_diag_set(diag, "节点密钥文件 %s 格式错误 / node key file %s is malformed", path, path);
+		err = CN_ERR_FORMAT;
+	} else {
+		crypto_sign_seed_keypair(pk, sk, seed);
+	}
+	sodium_memzero(buf, sizeof(buf));
+	sodium_memzero(seed, sizeof(seed));
+	return err;
+}
+
+cn_err cn_node_open(const char *dir, bool readonly, const cn_env *env, cn_node **out, cn_diag *diag)
+{
+	char db[4096], key[4096], level[32], pkhex[2 * CN_KEY_BYTES + 1];
+	cn_node *n;
+	cn_err err;
+
+	*out = NULL;
+	if (sodium_init() < 0)
+		return CN_ERR_CRYPTO;
+	if (strlen(dir) > 4000)
+		return CN_ERR_LIMIT;
+	path_join(db, sizeof(db), dir, CN_NODE_DB);
+	path_join(key, sizeof(key), dir, CN_NODE_KEY);
+	if (access(db, F_OK) != 0) {
+		cn_diag_set(diag, "%s 不是节点目录（没有 %s），请先运行 carenode init / %s is not a node folder (no %s); run carenode init first",
+			    dir, CN_NODE_DB, dir, CN_NODE_DB);
+		return CN_ERR_NOTFOUND;
+	}
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return CN_ERR_NOMEM;
+	env_fill(&n->env, env);
+	n->sk = sodium_malloc(CN_SECRET_BYTES);
+	if (!n->sk) {
+		err = CN_ERR_NOMEM;
+		goto fail;
+	}
+	if ((err = cn_divisions_load(&n->divs, diag)) ||
+	    (err = cn_store_open(db, readonly, &n->store, diag)) ||
+	    (err = cn_store_meta_get(n->store, "level", level, sizeof(level), diag)) ||
+	    (err = cn_store_meta_get(n->store, "code", n->code, sizeof(n->code), diag)) ||
+	    (err = cn_store_meta_get(n->store, "name", n->name, sizeof(n->name), diag)) ||
+	    (err = cn_store_meta_get(n->store, "public_key", pkhex, sizeof(pkhex), diag)))
+		goto fail;
+	if (!cn_level_parse(level, &n->level)) {
+		err = CN_ERR_FORMAT;
+		goto fail;
+	}
+	if (!readonly) {
+		if ((err = read_key(key, n->sk, n->pk, diag)))
+			goto fail;
+		{
+			char have[2 * CN_KEY_BYTES + 1];
+			cn_hex(n->pk, CN_KEY_BYTES, have);
+			if (strcmp(have, pkhex) != 0) {
+				cn_diag_set(diag, "节点密钥与数据库登记的公钥不符 / node.key does not match the database's public key");
+				err = CN_ERR_MISMATCH;
+				goto fail;
+			}
+		}
+	} else if (!cn_unhex(pkhex, strlen(pkhex), n->pk, CN_KEY_BYTES)) {
+		err = CN_ERR_FORMAT;
+		goto fail;
+	}
+	if ((err = cn_store_max_hlc(n->store, &n->last_hlc, diag)))
+		goto fail;
+	*out = n;
+	return CN_OK;
+fail:
+	cn_node_close(n);
+	return err;
+}
+
+void cn_node_close(cn_node *n)
+{
+	if (!n)
+		return;
+	cn_store_close(n->store);
+	cn_divisions_free(n->divs);
+	sodium_free(n->sk);
+	free(n);
+}
+
+/* ---- drafts ---- */
+
+cn_err cn_draft_new(cn_draft **out)
+{
+	*out = calloc(1, sizeof(**out));
+	return *out ? CN_OK : CN_ERR_NOMEM;
+}
+
+void cn_draft_free(cn_draft *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->n; i++)
+		for (uint32_t f = 0; f < d->ch[i].n; f++)
+			free(d->ch[i].owned[f]);
+	free(d);
+}
+
+size_t cn_draft_count(const cn_draft *d)
+{
+	return d->n;
+}
+
+cn_err cn_draft_set_division(cn_draft *d, size_t idx, const char *division)
+{
+	if (idx >= d->n || strlen(division) != CN_DIVISION_LEN)
+		return CN_ERR_INVALID;
+	memcpy(d->ch[idx].division, division, CN_DIVISION_LEN + 1);
+	return CN_OK;
+}
+
+const cn_val *cn_draft_get(const cn_draft *d, size_t idx, const char *field)
+{
+	if (idx >= d->n)
+		return NULL;
+	for (uint32_t i = 0; i < d->ch[idx].n; i++)
+		if (!strcmp(d->ch[idx].fields[i].name, field))
+			return &d->ch[idx].fields[i].val;
+	return NULL;
+}
+
+cn_err cn_draft_change(cn_draft *d, const char *kind, const uint8_t record[CN_RECORD_BYTES],
+		       const char *division, bool create, size_t *idx)
+{
+	const cn_kind_def *k = cn_model_kind(kind, strlen(kind));
+	draft_change *c;
+
+	if (!k || strlen(division) != CN_DIVISION_LEN)
+		return CN_ERR_INVALID;
+	if (d->n == CN_OP_MAX_CHANGES)
+		return CN_ERR_LIMIT;
+	c = &d->ch[d->n];
+	memset(c, 0, sizeof(*c));
+	c->kind = k;
+	memcpy(c->record, record, CN_RECORD_BYTES);
+	memcpy(c->division, division, CN_DIVISION_LEN + 1);
+	c->create = create;
+	*idx = d->n++;
+	return CN_OK;
+}
+
+cn_err cn_draft_set(cn_draft *d, size_t idx, const char *field, const cn_val *v)
+{
+	draft_change *c;
+	const cn_field_def *fd;
+	char *copy = NULL;
+	uint32_t at;
+
+	if (idx >= d->n)
+		return CN_ERR_INVALID;
+	c = &d->ch[idx];
+	fd = cn_model_field(c->kind, field, strlen(field));
+	if (!fd)
+		return CN_ERR_INVALID;
+	/* keep fields sorted by name; replace an existing one */
+	for (at = 0; at < c->n; at++) {
+		int cmp = strcmp(c->fields[at].name, fd->name);
+		if (cmp == 0) {
+			free(c->owned[at]);
+			c->owned[at] = NULL;
+			break;
+		}
+		if (cmp > 0)
+			break;
+	}
+	if (at == c->n || strcmp(c->fields[at].name, fd->name) != 0) {
+		if (c->n == CN_OP_MAX_FIELDS)
+			return CN_ERR_LIMIT;
+		memmove(&c->fields[at + 1], &c->fields[at], (c->n - at) * sizeof(c->fields[0]));
+		memmove(&c->owned[at + 1], &c->owned[at], (c->n - at) * sizeof(c->owned[0]));
+		c->n++;
+	}
+	c->fields[at].name = fd->name;
+	c->fields[at].name_len = (uint32_t)strlen(fd->name);
+	c->fields[at].val = *v;
+	c->owned[at] = NULL;
+	if (v->type == CN_VAL_STR) {
+		copy = malloc(v->len + 1);
+		if (!copy) {
+			c->fields[at].val.type = CN_VAL_NIL;
+			return CN_ERR_NOMEM;
+		}
+		memcpy(copy, v->s, v->len);
+		copy[v->len] = 0;
+		c->owned[at] = copy;
+		c->fields[at].val.s = copy;
+	}
+	return CN_OK;
+}
+
+/* ---- the write path ---- */
+
+cn_err cn_node_begin(cn_node *n, cn_diag *diag)
+{
+	return cn_store_begin(n->store, diag);
+}
+
+cn_err cn_node_end(cn_node *n, cn_diag *diag)
+{
+	return cn_store_commit(n->store, diag);
+}
+
+void cn_node_abort(cn_node *n)
+{
+	cn_store_rollback(n->store);
+}
+
+static int hash_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, CN_HASH_BYTES);
+}
+
+cn_err cn_node_commit(cn_node *n, const cn_draft *d, const char *actor, uint64_t flags,
+		      uint8_t hash_out[CN_HASH_BYTES], cn_diag *diag)
+{
+	uint8_t heads[CN_OP_MAX_CHANGES][CN_OP_MAX_BASE][CN_HASH_BYTES];
+	cn_change changes[CN_OP_MAX_CHANGES];
+	uint8_t head_hash[CN_HASH_BYTES], hash[CN_HASH_BYTES];
+	cn_op op;
+	cn_op_decoded *dec = NULL;
+	uint8_t *bytes = NULL;
+	size_t len;
+	uint64_t head_seq, hlc;
+	bool own_tx = sqlite3_get_autocommit(cn_store_db(n->store)) != 0, dup;
+	cn_err err;
+
+	if (d->n == 0) {
+		cn_diag_set(diag, "没有要保存的变更 / nothing to save");
+		return CN_ERR_INVALID;
+	}
+	if (own_tx && (err = cn_store_begin(n->store, diag)))
+		return err;
+	memset(&op, 0, sizeof(op));
+	memset(changes, 0, sizeof(changes));
+	for (size_t i = 0; i < d->n; i++) {
+		const draft_change *dc = &d->ch[i];
+		cn_change *c = &changes[i];
+		const cn_division *dv = cn_divisions_find(n->divs, dc->division);
+
+		/* R3.1: a node writes only inside its own jurisdiction */
+		if (!dv || !cn_division_within(n->code, n->level, dc->division)) {
+			cn_diag_set(diag, "区划 %s 不在本节点（%s %s）辖区内 / %s is outside this node's jurisdiction (%s)",
+				    dc->division, n->name, n->code, dc->division, n->code);
+			err = CN_ERR_DENIED;
+			goto fail;
+		}
+		c->kind = dc->kind->name;
+		c->kind_len = (uint32_t)strlen(dc->kind->name);
+		memcpy(c->record, dc->record, CN_RECORD_BYTES);
+		memcpy(c->division, dc->division, sizeof(c->division));
+		c->fields = (cn_field *)dc->fields;
+		c->n_fields = dc->n;
+		if (!dc->create) {
+			if ((err = cn_proj_heads(cn_store_proj(n->store), dc->record, heads[i],
+						 CN_OP_MAX_BASE, &c->n_base, diag)))
+				goto fail;
+			if (c->n_base == 0) {
+				char hex[33];
+				cn_hex(dc->record, CN_RECORD_BYTES, hex);
+				cn_diag_set(diag, "记录 %s 不存在 / record %s does not exist", hex, hex);
+				err = CN_ERR_NOTFOUND;
+				goto fail;
+			}
+			qsort(heads[i], c->n_base, CN_HASH_BYTES, hash_cmp);
+			for (uint32_t b = 0; b < c->n_base; b++)
+				c->base[b] = heads[i][b];
+		}
+		if ((err = cn_model_check_change(c, diag)))
+			goto fail;
+	}
+	if ((err = cn_store_origin_head(n->store, n->pk, &head_seq, head_hash, diag)))
+		goto fail;
+	hlc = cn_hlc_next(n->last_hlc, cn_node_now_ms(n));
+	memcpy(op.origin, n->pk, CN_KEY_BYTES);
+	op.seq = head_seq + 1;
+	op.has_prev = head_seq > 0;
+	memcpy(op.prev, head_hash, CN_HASH_BYTES);
+	op.hlc = hlc;
+	op.actor = actor;
+	op.actor_len = (uint32_t)strlen(actor);
+	op.flags = flags;
+	op.changes = changes;
+	op.n_changes = (uint32_t)d->n;
+	if ((err = cn_op_sign(&op, n->sk, &bytes, &len, hash, diag)) ||
+	    (err = cn_op_decode(bytes, len, &dec, diag)) ||
+	    (err = cn_store_append(n->store, dec, &dup, diag)))
+		goto fail;
+	if (own_tx && (err = cn_store_commit(n->store, diag)))
+		goto fail_nort;
+	n->last_hlc = hlc;
+	if (hash_out)
+		memcpy(hash_out, hash, CN_HASH_BYTES);
+	free(bytes);
+	cn_op_free(dec);
+	return CN_OK;
+fail:
+	if (own_tx)
+		cn_store_rollback(n->store);
+fail_nort:
+	free(bytes);
+	cn_op_free(dec);
+	return err;
+}

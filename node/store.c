@@ -1,0 +1,504 @@
+/*
+ * store.c - the op log in SQLite: create and open the database, append ops
+ * with their chain checked and the projection updated in the same
+ * transaction, and re-derive or re-check everything from the log.
+ */
+#include "carenode/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "carenode/model.h"
+
+struct cn_store {
+	sqlite3 *db;
+	cn_proj *proj;
+	sqlite3_stmt *ins_op;
+	sqlite3_stmt *sel_hash;
+	sqlite3_stmt *sel_head;
+	cn_store_fault_fn fault;
+	void *fault_ctx;
+};
+
+static cn_err sqlerr(cn_store *s, int rc, const char *doing, cn_diag *diag)
+{
+	return cn_proj_sqlite_err(s ? s->db : NULL, rc, doing, diag);
+}
+
+static cn_err fault(cn_store *s, const char *point)
+{
+	return s->fault ? s->fault(s->fault_ctx, point) : CN_OK;
+}
+
+void cn_store_set_fault(cn_store *s, cn_store_fault_fn fn, void *ctx)
+{
+	s->fault = fn;
+	s->fault_ctx = ctx;
+}
+
+sqlite3 *cn_store_db(cn_store *s)
+{
+	return s->db;
+}
+
+cn_proj *cn_store_proj(cn_store *s)
+{
+	return s->proj;
+}
+
+void cn_store_close(cn_store *s)
+{
+	if (!s)
+		return;
+	sqlite3_finalize(s->ins_op);
+	sqlite3_finalize(s->sel_hash);
+	sqlite3_finalize(s->sel_head);
+	cn_proj_free(s->proj);
+	sqlite3_close_v2(s->db);
+	free(s);
+}
+
+static const char log_schema[] =
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;"
+	"CREATE TABLE ops(pos INTEGER PRIMARY KEY, origin BLOB NOT NULL, seq INTEGER NOT NULL,"
+	" hash BLOB NOT NULL UNIQUE, hlc INTEGER NOT NULL, urgent INTEGER NOT NULL,"
+	" bytes BLOB NOT NULL, UNIQUE(origin, seq)) STRICT;";
+
+static cn_err store_prepare(cn_store *s, cn_diag *diag)
+{
+	int rc;
+	cn_err err;
+
+	rc = sqlite3_prepare_v3(s->db,
+				"INSERT INTO ops(origin, seq, hash, hlc, urgent, bytes) VALUES(?,?,?,?,?,?)",
+				-1, SQLITE_PREPARE_PERSISTENT, &s->ins_op, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v3(s->db, "SELECT 1 FROM ops WHERE hash = ?", -1,
+					SQLITE_PREPARE_PERSISTENT, &s->sel_hash, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v3(s->db,
+					"SELECT seq, hash FROM ops WHERE origin = ? ORDER BY seq DESC LIMIT 1",
+					-1, SQLITE_PREPARE_PERSISTENT, &s->sel_head, NULL);
+	if (rc != SQLITE_OK)
+		return sqlerr(s, rc, "preparing statements", diag);
+	err = cn_proj_new(s->db, "main", &s->proj, diag);
+	return err;
+}
+
+static cn_err store_open(const char *path, int flags, cn_store **out, cn_diag *diag)
+{
+	cn_store *s = calloc(1, sizeof(*s));
+	int rc;
+
+	*out = NULL;
+	if (!s)
+		return CN_ERR_NOMEM;
+	rc = sqlite3_open_v2(path, &s->db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		cn_err err = sqlerr(s, rc, "opening the database", diag);
+		cn_store_close(s);
+		return err;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, 5000);
+	*out = s;
+	return CN_OK;
+}
+
+static cn_err exec(cn_store *s, const char *sql, const char *doing, cn_diag *diag)
+{
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? CN_OK : sqlerr(s, rc, doing, diag);
+}
+
+cn_err cn_store_create(const char *path, cn_store **out, cn_diag *diag)
+{
+	cn_store *s = NULL;
+	char ver[16];
+	cn_err err;
+
+	*out = NULL;
+	if (strcmp(path, ":memory:") != 0 && access(path, F_OK) == 0) {
+		cn_diag_set(diag, "数据库 %s 已存在，拒绝覆盖 / database %s exists; not overwritten", path,
+			    path);
+		return CN_ERR_EXISTS;
+	}
+	err = store_open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &s, diag);
+	if (err)
+		return err;
+	snprintf(ver, sizeof(ver), "%d", CN_STORE_SCHEMA_VERSION);
+	if ((err = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; BEGIN;",
+			"creating the database", diag)) ||
+	    (err = exec(s, log_schema, "creating the database", diag)) ||
+	    (err = cn_proj_create_schema(s->db, "main", diag)) ||
+	    (err = store_prepare(s, diag)) ||
+	    (err = cn_store_meta_set(s, "schema_version", ver, diag)) ||
+	    (err = exec(s, "COMMIT", "creating the database", diag)))
+		goto fail;
+	*out = s;
+	return CN_OK;
+fail:
+	cn_store_close(s);
+	if (strcmp(path, ":memory:") != 0)
+		unlink(path);
+	return err;
+}
+
+cn_err cn_store_open(const char *path, bool readonly, cn_store **out, cn_diag *diag)
+{
+	cn_store *s = NULL;
+	char ver[16];
+	cn_err err;
+
+	*out = NULL;
+	err = store_open(path, readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE, &s, diag);
+	if (err)
+		return err;
+	if (!readonly && (err = exec(s, "PRAGMA synchronous=FULL;", "opening the database", diag)))
+		goto fail;
+	if ((err = store_prepare(s, diag)) ||
+	    (err = cn_store_meta_get(s, "schema_version", ver, sizeof(ver), diag)))
+		goto fail;
+	if (atoi(ver) != CN_STORE_SCHEMA_VERSION) {
+		cn_diag_set(diag, "数据库结构版本 %s 不受支持（本程序为 %d）/ schema version %s not supported (this is %d)",
+			    ver, CN_STORE_SCHEMA_VERSION, ver, CN_STORE_SCHEMA_VERSION);
+		err = CN_ERR_MISMATCH;
+		goto fail;
+	}
+	*out = s;
+	return CN_OK;
+fail:
+	cn_store_close(s);
+	return err;
+}
+
+cn_err cn_store_meta_get(cn_store *s, const char *key, char *buf, size_t cap, cn_diag *diag)
+{
+	sqlite3_stmt *st = NULL;
+	cn_err err = CN_OK;
+	int rc;
+
+	rc = sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = ?", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sqlerr(s, rc, "reading node settings", diag);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(st, 0);
+		if (strlen(v) >= cap)
+			err = CN_ERR_LIMIT;
+		else
+			strcpy(buf, v);
+	} else if (rc == SQLITE_DONE) {
+		cn_diag_set(diag, "节点设置缺少 %s / node setting %s is missing", key, key);
+		err = CN_ERR_NOTFOUND;
+	} else {
+		err = sqlerr(s, rc, "reading node settings", diag);
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
+cn_err cn_store_meta_set(cn_store *s, const char *key, const char *value, cn_diag *diag)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", -1,
+				&st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? CN_OK : sqlerr(s, rc, "writing node settings", diag);
+}
+
+cn_err cn_store_begin(cn_store *s, cn_diag *diag)
+{
+	return exec(s, "BEGIN IMMEDIATE", "starting a transaction", diag);
+}
+
+cn_err cn_store_commit(cn_store *s, cn_diag *diag)
+{
+	cn_err err = exec(s, "COMMIT", "committing", diag);
+
+	if (err)
+		cn_store_rollback(s);
+	return err;
+}
+
+void cn_store_rollback(cn_store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+cn_err cn_store_origin_head(cn_store *s, const uint8_t origin[CN_KEY_BYTES], uint64_t *seq,
+			    uint8_t hash[CN_HASH_BYTES], cn_diag *diag)
+{
+	sqlite3_stmt *st = s->sel_head;
+	cn_err err = CN_OK;
+	int rc;
+
+	*seq = 0;
+	memset(hash, 0, CN_HASH_BYTES);
+	sqlite3_bind_blob(st, 1, origin, CN_KEY_BYTES, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*seq = (uint64_t)sqlite3_column_int64(st, 0);
+		memcpy(hash, sqlite3_column_blob(st, 1), CN_HASH_BYTES);
+	} else if (rc != SQLITE_DONE) {
+		err = sqlerr(s, rc, "reading the chain head", diag);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return err;
+}
+
+static cn_err scalar(cn_store *s, const char *sql, int64_t *v, cn_diag *diag)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+
+	*v = 0;
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*v = sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_OK ? CN_OK : sqlerr(s, rc, "reading the log", diag);
+}
+
+cn_err cn_store_max_hlc(cn_store *s, uint64_t *hlc, cn_diag *diag)
+{
+	int64_t v;
+	cn_err err = scalar(s, "SELECT coalesce(max(hlc), 0) FROM ops", &v, diag);
+
+	*hlc = (uint64_t)v;
+	return err;
+}
+
+cn_err cn_store_op_count(cn_store *s, uint64_t *n, cn_diag *diag)
+{
+	int64_t v;
+	cn_err err = scalar(s, "SELECT count(*) FROM ops", &v, diag);
+
+	*n = (uint64_t)v;
+	return err;
+}
+
+static void origin_hex(const uint8_t *origin, char out[17])
+{
+	cn_hex(origin, 8, out); /* the first 8 bytes name a node for people */
+}
+
+cn_err cn_store_append(cn_store *s, const cn_op_decoded *d, bool *dup, cn_diag *diag)
+{
+	const cn_op *op = &d->op;
+	uint8_t head_hash[CN_HASH_BYTES];
+	uint64_t head_seq;
+	char who[17];
+	cn_err err;
+	int rc;
+
+	*dup = false;
+	origin_hex(op->origin, who);
+	if ((err = fault(s, "append:start")))
+		return err;
+	sqlite3_bind_blob(s->sel_hash, 1, d->hash, CN_HASH_BYTES, SQLITE_STATIC);
+	rc = sqlite3_step(s->sel_hash);
+	sqlite3_reset(s->sel_hash);
+	sqlite3_clear_bindings(s->sel_hash);
+	if (rc == SQLITE_ROW) {
+		*dup = true;
+		return CN_OK;
+	}
+	if (rc != SQLITE_DONE)
+		return sqlerr(s, rc, "looking up an op", diag);
+	if ((err = cn_store_origin_head(s, op->origin, &head_seq, head_hash, diag)))
+		return err;
+	if (op->seq <= head_seq) {
+		cn_diag_set(diag, "分叉：节点 %s 的第 %llu 号操作已有不同内容 / fork: node %s already has a "
+			    "different op %llu",
+			    who, (unsigned long long)op->seq, who, (unsigned long long)op->seq);
+		return CN_ERR_CHAIN;
+	}
+	if (op->seq != head_seq + 1) {
+		cn_diag_set(diag, "缺口：节点 %s 的操作应为第 %llu 号，收到第 %llu 号 / gap: node %s next op "
+			    "is %llu, got %llu",
+			    who, (unsigned long long)(head_seq + 1), (unsigned long long)op->seq, who,
+			    (unsigned long long)(head_seq + 1), (unsigned long long)op->seq);
+		return CN_ERR_CHAIN;
+	}
+	if (op->seq > 1 && memcmp(op->prev, head_hash, CN_HASH_BYTES) != 0) {
+		cn_diag_set(diag, "链断裂：节点 %s 第 %llu 号操作的前序哈希不符 / broken chain: node %s op "
+			    "%llu does not name the previous op's hash",
+			    who, (unsigned long long)op->seq, who, (unsigned long long)op->seq);
+		return CN_ERR_CHAIN;
+	}
+	for (uint32_t i = 0; i < op->n_changes; i++) {
+		if ((err = cn_model_check_change(&op->changes[i], diag)))
+			return err;
+	}
+	sqlite3_bind_blob(s->ins_op, 1, op->origin, CN_KEY_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int64(s->ins_op, 2, (sqlite3_int64)op->seq);
+	sqlite3_bind_blob(s->ins_op, 3, d->hash, CN_HASH_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int64(s->ins_op, 4, (sqlite3_int64)op->hlc);
+	sqlite3_bind_int(s->ins_op, 5, (op->flags & CN_OP_FLAG_URGENT) != 0);
+	sqlite3_bind_blob(s->ins_op, 6, d->bytes, (int)d->len, SQLITE_STATIC);
+	rc = sqlite3_step(s->ins_op);
+	sqlite3_reset(s->ins_op);
+	sqlite3_clear_bindings(s->ins_op);
+	if (rc != SQLITE_DONE)
+		return sqlerr(s, rc, "appending to the op log", diag);
+	if ((err = fault(s, "append:logged")))
+		return err;
+	if ((err = cn_proj_add_op(s->proj, d, false, diag)))
+		return err;
+	return fault(s, "append:projected");
+}
+
+cn_err cn_store_each_op(cn_store *s, int64_t after_pos, uint64_t limit, cn_store_op_fn fn, void *ctx,
+			cn_diag *diag)
+{
+	sqlite3_stmt *st = NULL;
+	cn_err err = CN_OK;
+	int rc;
+
+	rc = sqlite3_prepare_v2(s->db, "SELECT pos, bytes FROM ops WHERE pos > ? ORDER BY pos LIMIT ?",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sqlerr(s, rc, "reading the log", diag);
+	sqlite3_bind_int64(st, 1, after_pos);
+	sqlite3_bind_int64(st, 2, limit ? (sqlite3_int64)limit : -1);
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		cn_op_decoded *d = NULL;
+		int64_t pos = sqlite3_column_int64(st, 0);
+		err = cn_op_decode_unverified(sqlite3_column_blob(st, 1),
+					      (size_t)sqlite3_column_bytes(st, 1), &d, diag);
+		if (!err)
+			err = fn(ctx, d, pos);
+		cn_op_free(d);
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = sqlerr(s, rc, "reading the log", diag);
+	sqlite3_finalize(st);
+	return err;
+}
+
+static cn_err rebuild_one(void *ctx, const cn_op_decoded *d, int64_t pos)
+{
+	(void)pos;
+	return cn_proj_add_op(ctx, d, true, NULL);
+}
+
+cn_err cn_store_rebuild(cn_store *s, uint64_t *n_ops, cn_diag *diag)
+{
+	cn_err err;
+
+	if ((err = cn_store_op_count(s, n_ops, diag)) || (err = cn_store_begin(s, diag)))
+		return err;
+	if ((err = cn_proj_clear(s->proj, diag)) ||
+	    (err = cn_store_each_op(s, 0, 0, rebuild_one, s->proj, diag)) ||
+	    (err = cn_proj_all(s->proj, diag)) || (err = fault(s, "rebuild:projected")))
+		goto fail;
+	return cn_store_commit(s, diag);
+fail:
+	cn_store_rollback(s);
+	return err;
+}
+
+cn_err cn_store_verify(cn_store *s, uint64_t *n_ops, cn_diag *diag)
+{
+	sqlite3_stmt *st = NULL;
+	cn_proj *fresh = NULL;
+	uint8_t cur_origin[CN_KEY_BYTES] = {0}, prev_hash[CN_HASH_BYTES] = {0};
+	uint64_t expect = 0;
+	bool attached = false, began = false;
+	cn_err err;
+	int rc;
+
+	*n_ops = 0;
+	if ((err = exec(s, "ATTACH DATABASE ':memory:' AS fresh", "verifying", diag)))
+		return err;
+	attached = true;
+	if ((err = cn_proj_create_schema(s->db, "fresh", diag)) ||
+	    (err = cn_proj_new(s->db, "fresh", &fresh, diag)) ||
+	    (err = exec(s, "BEGIN", "verifying", diag)))
+		goto done;
+	began = true;
+	rc = sqlite3_prepare_v2(s->db, "SELECT origin, seq, hash, bytes FROM ops ORDER BY origin, seq",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		err = sqlerr(s, rc, "verifying", diag);
+		goto done;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const void *origin = sqlite3_column_blob(st, 0);
+		uint64_t seq = (uint64_t)sqlite3_column_int64(st, 1);
+		cn_op_decoded *d = NULL;
+		cn_diag why = {{0}};
+		char who[17] = "?";
+
+		if (sqlite3_column_bytes(st, 0) == CN_KEY_BYTES)
+			origin_hex(origin, who);
+		if (sqlite3_column_bytes(st, 0) != CN_KEY_BYTES ||
+		    memcmp(origin, cur_origin, CN_KEY_BYTES) != 0) {
+			if (sqlite3_column_bytes(st, 0) == CN_KEY_BYTES)
+				memcpy(cur_origin, origin, CN_KEY_BYTES);
+			expect = 1;
+		}
+		err = cn_op_decode(sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3), &d,
+				   &why);
+		if (!err && (memcmp(d->op.origin, cur_origin, CN_KEY_BYTES) != 0 || d->op.seq != seq ||
+			     sqlite3_column_bytes(st, 2) != CN_HASH_BYTES ||
+			     memcmp(d->hash, sqlite3_column_blob(st, 2), CN_HASH_BYTES) != 0)) {
+			cn_diag_set(&why, "日志索引列与操作内容不符 / the log's index columns do not match the op");
+			err = CN_ERR_MISMATCH;
+		}
+		if (!err && seq != expect) {
+			cn_diag_set(&why, "序号不连续，应为 %llu / sequence gap: expected %llu",
+				    (unsigned long long)expect, (unsigned long long)expect);
+			err = CN_ERR_CHAIN;
+		}
+		if (!err && seq > 1 && memcmp(d->op.prev, prev_hash, CN_HASH_BYTES) != 0) {
+			cn_diag_set(&why, "前序哈希与上一操作不符 / prev does not match the previous op's hash");
+			err = CN_ERR_CHAIN;
+		}
+		for (uint32_t i = 0; !err && i < d->op.n_changes; i++)
+			err = cn_model_check_change(&d->op.changes[i], &why);
+		if (!err)
+			err = cn_proj_add_op(fresh, d, true, &why);
+		if (err) {
+			cn_diag_set(diag, "第一个错误的操作：节点 %s 第 %llu 号：%s / first bad op: origin %s seq %llu: %s",
+				    who, (unsigned long long)seq, why.text, who, (unsigned long long)seq,
+				    why.text);
+			cn_op_free(d);
+			goto done;
+		}
+		memcpy(prev_hash, d->hash, CN_HASH_BYTES);
+		expect = seq + 1;
+		(*n_ops)++;
+		cn_op_free(d);
+	}
+	if (rc != SQLITE_DONE) {
+		err = sqlerr(s, rc, "verifying", diag);
+		goto done;
+	}
+	if ((err = cn_proj_all(fresh, diag)))
+		goto done;
+	err = cn_proj_compare(s->proj, fresh, diag);
+done:
+	sqlite3_finalize(st);
+	cn_proj_free(fresh);
+	if (began)
+		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	if (attached)
+		(void)sqlite3_exec(s->db, "DETACH DATABASE fresh", NULL, NULL, NULL);
+	return err;
+}
