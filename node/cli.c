@@ -19,8 +19,10 @@ typedef struct command {
 
 static const command commands[] = {
 	{"init", "init --level village|township|county --code 12位区划代码",
-	 "创建节点目录：数据库、Ed25519 密钥（node.key，权限0600）、级别与区划代码。不覆盖已有节点。\n"
-	 "Create a node folder: database, Ed25519 key pair (node.key, mode 0600), level and division code.\n"
+	 "创建节点目录：数据库、Ed25519 "
+	 "密钥（node.key，权限0600）、级别与区划代码。不覆盖已有节点。\n"
+	 "Create a node folder: database, Ed25519 key pair (node.key, mode 0600), level and "
+	 "division code.\n"
 	 "Refuses to overwrite an existing node."},
 	{"info", "info", "显示本节点的身份与数据量 / show this node's identity and counts."},
 	{"child", "child add|update|remove|show|list ...",
@@ -31,52 +33,77 @@ static const command commands[] = {
 	 "               [--caring-parent father|mother|both] [--date 日期] [--note 说明]\n"
 	 "  child show 儿童                      档案全貌 / the whole file\n"
 	 "  child list [--village 代码] [--status active|removed|all] [--age-min N] [--age-max N]\n"
-	 "“儿童”可写18位公民身份号码或档案编号（至少6位）/ a child is named by resident ID or record id.\n"
+	 "“儿童”可写18位公民身份号码或档案编号（至少6位）/ a child is named by resident ID or "
+	 "record id.\n"
 	 "字段见 carenode dictionary / fields: see carenode dictionary."},
-	{"guardian", "guardian set 儿童 --guardian-type 类型 --name 姓名 --relation 关系 [--字段 值]...",
+	{"guardian",
+	 "guardian set 儿童 --guardian-type 类型 --name 姓名 --relation 关系 [--字段 值]...",
 	 "设置监护情况（R2）/ set the child's guardianship (R2)."},
-	{"assess", "assess 儿童 --date 日期 --assessor 评估人 --safety .. --guardianship .. --health .. --result 较好|一般|差",
-	 "登记评估（R7），帮扶方式由结果推出 / record an assessment (R7); the assistance mode follows from the result."},
-	{"visit", "visit 儿童 --type party_cadre|stationed_cadre|social_worker --date 日期 --visitor 走访人 --findings 情况",
+	{"assess",
+	 "assess 儿童 --date 日期 --assessor 评估人 --safety .. --guardianship .. --health .. "
+	 "--result 较好|一般|差",
+	 "登记评估（R7），帮扶方式由结果推出 / record an assessment (R7); the assistance mode "
+	 "follows from the result."},
+	{"visit",
+	 "visit 儿童 --type party_cadre|stationed_cadre|social_worker --date 日期 --visitor 走访人 "
+	 "--findings 情况",
 	 "登记走访（R3.2）/ record a home visit (R3.2)."},
-	{"contact", "contact 儿童 --date 日期 --parent father|mother --method phone|video|in_person|other [--note 内容]",
+	{"contact",
+	 "contact 儿童 --date 日期 --parent father|mother --method phone|video|in_person|other "
+	 "[--note 内容]",
 	 "登记父母亲情联系（R2.5）/ record a parent's contact with the child (R2.5)."},
-	{"conflicts", "conflicts", "列出待乡镇专干裁定的并发修改 / list concurrent edits waiting for a decision."},
-	{"log", "log [--limit N] [--after 位置]", "以可读形式列出操作日志 / show the op log, human readable."},
+	{"conflicts", "conflicts",
+	 "列出待乡镇专干裁定的并发修改 / list concurrent edits waiting for a decision."},
+	{"log", "log [--limit N] [--after 位置]",
+	 "以可读形式列出操作日志 / show the op log, human readable."},
 	{"export", "export [--format csv|json] [--status active|removed|all] [--out 文件]",
-	 "导出台账：CSV（中文表头，Excel可打开）或 JSON / export the ledger as CSV (Chinese headers) or JSON."},
+	 "导出台账：CSV（中文表头，Excel可打开）或 JSON / export the ledger as CSV (Chinese "
+	 "headers) or JSON."},
 	{"import", "import 文件.csv [--encoding auto|utf8|gb18030] [--skip-bad]",
-	 "从CSV导入乡镇台账（UTF-8或GB18030）；默认整文件要么全部导入要么都不导入，--skip-bad 跳过并逐行报告错误行。\n"
-	 "Import a township ledger CSV (UTF-8 or GB18030); all-or-nothing unless --skip-bad, which reports each bad row."},
+	 "从CSV导入乡镇台账（UTF-8或GB18030）；默认整文件要么全部导入要么都不导入，--skip-bad "
+	 "跳过并逐行报告错误行。\n"
+	 "Import a township ledger CSV (UTF-8 or GB18030); all-or-nothing unless --skip-bad, which "
+	 "reports each bad row."},
 	{"verify", "verify",
 	 "重新校验每个签名、每个链接和投影表；出错时指出第一个错误操作（节点、序号）。\n"
-	 "Re-check every signature, chain link and the projection; names the first bad op (origin, seq)."},
-	{"rebuild", "rebuild", "由操作日志重建所有投影表 / rebuild every projected table from the op log."},
+	 "Re-check every signature, chain link and the projection; names the first bad op (origin, "
+	 "seq)."},
+	{"rebuild", "rebuild",
+	 "由操作日志重建所有投影表 / rebuild every projected table from the op log."},
 	{"digest", "digest [--scope 区划代码前缀]",
-	 "输出投影状态的哈希，用于比较两个节点 / print one hash of the projected state, to compare nodes."},
-	{"dictionary", "dictionary", "输出数据字典（Markdown）/ print the data dictionary (Markdown)."},
+	 "输出投影状态的哈希，用于比较两个节点 / print one hash of the projected state, to compare "
+	 "nodes."},
+	{"dictionary", "dictionary",
+	 "输出数据字典（Markdown）/ print the data dictionary (Markdown)."},
 	{"synth", "synth --village 代码 --count N [--seed S] [--out 文件]",
-	 "生成合成儿童台账CSV（演示与测试用，非真实数据）/ write a synthetic ledger CSV (demo and tests; no real data)."},
+	 "生成合成儿童台账CSV（演示与测试用，非真实数据）/ write a synthetic ledger CSV (demo and "
+	 "tests; no real data)."},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void usage(FILE *f)
 {
-	fputs("carenode — 农村留守儿童关爱保护信息系统节点 / rural left-behind children's care and protection node\n\n"
+	fputs("carenode — 农村留守儿童关爱保护信息系统节点 / rural left-behind children's care and "
+	      "protection node\n\n"
 	      "用法 / usage: carenode [--dir 节点目录] [--user 用户] [--json] <命令> [参数]\n\n"
 	      "命令 / commands:\n",
 	      f);
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		fprintf(f, "  %s\n", commands[i].usage);
 	fputs("\n全局选项 / global options:\n"
-	      "  --dir DIR    节点目录（默认 $CARENODE_DIR 或当前目录）/ node folder ($CARENODE_DIR or .)\n"
-	      "  --user NAME  操作人，记入每个操作（默认 $CARENODE_USER 或 $USER）/ acting user recorded in each op\n"
+	      "  --dir DIR    节点目录（默认 $CARENODE_DIR 或当前目录）/ node folder "
+	      "($CARENODE_DIR or .)\n"
+	      "  --user NAME  操作人，记入每个操作（默认 $CARENODE_USER 或 $USER）/ acting user "
+	      "recorded in each op\n"
 	      "  --json       输出JSON，便于脚本处理 / machine-readable output\n"
 	      "  carenode <命令> --help  查看命令说明 / help for one command\n\n"
-	      "退出码 / exit codes: 0 成功 ok, 1 其他错误 other, 2 用法错误 usage, 3 输入不合法 invalid input,\n"
-	      "  4 未找到 not found, 5 完整性校验失败 integrity failure, 6 超出辖区 outside jurisdiction,\n"
-	      "  7 已存在或状态不允许 exists / wrong state, 8 存储错误 storage (disk full, read-only, I/O)\n",
+	      "退出码 / exit codes: 0 成功 ok, 1 其他错误 other, 2 用法错误 usage, 3 输入不合法 "
+	      "invalid input,\n"
+	      "  4 未找到 not found, 5 完整性校验失败 integrity failure, 6 超出辖区 outside "
+	      "jurisdiction,\n"
+	      "  7 已存在或状态不允许 exists / wrong state, 8 存储错误 storage (disk full, "
+	      "read-only, I/O)\n",
 	      f);
 }
 
@@ -120,7 +147,8 @@ cn_err cn_cli_no_leftovers(cn_cli *c)
 {
 	for (size_t i = 0; i < c->n_opts; i++) {
 		if (!c->opt_used[i]) {
-			cn_diag_set(&c->diag, "未知选项 --%s / unknown option --%s", c->opt_name[i], c->opt_name[i]);
+			cn_diag_set(&c->diag, "未知选项 --%s / unknown option --%s", c->opt_name[i],
+				    c->opt_name[i]);
 			return CN_ERR_USAGE;
 		}
 	}
@@ -155,12 +183,15 @@ cn_err cn_cli_field_inputs(cn_cli *c, const char *kind, cn_input *in, size_t cap
 		if (!strcmp(nm, "type") && !strcmp(kind, "visit"))
 			strcpy(nm, "visit_type");
 		if (!cn_model_field(k, nm, strlen(nm))) {
-			cn_diag_set(&c->diag, "%s没有字段 --%s（见 carenode dictionary）/ %s has no field --%s (see carenode dictionary)",
+			cn_diag_set(&c->diag,
+				    "%s没有字段 --%s（见 carenode dictionary）/ %s has no field "
+				    "--%s (see carenode dictionary)",
 				    k->zh, o, k->name, o);
 			return CN_ERR_USAGE;
 		}
 		if (!c->opt_value[i]) {
-			cn_diag_set(&c->diag, "选项 --%s 缺少取值 / option --%s needs a value", o, o);
+			cn_diag_set(&c->diag, "选项 --%s 缺少取值 / option --%s needs a value", o,
+				    o);
 			return CN_ERR_USAGE;
 		}
 		if (*n == cap)
@@ -192,7 +223,8 @@ static bool is_flag(const char *name)
 }
 
 /* Splits argv into options (--name value, --name=value) and positionals. */
-static cn_err parse_args(cn_cli *c, int argc, char **argv, int start, const char **cmd, const char **sub)
+static cn_err parse_args(cn_cli *c, int argc, char **argv, int start, const char **cmd,
+			 const char **sub)
 {
 	*cmd = *sub = NULL;
 	for (int i = start; i < argc; i++) {
@@ -205,8 +237,10 @@ static cn_err parse_args(cn_cli *c, int argc, char **argv, int start, const char
 				value = eq + 1;
 			} else if (!is_flag(name)) {
 				if (i + 1 >= argc) {
-					cn_diag_set(&c->diag, "选项 --%s 缺少取值 / option --%s needs a value", name,
-						    name);
+					cn_diag_set(
+						&c->diag,
+						"选项 --%s 缺少取值 / option --%s needs a value",
+						name, name);
 					return CN_ERR_USAGE;
 				}
 				value = argv[++i];

@@ -21,7 +21,8 @@
 static cn_err no_args(cn_cli *c)
 {
 	if (c->n_pos) {
-		cn_diag_set(&c->diag, "多余的参数“%s” / unexpected argument %s", c->pos[0], c->pos[0]);
+		cn_diag_set(&c->diag, "多余的参数“%s” / unexpected argument %s", c->pos[0],
+			    c->pos[0]);
 		return CN_ERR_USAGE;
 	}
 	return cn_cli_no_leftovers(c);
@@ -42,10 +43,12 @@ cn_err cn_cli_init(cn_cli *c)
 		return CN_ERR_USAGE;
 	}
 	if (!cn_level_parse(level, &lv)) {
-		cn_diag_set(&c->diag, "级别应为 village、township 或 county / level must be village, township or county");
+		cn_diag_set(&c->diag, "级别应为 village、township 或 county / level must be "
+				      "village, township or county");
 		return CN_ERR_USAGE;
 	}
-	if ((err = cn_node_init(c->dir, lv, code, c->env, &c->diag)) || (err = cn_cli_open(c, true, &n)))
+	if ((err = cn_node_init(c->dir, lv, code, c->env, &c->diag)) ||
+	    (err = cn_cli_open(c, true, &n)))
 		return err;
 	cn_hex(cn_node_pubkey(n), CN_KEY_BYTES, pk);
 	if (c->json) {
@@ -66,9 +69,10 @@ cn_err cn_cli_init(cn_cli *c)
 			"  目录 / folder:      %s\n"
 			"  数据库 / database:  %s/%s\n"
 			"  公钥 / public key:  %s\n"
-			"  私钥 / secret key:  %s/%s（权限0600，请勿外传 / mode 0600, keep it private）\n",
-			cn_level_zh(lv), cn_node_name(n), code, cn_level_name(lv), code, c->dir, c->dir,
-			CN_NODE_DB, pk, c->dir, CN_NODE_KEY);
+			"  私钥 / secret key:  %s/%s（权限0600，请勿外传 / mode 0600, keep it "
+			"private）\n",
+			cn_level_zh(lv), cn_node_name(n), code, cn_level_name(lv), code, c->dir,
+			c->dir, CN_NODE_DB, pk, c->dir, CN_NODE_KEY);
 	}
 	cn_node_close(n);
 	return CN_OK;
@@ -122,8 +126,8 @@ cn_err cn_cli_info(cn_cli *c)
 			"在册儿童 / active:  %" PRId64 "\n"
 			"已移出 / removed:   %" PRId64 "\n"
 			"待裁定 / conflicts: %" PRId64 "\n",
-			cn_level_zh(cn_node_level(n)), "级", cn_node_name(n), cn_node_code(n), pk, ops, active,
-			removed, conflicts);
+			cn_level_zh(cn_node_level(n)), "级", cn_node_name(n), cn_node_code(n), pk,
+			ops, active, removed, conflicts);
 	}
 	cn_node_close(n);
 	return CN_OK;
@@ -182,7 +186,9 @@ static cn_err log_one(void *ctx, const cn_op_decoded *d, int64_t pos)
 		cn_json_key(j, "changes");
 		cn_json_array(j);
 	} else {
-		fprintf(f, "#%" PRId64 "  %s  节点/origin %s  序号/seq %" PRIu64 "  操作人/actor %.*s%s  hash %s\n",
+		fprintf(f,
+			"#%" PRId64 "  %s  节点/origin %s  序号/seq %" PRIu64
+			"  操作人/actor %.*s%s  hash %s\n",
 			pos, when, origin, op->seq, (int)op->actor_len, op->actor,
 			(op->flags & CN_OP_FLAG_URGENT) ? "  【紧急/urgent】" : "", hash);
 	}
@@ -202,7 +208,8 @@ static cn_err log_one(void *ctx, const cn_op_decoded *d, int64_t pos)
 			cn_json_object(j);
 		} else {
 			fprintf(f, "    %s %s %.8s @%s%s:", ch->n_base ? "改/update" : "建/create",
-				k ? k->zh : "?", rec, ch->division, ch->n_base > 1 ? "（合并/merge）" : "");
+				k ? k->zh : "?", rec, ch->division,
+				ch->n_base > 1 ? "（合并/merge）" : "");
 		}
 		for (uint32_t x = 0; x < ch->n_fields; x++) {
 			const cn_field *fv = &ch->fields[x];
@@ -278,8 +285,8 @@ cn_err cn_cli_export(cn_cli *c)
 		snprintf(tmp, sizeof(tmp), "%s.part", path);
 		f = fopen(tmp, "wx");
 		if (!f) {
-			cn_diag_set(&c->diag, "无法创建 %s：%s / cannot create %s: %s", tmp, strerror(errno), tmp,
-				    strerror(errno));
+			cn_diag_set(&c->diag, "无法创建 %s：%s / cannot create %s: %s", tmp,
+				    strerror(errno), tmp, strerror(errno));
 			cn_node_close(n);
 			return errno == ENOSPC ? CN_ERR_FULL : CN_ERR_IO;
 		}
@@ -289,7 +296,8 @@ cn_err cn_cli_export(cn_cli *c)
 	if (path) {
 		if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
 			if (!err)
-				cn_diag_set(&c->diag, "写入 %s 失败 / writing %s failed", path, path);
+				cn_diag_set(&c->diag, "写入 %s 失败 / writing %s failed", path,
+					    path);
 			err = err ? err : CN_ERR_IO;
 		}
 		fclose(f);
@@ -314,14 +322,15 @@ static cn_err read_all(cn_cli *c, const char *path, char **out, size_t *len)
 
 	*out = NULL;
 	if (!f || fstat(fileno(f), &stt) != 0) {
-		cn_diag_set(&c->diag, "无法读取 %s：%s / cannot read %s: %s", path, strerror(errno), path,
-			    strerror(errno));
+		cn_diag_set(&c->diag, "无法读取 %s：%s / cannot read %s: %s", path, strerror(errno),
+			    path, strerror(errno));
 		if (f)
 			fclose(f);
 		return CN_ERR_NOTFOUND;
 	}
 	if ((uint64_t)stt.st_size > IMPORT_MAX) {
-		cn_diag_set(&c->diag, "文件 %s 过大（上限 64 MiB）/ %s is larger than 64 MiB", path, path);
+		cn_diag_set(&c->diag, "文件 %s 过大（上限 64 MiB）/ %s is larger than 64 MiB", path,
+			    path);
 		fclose(f);
 		return CN_ERR_LIMIT;
 	}
@@ -363,7 +372,8 @@ cn_err cn_cli_import(cn_cli *c)
 	else if (enc && !strcmp(enc, "gb18030"))
 		e = CN_CSV_GB18030;
 	else if (enc && strcmp(enc, "auto") != 0) {
-		cn_diag_set(&c->diag, "--encoding 只能是 auto、utf8 或 gb18030 / --encoding is auto, utf8 or gb18030");
+		cn_diag_set(&c->diag, "--encoding 只能是 auto、utf8 或 gb18030 / --encoding is "
+				      "auto, utf8 or gb18030");
 		return CN_ERR_USAGE;
 	}
 	if ((err = read_all(c, c->pos[0], &data, &len)) || (err = cn_cli_open(c, false, &n)))
@@ -382,7 +392,9 @@ cn_err cn_cli_import(cn_cli *c)
 		cn_json_object_end(&j);
 		fputc('\n', c->out);
 	} else {
-		fprintf(c->out, "已导入 %zu 名儿童，跳过 %zu 行（共 %zu 行）/ imported %zu children, skipped %zu of %zu rows\n",
+		fprintf(c->out,
+			"已导入 %zu 名儿童，跳过 %zu 行（共 %zu 行）/ imported %zu children, "
+			"skipped %zu of %zu rows\n",
 			res.imported, res.skipped, res.rows, res.imported, res.skipped, res.rows);
 	}
 done:
@@ -405,7 +417,8 @@ static void print_result(cn_cli *c, const char *key, const char *val, uint64_t o
 		cn_json_object_end(&j);
 		fputc('\n', c->out);
 	} else {
-		fprintf(c->out, "%s（%" PRIu64 " 个操作）/ %s (%" PRIu64 " ops)\n", zh, ops, en, ops);
+		fprintf(c->out, "%s（%" PRIu64 " 个操作）/ %s (%" PRIu64 " ops)\n", zh, ops, en,
+			ops);
 	}
 }
 
@@ -441,8 +454,10 @@ cn_err cn_cli_rebuild(cn_cli *c)
 		if (c->json)
 			print_result(c, "digest", hex, ops, "", "");
 		else
-			fprintf(c->out, "已由操作日志重建投影（%" PRIu64 " 个操作）/ rebuilt from the log (%" PRIu64
-					" ops)\n状态摘要 / digest: %s\n",
+			fprintf(c->out,
+				"已由操作日志重建投影（%" PRIu64
+				" 个操作）/ rebuilt from the log (%" PRIu64
+				" ops)\n状态摘要 / digest: %s\n",
 				ops, ops, hex);
 	}
 	cn_node_close(n);
@@ -460,7 +475,8 @@ cn_err cn_cli_digest(cn_cli *c)
 	if ((err = no_args(c)))
 		return err;
 	if (scope && (strlen(scope) > 12 || strspn(scope, "0123456789") != strlen(scope))) {
-		cn_diag_set(&c->diag, "--scope 应为区划代码前缀（数字）/ --scope is a division code prefix");
+		cn_diag_set(&c->diag,
+			    "--scope 应为区划代码前缀（数字）/ --scope is a division code prefix");
 		return CN_ERR_USAGE;
 	}
 	if ((err = cn_cli_open(c, true, &n)))
@@ -509,36 +525,49 @@ cn_err cn_cli_dictionary(cn_cli *c)
 	if ((err = no_args(c)))
 		return err;
 	fputs("# 数据字典 / Data dictionary\n\n"
-	      "Generated by `carenode dictionary` from the model table in `node/model.c`; a test keeps\n"
+	      "Generated by `carenode dictionary` from the model table in `node/model.c`; a test "
+	      "keeps\n"
 	      "this file equal to the program's output. Requirement numbers refer to\n"
-	      "`REQUIREMENTS.md` (R1…R11). Flags: **必填** required on creation and never cleared;\n"
-	      "**冲突保留** concurrent edits are kept as an open conflict for the township officer\n"
-	      "instead of a silent choice; **派生** computed by the node, never written. Enum cells\n"
+	      "`REQUIREMENTS.md` (R1…R11). Flags: **必填** required on creation and never "
+	      "cleared;\n"
+	      "**冲突保留** concurrent edits are kept as an open conflict for the township "
+	      "officer\n"
+	      "instead of a silent choice; **派生** computed by the node, never written. Enum "
+	      "cells\n"
 	      "accept the code or the Chinese label; exports show the label.\n",
 	      f);
 	for (size_t k = 0; k < nk; k++) {
 		const cn_kind_def *kd = &kinds[k];
 		fprintf(f, "\n## %s — %s / %s (%s)\n\n%s\n\n", kd->name, kd->zh, kd->en, kd->req,
-			kd->event ? "只增事件：建立后不可修改，永不冲突 / append-only event: never changed, never in conflict."
-				  : (strcmp(kd->name, "guardian") == 0
-					     ? "可修改记录，每名儿童一条（编号与儿童档案相同）/ mutable record, one per child (same id as the child)."
-					     : "可修改记录，永不删除（移出台账只改状态）/ mutable record, never deleted (removal changes the status)."));
-		fputs("| 字段 field | 中文名 | English | 类型 type | 要求 req | 标记 flags | 取值 values |\n"
+			kd->event
+				? "只增事件：建立后不可修改，永不冲突 / append-only event: never "
+				  "changed, never in conflict."
+				: (strcmp(kd->name, "guardian") == 0
+					   ? "可修改记录，每名儿童一条（编号与儿童档案相同）/ "
+					     "mutable record, one per child (same id as the child)."
+					   : "可修改记录，永不删除（移出台账只改状态）/ mutable "
+					     "record, never deleted (removal changes the "
+					     "status)."));
+		fputs("| 字段 field | 中文名 | English | 类型 type | 要求 req | 标记 flags | 取值 "
+		      "values |\n"
 		      "|---|---|---|---|---|---|---|\n",
 		      f);
 		for (size_t i = 0; i < kd->n_fields; i++) {
 			const cn_field_def *fd = &kd->fields[i];
-			fprintf(f, "| `%s` | %s | %s | %s", fd->name, fd->zh, fd->en, type_name(fd->type));
+			fprintf(f, "| `%s` | %s | %s | %s", fd->name, fd->zh, fd->en,
+				type_name(fd->type));
 			if (fd->type == CN_FT_TEXT)
 				fprintf(f, ", ≤%u 字", fd->max_chars);
 			if (fd->type == CN_FT_INT)
 				fprintf(f, ", %" PRId64 "–%" PRId64, fd->min, fd->max);
-			fprintf(f, " | %s | %s%s%s%s |", fd->req, fd->flags & CN_FIELD_REQUIRED ? "必填 " : "",
+			fprintf(f, " | %s | %s%s%s%s |", fd->req,
+				fd->flags & CN_FIELD_REQUIRED ? "必填 " : "",
 				fd->flags & CN_FIELD_SENSITIVE ? "冲突保留 " : "",
 				fd->flags & CN_FIELD_DERIVED ? "派生 " : "",
 				fd->flags & CN_FIELD_MULTILINE ? "多行 " : "");
 			for (const cn_enum_value *v = fd->values; v && v->code; v++)
-				fprintf(f, "%s`%s` %s", v == fd->values ? " " : "; ", v->code, v->zh);
+				fprintf(f, "%s`%s` %s", v == fd->values ? " " : "; ", v->code,
+					v->zh);
 			fputs(" |\n", f);
 		}
 	}
@@ -556,7 +585,9 @@ cn_err cn_cli_synth(cn_cli *c)
 	if ((err = no_args(c)))
 		return err;
 	if (!village || !count || strspn(count, "0123456789") != strlen(count) || !*count) {
-		cn_diag_set(&c->diag, "需要 --village 代码 与 --count 数量 / synth needs --village and --count");
+		cn_diag_set(
+			&c->diag,
+			"需要 --village 代码 与 --count 数量 / synth needs --village and --count");
 		return CN_ERR_USAGE;
 	}
 	if (path && !(f = fopen(path, "w"))) {
@@ -564,8 +595,8 @@ cn_err cn_cli_synth(cn_cli *c)
 		return CN_ERR_IO;
 	}
 	now = c->env && c->env->now_ms ? c->env->now_ms(c->env->ctx) : (uint64_t)time(NULL) * 1000;
-	err = cn_synth_ledger(f, village, strtoull(count, NULL, 10), seed ? strtoull(seed, NULL, 10) : 1, now,
-			      &c->diag);
+	err = cn_synth_ledger(f, village, strtoull(count, NULL, 10),
+			      seed ? strtoull(seed, NULL, 10) : 1, now, &c->diag);
 	if (path && fclose(f) != 0 && !err)
 		err = CN_ERR_IO;
 	return err;

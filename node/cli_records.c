@@ -20,7 +20,8 @@ static cn_err need_pos(cn_cli *c, size_t n, const char *what)
 		return CN_ERR_USAGE;
 	}
 	if (c->n_pos > n) {
-		cn_diag_set(&c->diag, "多余的参数“%s” / unexpected argument %s", c->pos[n], c->pos[n]);
+		cn_diag_set(&c->diag, "多余的参数“%s” / unexpected argument %s", c->pos[n],
+			    c->pos[n]);
 		return CN_ERR_USAGE;
 	}
 	return CN_OK;
@@ -55,7 +56,8 @@ static cn_err child_add(cn_cli *c, cn_node *n)
 	size_t k;
 	cn_err err;
 
-	if ((err = need_pos(c, 0, "")) || (err = cn_cli_field_inputs(c, "child", in, CN_CLI_MAX_OPTS, &k)))
+	if ((err = need_pos(c, 0, "")) ||
+	    (err = cn_cli_field_inputs(c, "child", in, CN_CLI_MAX_OPTS, &k)))
 		return err;
 	if ((err = cn_ledger_child_add(n, c->user, in, k, NULL, 0, rec, &c->diag)))
 		return err;
@@ -95,7 +97,8 @@ static cn_err child_remove(cn_cli *c, cn_node *n)
 }
 
 /* Prints every field of a projected row: "label: value" or JSON members. */
-static void show_row(cn_cli *c, cn_json *j, const cn_kind_def *k, sqlite3_stmt *st, int first, char *buf)
+static void show_row(cn_cli *c, cn_json *j, const cn_kind_def *k, sqlite3_stmt *st, int first,
+		     char *buf)
 {
 	for (size_t i = 0; i < k->n_fields; i++) {
 		const cn_field_def *f = &k->fields[i];
@@ -109,7 +112,8 @@ static void show_row(cn_cli *c, cn_json *j, const cn_kind_def *k, sqlite3_stmt *
 			else if (f->type == CN_FT_INT)
 				cn_json_int(j, sqlite3_column_int64(st, first + (int)i));
 			else
-				cn_json_str(j, (const char *)sqlite3_column_text(st, first + (int)i));
+				cn_json_str(j,
+					    (const char *)sqlite3_column_text(st, first + (int)i));
 		} else if (*buf) {
 			fprintf(c->out, "  %s：%s\n", f->zh, buf);
 		}
@@ -176,10 +180,11 @@ static cn_err list_conflicts(cn_cli *c, cn_node *n, cn_json *j, const uint8_t *r
 	sqlite3_stmt *st = NULL;
 	int rc, count = 0;
 
-	rc = sqlite3_prepare_v2(db,
-				"SELECT record, kind, field, op, value, actor, hlc, division FROM conflicts"
-				" WHERE ?1 IS NULL OR record = ?1 ORDER BY record, kind, field, hlc, op",
-				-1, &st, NULL);
+	rc = sqlite3_prepare_v2(
+		db,
+		"SELECT record, kind, field, op, value, actor, hlc, division FROM conflicts"
+		" WHERE ?1 IS NULL OR record = ?1 ORDER BY record, kind, field, hlc, op",
+		-1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return cn_proj_sqlite_err(db, rc, "listing conflicts", &c->diag);
 	if (rec)
@@ -199,7 +204,8 @@ static cn_err list_conflicts(cn_cli *c, cn_node *n, cn_json *j, const uint8_t *r
 		cn_hex(sqlite3_column_blob(st, 0), CN_RECORD_BYTES, rhex);
 		cn_hex(sqlite3_column_blob(st, 3), CN_HASH_BYTES, ohex);
 		cn_cli_time((uint64_t)sqlite3_column_int64(st, 6), when);
-		cn_mp_reader_init(&r, sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4));
+		cn_mp_reader_init(&r, sqlite3_column_blob(st, 4),
+				  (size_t)sqlite3_column_bytes(st, 4));
 		switch (cn_mp_peek(&r)) {
 		case CN_MP_STR: {
 			uint32_t len;
@@ -209,7 +215,9 @@ static cn_err list_conflicts(cn_cli *c, cn_node *n, cn_json *j, const uint8_t *r
 				snprintf(val, sizeof(val), "%s", cn_model_enum_zh(f, val));
 			break;
 		}
-		case CN_MP_BOOL: snprintf(val, sizeof(val), "%s", cn_mp_read_bool(&r) ? "是" : "否"); break;
+		case CN_MP_BOOL:
+			snprintf(val, sizeof(val), "%s", cn_mp_read_bool(&r) ? "是" : "否");
+			break;
 		case CN_MP_NIL: snprintf(val, sizeof(val), "（清空 / cleared）"); break;
 		default: snprintf(val, sizeof(val), "%lld", (long long)cn_mp_read_int(&r));
 		}
@@ -225,9 +233,11 @@ static cn_err list_conflicts(cn_cli *c, cn_node *n, cn_json *j, const uint8_t *r
 			cn_json_kv_str(j, "op", ohex);
 			cn_json_object_end(j);
 		} else {
-			fprintf(c->out, "待裁定 / conflict  %.8s %s.%s（%s）= “%s”  由 %s 于 %s 修改 / by %s at %s\n",
-				rhex, kind, field, f ? f->zh : field, val, sqlite3_column_text(st, 5), when,
-				sqlite3_column_text(st, 5), when);
+			fprintf(c->out,
+				"待裁定 / conflict  %.8s %s.%s（%s）= “%s”  由 %s 于 %s 修改 / by "
+				"%s at %s\n",
+				rhex, kind, field, f ? f->zh : field, val,
+				sqlite3_column_text(st, 5), when, sqlite3_column_text(st, 5), when);
 		}
 	}
 	if (j)
@@ -235,7 +245,8 @@ static cn_err list_conflicts(cn_cli *c, cn_node *n, cn_json *j, const uint8_t *r
 	sqlite3_finalize(st);
 	if (!j && !count && !rec)
 		fprintf(c->out, "没有待裁定的冲突 / no open conflicts\n");
-	return rc == SQLITE_DONE ? CN_OK : cn_proj_sqlite_err(db, rc, "listing conflicts", &c->diag);
+	return rc == SQLITE_DONE ? CN_OK
+				 : cn_proj_sqlite_err(db, rc, "listing conflicts", &c->diag);
 }
 
 static cn_err child_show(cn_cli *c, cn_node *n)
@@ -289,7 +300,8 @@ static cn_err child_list(cn_cli *c, cn_node *n)
 	if (!status)
 		status = "active";
 	if (strcmp(status, "active") && strcmp(status, "removed") && strcmp(status, "all")) {
-		cn_diag_set(&c->diag, "--status 只能是 active、removed 或 all / --status is active, removed or all");
+		cn_diag_set(&c->diag, "--status 只能是 active、removed 或 all / --status is "
+				      "active, removed or all");
 		return CN_ERR_USAGE;
 	}
 	if ((amin && strspn(amin, "0123456789") != strlen(amin)) ||
@@ -298,12 +310,14 @@ static cn_err child_list(cn_cli *c, cn_node *n)
 		return CN_ERR_USAGE;
 	}
 	cn_model_date_today(cn_node_now_ms(n), today);
-	rc = sqlite3_prepare_v2(db,
-				"SELECT c.id, c.name, c.sex, c.birth_date, c.village_code, c.status,"
-				" g.name, g.guardian_type FROM child c LEFT JOIN guardian g ON g.child = lower(hex(c.id))"
-				" WHERE (?1 IS NULL OR substr(c.village_code, 1, length(?1)) = ?1)"
-				" AND (?2 = 'all' OR c.status = ?2) ORDER BY c.village_code, c.name, c.id",
-				-1, &st, NULL);
+	rc = sqlite3_prepare_v2(
+		db,
+		"SELECT c.id, c.name, c.sex, c.birth_date, c.village_code, c.status,"
+		" g.name, g.guardian_type FROM child c LEFT JOIN guardian g ON g.child = "
+		"lower(hex(c.id))"
+		" WHERE (?1 IS NULL OR substr(c.village_code, 1, length(?1)) = ?1)"
+		" AND (?2 = 'all' OR c.status = ?2) ORDER BY c.village_code, c.name, c.id",
+		-1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return cn_proj_sqlite_err(db, rc, "listing children", &c->diag);
 	if (village)
@@ -313,8 +327,8 @@ static cn_err child_list(cn_cli *c, cn_node *n)
 		cn_json_init(&j, c->out);
 		cn_json_array(&j);
 	} else {
-		fprintf(c->out, "%-10s %-12s %-4s %-4s %-14s %-12s %s\n", "编号", "姓名", "性别", "年龄",
-			"村（居）", "监护人", "台账状态");
+		fprintf(c->out, "%-10s %-12s %-4s %-4s %-14s %-12s %s\n", "编号", "姓名", "性别",
+			"年龄", "村（居）", "监护人", "台账状态");
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		char hex[33];
@@ -340,11 +354,13 @@ static cn_err child_list(cn_cli *c, cn_node *n)
 			cn_json_kv_str(&j, "village", dv ? dv->name : NULL);
 			cn_json_kv_str(&j, "status", stat);
 			cn_json_kv_str(&j, "guardian", gname);
-			cn_json_kv_str(&j, "guardian_type", (const char *)sqlite3_column_text(st, 7));
+			cn_json_kv_str(&j, "guardian_type",
+				       (const char *)sqlite3_column_text(st, 7));
 			cn_json_object_end(&j);
 		} else {
 			fprintf(c->out, "%.8s   %-12s %-4s %-4d %-14s %-12s %s\n", hex,
-				sqlite3_column_text(st, 1), sex && !strcmp(sex, "male") ? "男" : "女", age,
+				sqlite3_column_text(st, 1),
+				sex && !strcmp(sex, "male") ? "男" : "女", age,
 				dv ? dv->name : vcode, gname ? gname : "（无 / none）",
 				stat && !strcmp(stat, "active") ? "在册" : "已移出");
 		}
@@ -366,12 +382,15 @@ cn_err cn_cli_child(cn_cli *c, const char *sub)
 	cn_err err;
 
 	if (!sub) {
-		cn_diag_set(&c->diag, "child 需要子命令 add|update|remove|show|list / child needs a subcommand");
+		cn_diag_set(
+			&c->diag,
+			"child 需要子命令 add|update|remove|show|list / child needs a subcommand");
 		return CN_ERR_USAGE;
 	}
 	ro = !strcmp(sub, "show") || !strcmp(sub, "list");
 	if (!ro && strcmp(sub, "add") && strcmp(sub, "update") && strcmp(sub, "remove")) {
-		cn_diag_set(&c->diag, "未知子命令 child %s / unknown subcommand child %s", sub, sub);
+		cn_diag_set(&c->diag, "未知子命令 child %s / unknown subcommand child %s", sub,
+			    sub);
 		return CN_ERR_USAGE;
 	}
 	if ((err = cn_cli_open(c, ro, &n)))
@@ -399,7 +418,8 @@ cn_err cn_cli_guardian(cn_cli *c, const char *sub)
 	cn_err err;
 
 	if (!sub || strcmp(sub, "set") != 0) {
-		cn_diag_set(&c->diag, "用法：guardian set 儿童 --字段 值 / usage: guardian set CHILD --field value");
+		cn_diag_set(&c->diag, "用法：guardian set 儿童 --字段 值 / usage: guardian set "
+				      "CHILD --field value");
 		return CN_ERR_USAGE;
 	}
 	if ((err = need_pos(c, 1, "儿童 / child")) ||
@@ -438,7 +458,8 @@ cn_err cn_cli_conflicts(cn_cli *c)
 	cn_json j;
 	cn_err err;
 
-	if ((err = need_pos(c, 0, "")) || (err = cn_cli_no_leftovers(c)) || (err = cn_cli_open(c, true, &n)))
+	if ((err = need_pos(c, 0, "")) || (err = cn_cli_no_leftovers(c)) ||
+	    (err = cn_cli_open(c, true, &n)))
 		return err;
 	if (c->json) {
 		cn_json_init(&j, c->out);

@@ -26,19 +26,19 @@
 #define CSV_GUARD_CHARS "=+-@\t\r"
 
 struct cn_csv_reader {
-	char *text;             /* owned: the input as UTF-8, NUL-terminated */
-	size_t len;             /* bytes in text, without the final NUL */
-	size_t pos;             /* next byte of text to parse */
-	size_t line;            /* physical line of text[pos], 1-based */
-	cn_csv_encoding enc;    /* CN_CSV_UTF8 or CN_CSV_GB18030 */
-	cn_err err;             /* sticky: the first error of cn_csv_next */
-	size_t fault_line;      /* the line that error named */
-	char *row;              /* owned: the current row's fields, each
-				 * NUL-terminated, back to back */
-	size_t row_cap;         /* bytes allocated for row */
-	size_t row_used;        /* bytes of row in use */
-	size_t row_line;        /* line where the current row starts; 0: none */
-	size_t nfields;         /* fields in the current row */
+	char *text;                         /* owned: the input as UTF-8, NUL-terminated */
+	size_t len;                         /* bytes in text, without the final NUL */
+	size_t pos;                         /* next byte of text to parse */
+	size_t line;                        /* physical line of text[pos], 1-based */
+	cn_csv_encoding enc;                /* CN_CSV_UTF8 or CN_CSV_GB18030 */
+	cn_err err;                         /* sticky: the first error of cn_csv_next */
+	size_t fault_line;                  /* the line that error named */
+	char *row;                          /* owned: the current row's fields, each
+					     * NUL-terminated, back to back */
+	size_t row_cap;                     /* bytes allocated for row */
+	size_t row_used;                    /* bytes of row in use */
+	size_t row_line;                    /* line where the current row starts; 0: none */
+	size_t nfields;                     /* fields in the current row */
 	size_t field_at[CN_CSV_MAX_FIELDS]; /* offset of each field in row */
 };
 
@@ -93,8 +93,8 @@ static size_t csv_utf8_prefix(const char *s, size_t len)
  * offset in in of the first byte that does not decode, or CSV_NO_OFFSET
  * when the fault is not the input's (diag then says why).
  */
-static cn_err csv_from_gb18030(const char *in, size_t len, char **out,
-			       size_t *outlen, size_t *bad_at, cn_diag *diag)
+static cn_err csv_from_gb18030(const char *in, size_t len, char **out, size_t *outlen,
+			       size_t *bad_at, cn_diag *diag)
 {
 	iconv_t cd;
 	char *buf = NULL, *grown, *ip = (char *)in, *op;
@@ -108,7 +108,8 @@ static cn_err csv_from_gb18030(const char *in, size_t len, char **out,
 	if (cd == (iconv_t)-1) {
 		if (errno == ENOMEM)
 			return CN_ERR_NOMEM;
-		cn_diag_set(diag, "本机缺少 GB18030 转换模块（iconv），请将文件另存为 UTF-8 / "
+		cn_diag_set(diag,
+			    "本机缺少 GB18030 转换模块（iconv），请将文件另存为 UTF-8 / "
 			    "no GB18030 converter (iconv) on this system; save the file as UTF-8");
 		return CN_ERR_INVALID;
 	}
@@ -154,7 +155,7 @@ static cn_err csv_from_gb18030(const char *in, size_t len, char **out,
 	used = (size_t)(op - buf);
 	if (!cn_utf8_valid(buf, used)) {
 		cn_diag_set(diag, "GB18030 转换结果不是有效的 UTF-8 / "
-			    "the GB18030 converter produced invalid UTF-8");
+				  "the GB18030 converter produced invalid UTF-8");
 		err = CN_ERR_INVALID;
 		goto fail;
 	}
@@ -171,17 +172,17 @@ fail:
 
 /* Names the line and byte of the first undecodable byte in in, Chinese
  * first. */
-static void csv_diag_undecodable(cn_diag *diag, const char *in, size_t bad_at,
-				 const char *zh, const char *en)
+static void csv_diag_undecodable(cn_diag *diag, const char *in, size_t bad_at, const char *zh,
+				 const char *en)
 {
 	size_t line = csv_line_at(in, bad_at);
 
-	cn_diag_set(diag, "第 %zu 行（字节 %zu）%s / line %zu (byte %zu) %s",
-		    line, bad_at, zh, line, bad_at, en);
+	cn_diag_set(diag, "第 %zu 行（字节 %zu）%s / line %zu (byte %zu) %s", line, bad_at, zh,
+		    line, bad_at, en);
 }
 
-cn_err cn_csv_open(const void *data, size_t len, cn_csv_encoding enc,
-		   cn_csv_reader **out, cn_diag *diag)
+cn_err cn_csv_open(const void *data, size_t len, cn_csv_encoding enc, cn_csv_reader **out,
+		   cn_diag *diag)
 {
 	const char *in = data;
 	const char *nul;
@@ -192,8 +193,8 @@ cn_err cn_csv_open(const void *data, size_t len, cn_csv_encoding enc,
 
 	*out = NULL;
 	if (enc != CN_CSV_AUTO && enc != CN_CSV_UTF8 && enc != CN_CSV_GB18030) {
-		cn_diag_set(diag, "未知的编码选项 %d / unknown encoding option %d",
-			    (int)enc, (int)enc);
+		cn_diag_set(diag, "未知的编码选项 %d / unknown encoding option %d", (int)enc,
+			    (int)enc);
 		return CN_ERR_INVALID;
 	}
 	if (!data && len > 0) {
@@ -201,16 +202,20 @@ cn_err cn_csv_open(const void *data, size_t len, cn_csv_encoding enc,
 		return CN_ERR_INVALID;
 	}
 	if (len > CN_CSV_MAX_INPUT) {
-		cn_diag_set(diag, "输入 %zu 字节，超过 64 MiB 上限 / "
-			    "input of %zu bytes is over the 64 MiB limit", len, len);
+		cn_diag_set(diag,
+			    "输入 %zu 字节，超过 64 MiB 上限 / "
+			    "input of %zu bytes is over the 64 MiB limit",
+			    len, len);
 		return CN_ERR_LIMIT;
 	}
 	nul = len > 0 ? memchr(in, '\0', len) : NULL;
 	if (nul) {
 		size_t at = (size_t)(nul - in), line = csv_line_at(in, at);
 
-		cn_diag_set(diag, "第 %zu 行（字节 %zu）含有 NUL 字节 / "
-			    "line %zu (byte %zu) holds a NUL byte", line, at, line, at);
+		cn_diag_set(diag,
+			    "第 %zu 行（字节 %zu）含有 NUL 字节 / "
+			    "line %zu (byte %zu) holds a NUL byte",
+			    line, at, line, at);
 		return CN_ERR_INVALID;
 	}
 
@@ -253,8 +258,7 @@ cn_err cn_csv_open(const void *data, size_t len, cn_csv_encoding enc,
 						     "不是有效的 UTF-8 或 GB18030 编码",
 						     "is neither valid UTF-8 nor GB18030");
 			else
-				csv_diag_undecodable(diag, in, bad_at,
-						     "不是有效的 GB18030 编码",
+				csv_diag_undecodable(diag, in, bad_at, "不是有效的 GB18030 编码",
 						     "is not valid GB18030");
 			goto fail;
 		}
@@ -316,10 +320,11 @@ static cn_err csv_put(cn_csv_reader *r, char c, cn_diag *diag)
 	size_t field = r->nfields + 1;
 
 	if (r->row_used - r->field_at[r->nfields] >= CN_CSV_MAX_FIELD_BYTES) {
-		cn_diag_set(diag, "第 %zu 行第 %zu 个字段：超过 %zu 字节 / "
+		cn_diag_set(diag,
+			    "第 %zu 行第 %zu 个字段：超过 %zu 字节 / "
 			    "line %zu, field %zu: longer than %zu bytes",
-			    r->line, field, CN_CSV_MAX_FIELD_BYTES,
-			    r->line, field, CN_CSV_MAX_FIELD_BYTES);
+			    r->line, field, CN_CSV_MAX_FIELD_BYTES, r->line, field,
+			    CN_CSV_MAX_FIELD_BYTES);
 		return csv_stop(r, CN_ERR_LIMIT, r->line);
 	}
 	assert(r->row_used < r->row_cap);
@@ -339,7 +344,8 @@ static cn_err csv_read_quoted(cn_csv_reader *r, cn_diag *diag)
 		char c;
 
 		if (r->pos == r->len) {
-			cn_diag_set(diag, "第 %zu 行第 %zu 个字段：引号没有闭合 / "
+			cn_diag_set(diag,
+				    "第 %zu 行第 %zu 个字段：引号没有闭合 / "
 				    "line %zu, field %zu: quoted field is never closed",
 				    open_line, field, open_line, field);
 			return csv_stop(r, CN_ERR_FORMAT, open_line);
@@ -375,14 +381,16 @@ static cn_err csv_read_unquoted(cn_csv_reader *r, cn_diag *diag)
 		if (c == '\r') {
 			if (r->pos + 1 < r->len && r->text[r->pos + 1] == '\n')
 				return CN_OK;
-			cn_diag_set(diag, "第 %zu 行第 %zu 个字段：单独的回车符（CR），"
+			cn_diag_set(diag,
+				    "第 %zu 行第 %zu 个字段：单独的回车符（CR），"
 				    "行尾应为 LF 或 CRLF / line %zu, field %zu: "
 				    "a CR without LF; lines must end with LF or CRLF",
 				    r->line, field, r->line, field);
 			return csv_stop(r, CN_ERR_FORMAT, r->line);
 		}
 		if (c == '"') {
-			cn_diag_set(diag, "第 %zu 行第 %zu 个字段：未加引号的字段中有引号 / "
+			cn_diag_set(diag,
+				    "第 %zu 行第 %zu 个字段：未加引号的字段中有引号 / "
 				    "line %zu, field %zu: a quote inside an unquoted field",
 				    r->line, field, r->line, field);
 			return csv_stop(r, CN_ERR_FORMAT, r->line);
@@ -419,7 +427,8 @@ cn_err cn_csv_next(cn_csv_reader *r, bool *has_row, cn_diag *diag)
 	r->row_used = 0;
 	r->row_line = 0;
 	if (r->err) {
-		cn_diag_set(diag, "第 %zu 行出错后已停止读取 / "
+		cn_diag_set(diag,
+			    "第 %zu 行出错后已停止读取 / "
 			    "reading stopped after the error at line %zu",
 			    r->fault_line, r->fault_line);
 		return r->err;
@@ -433,10 +442,10 @@ cn_err cn_csv_next(cn_csv_reader *r, bool *has_row, cn_diag *diag)
 		char c;
 
 		if (r->nfields == CN_CSV_MAX_FIELDS) {
-			cn_diag_set(diag, "第 %zu 行：字段超过 %d 个 / "
+			cn_diag_set(diag,
+				    "第 %zu 行：字段超过 %d 个 / "
 				    "line %zu: more than %d fields",
-				    r->line, CN_CSV_MAX_FIELDS,
-				    r->line, CN_CSV_MAX_FIELDS);
+				    r->line, CN_CSV_MAX_FIELDS, r->line, CN_CSV_MAX_FIELDS);
 			err = csv_stop(r, CN_ERR_LIMIT, r->line);
 			goto fail;
 		}
@@ -470,7 +479,8 @@ cn_err cn_csv_next(cn_csv_reader *r, bool *has_row, cn_diag *diag)
 		}
 		/* An unquoted field stops only at the cases above, so this
 		 * follows a closing quote. */
-		cn_diag_set(diag, "第 %zu 行第 %zu 个字段：闭合引号后还有字符 / "
+		cn_diag_set(diag,
+			    "第 %zu 行第 %zu 个字段：闭合引号后还有字符 / "
 			    "line %zu, field %zu: characters after the closing quote",
 			    r->line, r->nfields, r->line, r->nfields);
 		err = csv_stop(r, CN_ERR_FORMAT, r->line);
@@ -532,8 +542,8 @@ static void csv_write_cell(FILE *f, const char *s, size_t len, bool *ok)
 {
 	bool guard = csv_needs_guard(s);
 	char first = guard ? '\'' : s[0];
-	bool quote = len > 0 && (strpbrk(s, ",\"\r\n") != NULL ||
-				 csv_is_blank(first) || csv_is_blank(s[len - 1]));
+	bool quote = len > 0 && (strpbrk(s, ",\"\r\n") != NULL || csv_is_blank(first) ||
+				 csv_is_blank(s[len - 1]));
 	const char *q;
 
 	if (quote)

@@ -66,7 +66,8 @@ cn_err cn_divisions_parse(const char *csv, size_t len, cn_divisions **out, cn_di
 		if (header) {
 			header = false;
 			if (strcmp(cn_csv_field(r, 0), "code") != 0) {
-				cn_diag_set(diag, "区划表缺少表头 / division table lacks its header row");
+				cn_diag_set(diag,
+					    "区划表缺少表头 / division table lacks its header row");
 				err = CN_ERR_FORMAT;
 				goto fail;
 			}
@@ -85,12 +86,15 @@ cn_err cn_divisions_parse(const char *csv, size_t len, cn_divisions **out, cn_di
 		v = &d->items[d->n];
 		memset(v, 0, sizeof(*v));
 		level = cn_csv_field(r, 2);
-		if (cn_csv_nfields(r) < 5 || !copy_cell(v->code, sizeof(v->code), cn_csv_field(r, 0)) ||
-		    !code_ok(v->code) || !copy_cell(v->name, sizeof(v->name), cn_csv_field(r, 1)) ||
+		if (cn_csv_nfields(r) < 5 ||
+		    !copy_cell(v->code, sizeof(v->code), cn_csv_field(r, 0)) || !code_ok(v->code) ||
+		    !copy_cell(v->name, sizeof(v->name), cn_csv_field(r, 1)) ||
 		    !copy_cell(v->parent, sizeof(v->parent), cn_csv_field(r, 3)) ||
 		    !copy_cell(v->unit_type, sizeof(v->unit_type), cn_csv_field(r, 4))) {
-			cn_diag_set(diag, "区划表第 %zu 行格式错误 / division table line %zu is malformed",
-				    cn_csv_line(r), cn_csv_line(r));
+			cn_diag_set(
+				diag,
+				"区划表第 %zu 行格式错误 / division table line %zu is malformed",
+				cn_csv_line(r), cn_csv_line(r));
 			err = CN_ERR_FORMAT;
 			goto fail;
 		}
@@ -101,8 +105,10 @@ cn_err cn_divisions_parse(const char *csv, size_t len, cn_divisions **out, cn_di
 		else if (!strcmp(level, "village"))
 			v->level = CN_LEVEL_VILLAGE;
 		else {
-			cn_diag_set(diag, "区划表第 %zu 行级别未知 / division table line %zu: unknown level",
-				    cn_csv_line(r), cn_csv_line(r));
+			cn_diag_set(
+				diag,
+				"区划表第 %zu 行级别未知 / division table line %zu: unknown level",
+				cn_csv_line(r), cn_csv_line(r));
 			err = CN_ERR_FORMAT;
 			goto fail;
 		}

@@ -39,10 +39,22 @@ static void close_(cn_json *j, char c)
 		j->depth--;
 }
 
-void cn_json_object(cn_json *j) { open_(j, '{'); }
-void cn_json_object_end(cn_json *j) { close_(j, '}'); }
-void cn_json_array(cn_json *j) { open_(j, '['); }
-void cn_json_array_end(cn_json *j) { close_(j, ']'); }
+void cn_json_object(cn_json *j)
+{
+	open_(j, '{');
+}
+void cn_json_object_end(cn_json *j)
+{
+	close_(j, '}');
+}
+void cn_json_array(cn_json *j)
+{
+	open_(j, '[');
+}
+void cn_json_array_end(cn_json *j)
+{
+	close_(j, ']');
+}
 
 static void put_string(FILE *f, const char *s, size_t len)
 {

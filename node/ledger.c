@@ -41,17 +41,19 @@ static void col_copy(sqlite3_stmt *st, int col, char *dst, size_t cap)
 	snprintf(dst, cap, "%s", v ? v : "");
 }
 
-static cn_err child_load(cn_node *n, const uint8_t rec[CN_RECORD_BYTES], child_state *cs, cn_diag *diag)
+static cn_err child_load(cn_node *n, const uint8_t rec[CN_RECORD_BYTES], child_state *cs,
+			 cn_diag *diag)
 {
 	sqlite3 *db = cn_store_db(cn_node_store(n));
 	sqlite3_stmt *st = NULL;
 	int rc;
 
 	memset(cs, 0, sizeof(*cs));
-	rc = sqlite3_prepare_v2(db,
-				"SELECT status, id_number, birth_date, sex, village_code, name FROM child"
-				" WHERE id = ?",
-				-1, &st, NULL);
+	rc = sqlite3_prepare_v2(
+		db,
+		"SELECT status, id_number, birth_date, sex, village_code, name FROM child"
+		" WHERE id = ?",
+		-1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return cn_proj_sqlite_err(db, rc, "reading a child", diag);
 	sqlite3_bind_blob(st, 1, rec, CN_RECORD_BYTES, SQLITE_STATIC);
@@ -70,8 +72,8 @@ static cn_err child_load(cn_node *n, const uint8_t rec[CN_RECORD_BYTES], child_s
 	return rc == SQLITE_DONE ? CN_OK : cn_proj_sqlite_err(db, rc, "reading a child", diag);
 }
 
-static cn_err need_child(cn_node *n, const uint8_t rec[CN_RECORD_BYTES], bool active, child_state *cs,
-			 cn_diag *diag)
+static cn_err need_child(cn_node *n, const uint8_t rec[CN_RECORD_BYTES], bool active,
+			 child_state *cs, cn_diag *diag)
 {
 	char hex[33];
 	cn_err err = child_load(n, rec, cs, diag);
@@ -80,11 +82,14 @@ static cn_err need_child(cn_node *n, const uint8_t rec[CN_RECORD_BYTES], bool ac
 		return err;
 	cn_hex(rec, CN_RECORD_BYTES, hex);
 	if (!cs->exists) {
-		cn_diag_set(diag, "没有档案编号为 %s 的儿童 / no child with record id %s", hex, hex);
+		cn_diag_set(diag, "没有档案编号为 %s 的儿童 / no child with record id %s", hex,
+			    hex);
 		return CN_ERR_NOTFOUND;
 	}
 	if (active && strcmp(cs->status, "active") != 0) {
-		cn_diag_set(diag, "儿童“%s”已从台账移出，不能再登记此项 / %s has been removed from the ledger",
+		cn_diag_set(diag,
+			    "儿童“%s”已从台账移出，不能再登记此项 / %s has been removed from the "
+			    "ledger",
 			    cs->name, hex);
 		return CN_ERR_STATE;
 	}
@@ -99,8 +104,9 @@ static cn_err idnum_unique(cn_node *n, const char *idnum, const uint8_t *self, c
 	cn_err err = CN_OK;
 	int rc;
 
-	rc = sqlite3_prepare_v2(db, "SELECT id, name, status FROM child WHERE id_number = ? AND id != ?",
-				-1, &st, NULL);
+	rc = sqlite3_prepare_v2(
+		db, "SELECT id, name, status FROM child WHERE id_number = ? AND id != ?", -1, &st,
+		NULL);
 	if (rc != SQLITE_OK)
 		return cn_proj_sqlite_err(db, rc, "checking the resident ID", diag);
 	sqlite3_bind_text(st, 1, idnum, -1, SQLITE_STATIC);
@@ -111,10 +117,11 @@ static cn_err idnum_unique(cn_node *n, const char *idnum, const uint8_t *self, c
 		char hex[33];
 		cn_hex(sqlite3_column_blob(st, 0), CN_RECORD_BYTES, hex);
 		cn_diag_set(diag,
-			    "公民身份号码 %s 已有档案（%s，编号 %.8s，状态 %s），一人一档 / resident ID %s "
+			    "公民身份号码 %s 已有档案（%s，编号 %.8s，状态 %s），一人一档 / "
+			    "resident ID %s "
 			    "already has a file (record %s, status %s)",
-			    idnum, sqlite3_column_text(st, 1), hex, sqlite3_column_text(st, 2), idnum, hex,
-			    sqlite3_column_text(st, 2));
+			    idnum, sqlite3_column_text(st, 1), hex, sqlite3_column_text(st, 2),
+			    idnum, hex, sqlite3_column_text(st, 2));
 		err = CN_ERR_EXISTS;
 	} else if (rc != SQLITE_DONE) {
 		err = cn_proj_sqlite_err(db, rc, "checking the resident ID", diag);
@@ -125,8 +132,8 @@ static cn_err idnum_unique(cn_node *n, const char *idnum, const uint8_t *self, c
 
 /* Parses inputs for a kind into change idx of the draft. The parsed values
  * of the listed fields are also copied out for the caller's rules. */
-static cn_err parse_inputs(cn_node *n, cn_draft *d, size_t idx, const char *kind, const cn_input *in,
-			   size_t n_in, cn_diag *diag)
+static cn_err parse_inputs(cn_node *n, cn_draft *d, size_t idx, const char *kind,
+			   const cn_input *in, size_t n_in, cn_diag *diag)
 {
 	const cn_kind_def *k = cn_model_kind(kind, strlen(kind));
 	cn_model_ctx ctx = cn_node_model_ctx(n);
@@ -138,8 +145,8 @@ static cn_err parse_inputs(cn_node *n, cn_draft *d, size_t idx, const char *kind
 	for (size_t i = 0; i < n_in && !err; i++) {
 		const cn_field_def *f = cn_model_field(k, in[i].field, strlen(in[i].field));
 		if (!f || (f->flags & CN_FIELD_DERIVED)) {
-			cn_diag_set(diag, "%s没有可填写的字段“%s” / %s has no field %s", k->zh, in[i].field,
-				    k->name, in[i].field);
+			cn_diag_set(diag, "%s没有可填写的字段“%s” / %s has no field %s", k->zh,
+				    in[i].field, k->name, in[i].field);
 			err = CN_ERR_INVALID;
 			break;
 		}
@@ -152,7 +159,8 @@ static cn_err parse_inputs(cn_node *n, cn_draft *d, size_t idx, const char *kind
 }
 
 /* The string set for field in the draft, copied into buf ("" if none). */
-static const char *draft_text(const cn_draft *d, size_t idx, const char *field, char *buf, size_t cap)
+static const char *draft_text(const cn_draft *d, size_t idx, const char *field, char *buf,
+			      size_t cap)
 {
 	const cn_val *v = cn_draft_get(d, idx, field);
 
@@ -174,8 +182,8 @@ static cn_err set_text(cn_draft *d, size_t idx, const char *field, const char *s
 
 /* The resident ID fixes sex and birth date (GB 11643): fill them in or check
  * that what was typed agrees. */
-static cn_err idnum_agrees(cn_node *n, cn_draft *d, size_t idx, const char *idnum, const char *birth_now,
-			   const char *sex_now, cn_diag *diag)
+static cn_err idnum_agrees(cn_node *n, cn_draft *d, size_t idx, const char *idnum,
+			   const char *birth_now, const char *sex_now, cn_diag *diag)
 {
 	char birth[11], buf[16];
 	const char *b, *s;
@@ -191,7 +199,9 @@ static cn_err idnum_agrees(cn_node *n, cn_draft *d, size_t idx, const char *idnu
 		if ((err = set_text(d, idx, "birth_date", birth)))
 			return err;
 	} else if (strcmp(b, birth) != 0) {
-		cn_diag_set(diag, "出生日期 %s 与公民身份号码中的 %s 不一致 / birth date %s disagrees with the "
+		cn_diag_set(diag,
+			    "出生日期 %s 与公民身份号码中的 %s 不一致 / birth date %s disagrees "
+			    "with the "
 			    "resident ID's %s",
 			    b, birth, b, birth);
 		return CN_ERR_INVALID;
@@ -202,7 +212,9 @@ static cn_err idnum_agrees(cn_node *n, cn_draft *d, size_t idx, const char *idnu
 	if (!s || !*s)
 		return set_text(d, idx, "sex", male ? "male" : "female");
 	if (strcmp(s, male ? "male" : "female") != 0) {
-		cn_diag_set(diag, "性别与公民身份号码第17位不一致（应为%s）/ sex disagrees with the resident ID "
+		cn_diag_set(diag,
+			    "性别与公民身份号码第17位不一致（应为%s）/ sex disagrees with the "
+			    "resident ID "
 			    "(it says %s)",
 			    male ? "男" : "女", male ? "male" : "female");
 		return CN_ERR_INVALID;
@@ -219,8 +231,8 @@ static bool is_input(const cn_input *in, size_t n, const char *field)
 }
 
 cn_err cn_ledger_child_add(cn_node *n, const char *actor, const cn_input *child, size_t n_child,
-			   const cn_input *guardian, size_t n_guardian, uint8_t record[CN_RECORD_BYTES],
-			   cn_diag *diag)
+			   const cn_input *guardian, size_t n_guardian,
+			   uint8_t record[CN_RECORD_BYTES], cn_diag *diag)
 {
 	cn_draft *d = NULL;
 	char village[16], idnum[24], birth[16], today[11];
@@ -235,7 +247,8 @@ cn_err cn_ledger_child_add(cn_node *n, const char *actor, const cn_input *child,
 	    (err = parse_inputs(n, d, ci, "child", child, n_child, diag)))
 		goto done;
 	if (is_input(child, n_child, "status") || is_input(child, n_child, "removal_reason")) {
-		cn_diag_set(diag, "新建档案时台账状态固定为“在册” / a new file is always on the ledger (active)");
+		cn_diag_set(diag, "新建档案时台账状态固定为“在册” / a new file is always on the "
+				  "ledger (active)");
 		err = CN_ERR_INVALID;
 		goto done;
 	}
@@ -244,8 +257,10 @@ cn_err cn_ledger_child_add(cn_node *n, const char *actor, const cn_input *child,
 	draft_text(d, ci, "village_code", village, sizeof(village));
 	if (!*village) {
 		if (cn_node_level(n) != CN_LEVEL_VILLAGE) {
-			cn_diag_set(diag, "请填写所在村（居）代码 village_code / village_code is required at "
-				    "township and county level");
+			cn_diag_set(
+				diag,
+				"请填写所在村（居）代码 village_code / village_code is required at "
+				"township and county level");
 			err = CN_ERR_INVALID;
 			goto done;
 		}
@@ -255,7 +270,8 @@ cn_err cn_ledger_child_add(cn_node *n, const char *actor, const cn_input *child,
 	}
 	draft_text(d, ci, "id_number", idnum, sizeof(idnum));
 	if (!*idnum) {
-		cn_diag_set(diag, "缺少必填项“公民身份号码”(id_number) / the resident ID is required");
+		cn_diag_set(diag,
+			    "缺少必填项“公民身份号码”(id_number) / the resident ID is required");
 		err = CN_ERR_INVALID;
 		goto done;
 	}
@@ -268,9 +284,11 @@ cn_err cn_ledger_child_add(cn_node *n, const char *actor, const cn_input *child,
 	draft_text(d, ci, "birth_date", birth, sizeof(birth));
 	cn_model_date_today(cn_node_now_ms(n), today);
 	if (cn_model_age_on(birth, today) >= 16) {
-		cn_diag_set(diag, "出生于 %s，已满16周岁，不属于留守儿童 / born %s: aged 16 or over, not a "
-			    "left-behind child",
-			    birth, birth);
+		cn_diag_set(
+			diag,
+			"出生于 %s，已满16周岁，不属于留守儿童 / born %s: aged 16 or over, not a "
+			"left-behind child",
+			birth, birth);
 		err = CN_ERR_INVALID;
 		goto done;
 	}
@@ -305,9 +323,11 @@ cn_err cn_ledger_child_update(cn_node *n, const char *actor, const uint8_t recor
 		return err;
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
 		if (is_input(in, n_in, fixed[i])) {
-			cn_diag_set(diag, "台账状态请用 child remove 变更 / change the ledger status with "
-				    "`child remove`, not update (%s)",
-				    fixed[i]);
+			cn_diag_set(
+				diag,
+				"台账状态请用 child remove 变更 / change the ledger status with "
+				"`child remove`, not update (%s)",
+				fixed[i]);
 			return CN_ERR_INVALID;
 		}
 	}
@@ -322,8 +342,9 @@ cn_err cn_ledger_child_update(cn_node *n, const char *actor, const uint8_t recor
 		goto done;
 	draft_text(d, ci, "village_code", village, sizeof(village));
 	if (*village && strcmp(village, cs.village) != 0) {
-		cn_diag_set(diag, "迁往其他村请办理迁移（将在复制功能中提供）；此处不能修改所在村代码 / moving a "
-			    "child to another village is a re-scoping op, not an update");
+		cn_diag_set(diag, "迁往其他村请办理迁移（将在复制功能中提供）；此处不能修改所在村代"
+				  "码 / moving a "
+				  "child to another village is a re-scoping op, not an update");
 		err = CN_ERR_INVALID;
 		goto done;
 	}
@@ -358,7 +379,8 @@ cn_err cn_ledger_child_remove(cn_node *n, const char *actor, const uint8_t recor
 	if ((err = need_child(n, record, true, &cs, diag)))
 		return err;
 	if (!reason || !*reason) {
-		cn_diag_set(diag, "移出台账必须填写原因 / removing a child needs a reason (--reason)");
+		cn_diag_set(diag,
+			    "移出台账必须填写原因 / removing a child needs a reason (--reason)");
 		return CN_ERR_INVALID;
 	}
 	cn_model_date_today(cn_node_now_ms(n), today);
@@ -378,19 +400,21 @@ cn_err cn_ledger_child_remove(cn_node *n, const char *actor, const uint8_t recor
 	draft_text(d, ci, "removal_date", day, sizeof(day));
 	/* R1.2: parents returned -> say which parent now cares for the child */
 	if (!strcmp(rsn, "parents_returned") && !cn_draft_get(d, ci, "caring_parent")) {
-		cn_diag_set(diag, "原因为“父母返乡”时须注明由哪位父母照料（--caring-parent 父亲/母亲/父母双方）/ "
-			    "parents_returned needs --caring-parent father|mother|both");
+		cn_diag_set(diag, "原因为“父母返乡”时须注明由哪位父母照料（--caring-parent "
+				  "父亲/母亲/父母双方）/ "
+				  "parents_returned needs --caring-parent father|mother|both");
 		err = CN_ERR_INVALID;
 		goto done;
 	}
 	if (strcmp(rsn, "parents_returned") != 0 && cn_draft_get(d, ci, "caring_parent")) {
-		cn_diag_set(diag, "只有“父母返乡”才填写照料的父母 / caring_parent only applies to parents_returned");
+		cn_diag_set(diag, "只有“父母返乡”才填写照料的父母 / caring_parent only applies to "
+				  "parents_returned");
 		err = CN_ERR_INVALID;
 		goto done;
 	}
 	if (!strcmp(rsn, "aged_16") && cn_model_age_on(cs.birth, day) < 16) {
-		cn_diag_set(diag, "儿童出生于 %s，在 %s 尚未满16周岁 / born %s: not yet 16 on %s", cs.birth, day,
-			    cs.birth, day);
+		cn_diag_set(diag, "儿童出生于 %s，在 %s 尚未满16周岁 / born %s: not yet 16 on %s",
+			    cs.birth, day, cs.birth, day);
 		err = CN_ERR_STATE;
 		goto done;
 	}
@@ -439,7 +463,8 @@ cn_err cn_ledger_guardian_set(cn_node *n, const char *actor, const uint8_t child
 	if ((err = cn_draft_new(&d)))
 		return err;
 	if (is_input(in, n_in, "child")) {
-		cn_diag_set(diag, "儿童由命令参数指定 / the child is given as the command's argument");
+		cn_diag_set(diag,
+			    "儿童由命令参数指定 / the child is given as the command's argument");
 		err = CN_ERR_USAGE;
 		goto done;
 	}
@@ -471,7 +496,8 @@ cn_err cn_ledger_event_add(cn_node *n, const char *actor, const char *kind,
 	if ((err = need_child(n, child, true, &cs, diag)))
 		return err;
 	if (is_input(in, n_in, "child")) {
-		cn_diag_set(diag, "儿童由命令参数指定 / the child is given as the command's argument");
+		cn_diag_set(diag,
+			    "儿童由命令参数指定 / the child is given as the command's argument");
 		return CN_ERR_USAGE;
 	}
 	cn_node_random(n, rec, sizeof(rec));
@@ -484,8 +510,10 @@ cn_err cn_ledger_event_add(cn_node *n, const char *actor, const char *kind,
 		goto done;
 	draft_text(d, ei, "date", date, sizeof(date));
 	if (*date && strcmp(date, cs.birth) < 0) {
-		cn_diag_set(diag, "日期 %s 早于儿童出生日期 %s / date %s is before the child's birth (%s)", date,
-			    cs.birth, date, cs.birth);
+		cn_diag_set(
+			diag,
+			"日期 %s 早于儿童出生日期 %s / date %s is before the child's birth (%s)",
+			date, cs.birth, date, cs.birth);
 		err = CN_ERR_INVALID;
 		goto done;
 	}
@@ -497,7 +525,8 @@ done:
 	return err;
 }
 
-cn_err cn_ledger_find_child(cn_node *n, const char *ref, uint8_t record[CN_RECORD_BYTES], cn_diag *diag)
+cn_err cn_ledger_find_child(cn_node *n, const char *ref, uint8_t record[CN_RECORD_BYTES],
+			    cn_diag *diag)
 {
 	sqlite3 *db = cn_store_db(cn_node_store(n));
 	sqlite3_stmt *st = NULL;
@@ -507,7 +536,9 @@ cn_err cn_ledger_find_child(cn_node *n, const char *ref, uint8_t record[CN_RECOR
 	bool by_id = len == 18;
 
 	if (len < 6 || len > 32) {
-		cn_diag_set(diag, "“%s”既不是18位公民身份号码，也不是档案编号（至少6位）/ %s is neither a resident ID "
+		cn_diag_set(diag,
+			    "“%s”既不是18位公民身份号码，也不是档案编号（至少6位）/ %s is neither "
+			    "a resident ID "
 			    "nor a record id (at least 6 hex digits)",
 			    ref, ref);
 		return CN_ERR_USAGE;
@@ -516,15 +547,18 @@ cn_err cn_ledger_find_child(cn_node *n, const char *ref, uint8_t record[CN_RECOR
 		char c = ref[i];
 		key[i] = by_id ? (c == 'x' ? 'X' : c) : (char)toupper((unsigned char)c);
 		if (!by_id && !isxdigit((unsigned char)c)) {
-			cn_diag_set(diag, "档案编号只含十六进制数字 / a record id is hex digits: %s", ref);
+			cn_diag_set(diag,
+				    "档案编号只含十六进制数字 / a record id is hex digits: %s",
+				    ref);
 			return CN_ERR_USAGE;
 		}
 	}
 	key[len] = 0;
-	rc = sqlite3_prepare_v2(db,
-				by_id ? "SELECT id FROM child WHERE id_number = ?1 LIMIT 2"
-				      : "SELECT id FROM child WHERE substr(hex(id), 1, length(?1)) = ?1 LIMIT 2",
-				-1, &st, NULL);
+	rc = sqlite3_prepare_v2(
+		db,
+		by_id ? "SELECT id FROM child WHERE id_number = ?1 LIMIT 2"
+		      : "SELECT id FROM child WHERE substr(hex(id), 1, length(?1)) = ?1 LIMIT 2",
+		-1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return cn_proj_sqlite_err(db, rc, "finding a child", diag);
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
@@ -540,7 +574,9 @@ cn_err cn_ledger_find_child(cn_node *n, const char *ref, uint8_t record[CN_RECOR
 		return CN_ERR_NOTFOUND;
 	}
 	if (found > 1) {
-		cn_diag_set(diag, "“%s”对应多名儿童，请写更长的编号 / %s matches several children; give more digits",
+		cn_diag_set(diag,
+			    "“%s”对应多名儿童，请写更长的编号 / %s matches several children; give "
+			    "more digits",
 			    ref, ref);
 		return CN_ERR_AMBIGUOUS;
 	}

@@ -12,17 +12,19 @@
 
 #define CELL_MAX (CN_VALUE_MAX + 64)
 
-void cn_ledger_io_format(const cn_field_def *f, sqlite3_stmt *st, int col, bool zh, char *buf, size_t cap)
+void cn_ledger_io_format(const cn_field_def *f, sqlite3_stmt *st, int col, bool zh, char *buf,
+			 size_t cap)
 {
 	const char *s;
 
 	buf[0] = 0;
 	switch (sqlite3_column_type(st, col)) {
-	case SQLITE_NULL:
-		return;
+	case SQLITE_NULL: return;
 	case SQLITE_INTEGER:
 		if (f && f->type == CN_FT_BOOL)
-			snprintf(buf, cap, "%s", sqlite3_column_int(st, col) ? (zh ? "是" : "yes") : (zh ? "否" : "no"));
+			snprintf(buf, cap, "%s",
+				 sqlite3_column_int(st, col) ? (zh ? "是" : "yes")
+							     : (zh ? "否" : "no"));
 		else
 			snprintf(buf, cap, "%" PRId64, (int64_t)sqlite3_column_int64(st, col));
 		return;
@@ -42,10 +44,12 @@ void cn_ledger_io_format(const cn_field_def *f, sqlite3_stmt *st, int col, bool 
 }
 
 /* SELECT list of the fields of kind k, prefixed by alias. */
-static size_t select_fields(char *sql, size_t cap, size_t used, const cn_kind_def *k, const char *alias)
+static size_t select_fields(char *sql, size_t cap, size_t used, const cn_kind_def *k,
+			    const char *alias)
 {
 	for (size_t i = 0; i < k->n_fields && used < cap; i++)
-		used += (size_t)snprintf(sql + used, cap - used, ", %s.%s", alias, k->fields[i].name);
+		used += (size_t)snprintf(sql + used, cap - used, ", %s.%s", alias,
+					 k->fields[i].name);
 	return used;
 }
 
@@ -60,9 +64,10 @@ static cn_err export_query(cn_node *n, const char *status, sqlite3_stmt **st, cn
 	used = (size_t)snprintf(sql, sizeof(sql), "SELECT c.id");
 	used = select_fields(sql, sizeof(sql), used, child, "c");
 	used = select_fields(sql, sizeof(sql), used, guard, "g");
-	snprintf(sql + used, sizeof(sql) - used,
-		 ", g.id IS NOT NULL FROM child c LEFT JOIN guardian g ON g.child = lower(hex(c.id))"
-		 " WHERE ?1 IS NULL OR c.status = ?1 ORDER BY c.village_code, c.name, c.id");
+	snprintf(
+		sql + used, sizeof(sql) - used,
+		", g.id IS NOT NULL FROM child c LEFT JOIN guardian g ON g.child = lower(hex(c.id))"
+		" WHERE ?1 IS NULL OR c.status = ?1 ORDER BY c.village_code, c.name, c.id");
 	rc = sqlite3_prepare_v2(db, sql, -1, st, NULL);
 	if (rc != SQLITE_OK)
 		return cn_proj_sqlite_err(db, rc, "exporting", diag);
@@ -92,8 +97,9 @@ cn_err cn_ledger_io_export_csv(cn_node *n, FILE *out, const char *status, cn_dia
 	cells[nout] = "档案编号";
 	src[nout++] = 0;
 	for (size_t c = 1; c < ncols; c++) {
-		const cn_field_def *f = c <= child->n_fields ? &child->fields[c - 1]
-							     : &guard->fields[c - 1 - child->n_fields];
+		const cn_field_def *f = c <= child->n_fields
+						? &child->fields[c - 1]
+						: &guard->fields[c - 1 - child->n_fields];
 		if (f->type == CN_FT_RECORD)
 			continue;
 		fields[nout] = f;
@@ -105,7 +111,8 @@ cn_err cn_ledger_io_export_csv(cn_node *n, FILE *out, const char *status, cn_dia
 		goto done;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		for (size_t c = 0; c < nout; c++) {
-			cn_ledger_io_format(fields[c], st, src[c], true, buf + c * CELL_MAX, CELL_MAX);
+			cn_ledger_io_format(fields[c], st, src[c], true, buf + c * CELL_MAX,
+					    CELL_MAX);
 			cells[c] = buf + c * CELL_MAX;
 		}
 		if ((err = cn_csv_write_row(out, cells, nout)))
@@ -145,14 +152,16 @@ static void json_fields(cn_json *j, const cn_kind_def *k, sqlite3_stmt *st, int 
 	}
 }
 
-static cn_err json_events(cn_node *n, cn_json *j, const cn_kind_def *k, const char *child_hex, cn_diag *diag)
+static cn_err json_events(cn_node *n, cn_json *j, const cn_kind_def *k, const char *child_hex,
+			  cn_diag *diag)
 {
 	char sql[256];
 	sqlite3 *db = cn_store_db(cn_node_store(n));
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	snprintf(sql, sizeof(sql), "SELECT id, created_by, created_hlc, * FROM %s WHERE child = ? ORDER BY date, id",
+	snprintf(sql, sizeof(sql),
+		 "SELECT id, created_by, created_hlc, * FROM %s WHERE child = ? ORDER BY date, id",
 		 k->name);
 	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
@@ -266,7 +275,9 @@ static cn_err map_header(cn_csv_reader *r, column *cols, size_t *ncols, cn_diag 
 				col->guardian = true;
 			}
 		if (!col->field) {
-			cn_diag_set(diag, "第 %zu 行第 %zu 列：未知的列名“%s” / line %zu, column %zu: unknown column %s",
+			cn_diag_set(diag,
+				    "第 %zu 行第 %zu 列：未知的列名“%s” / line %zu, column %zu: "
+				    "unknown column %s",
 				    cn_csv_line(r), c + 1, cell, cn_csv_line(r), c + 1, cell);
 			return CN_ERR_INVALID;
 		}
@@ -276,8 +287,9 @@ static cn_err map_header(cn_csv_reader *r, column *cols, size_t *ncols, cn_diag 
 		}
 		for (size_t p = 0; p < c; p++) {
 			if (cols[p].field == col->field && cols[p].guardian == col->guardian) {
-				cn_diag_set(diag, "第 %zu 列“%s”重复 / column %zu (%s) appears twice", c + 1, cell,
-					    c + 1, cell);
+				cn_diag_set(diag,
+					    "第 %zu 列“%s”重复 / column %zu (%s) appears twice",
+					    c + 1, cell, c + 1, cell);
 				return CN_ERR_INVALID;
 			}
 		}
@@ -295,15 +307,15 @@ static cn_err exec_sql(cn_node *n, const char *sql, cn_diag *diag)
 }
 
 /* Files one data row; the diag says what was wrong with it. */
-static cn_err import_row(cn_node *n, const char *actor, cn_csv_reader *r, const column *cols, size_t ncols,
-			 cn_input *cin, cn_input *gin, cn_diag *diag)
+static cn_err import_row(cn_node *n, const char *actor, cn_csv_reader *r, const column *cols,
+			 size_t ncols, cn_input *cin, cn_input *gin, cn_diag *diag)
 {
 	uint8_t rec[CN_RECORD_BYTES];
 	size_t nc = 0, ng = 0;
 
 	if (cn_csv_nfields(r) != ncols) {
-		cn_diag_set(diag, "有 %zu 列，表头有 %zu 列 / has %zu cells, the header has %zu", cn_csv_nfields(r),
-			    ncols, cn_csv_nfields(r), ncols);
+		cn_diag_set(diag, "有 %zu 列，表头有 %zu 列 / has %zu cells, the header has %zu",
+			    cn_csv_nfields(r), ncols, cn_csv_nfields(r), ncols);
 		return CN_ERR_INVALID;
 	}
 	for (size_t c = 0; c < ncols; c++) {
@@ -313,7 +325,9 @@ static cn_err import_row(cn_node *n, const char *actor, cn_csv_reader *r, const 
 			continue;
 		if (!cols[c].guardian && !strcmp(f->name, "status")) {
 			if (strcmp(cell, "在册") != 0 && strcmp(cell, "active") != 0) {
-				cn_diag_set(diag, "只能导入在册儿童（台账状态“%s”）/ only children on the ledger can "
+				cn_diag_set(diag,
+					    "只能导入在册儿童（台账状态“%s”）/ only children on "
+					    "the ledger can "
 					    "be imported (status %s)",
 					    cell, cell);
 				return CN_ERR_INVALID;
@@ -329,8 +343,8 @@ static cn_err import_row(cn_node *n, const char *actor, cn_csv_reader *r, const 
 }
 
 cn_err cn_ledger_io_import_csv(cn_node *n, const char *actor, const void *data, size_t len,
-			       cn_csv_encoding enc, bool skip_bad, FILE *report, cn_import_result *res,
-			       cn_diag *diag)
+			       cn_csv_encoding enc, bool skip_bad, FILE *report,
+			       cn_import_result *res, cn_diag *diag)
 {
 	cn_csv_reader *r = NULL;
 	column *cols = NULL;
@@ -375,13 +389,16 @@ cn_err cn_ledger_io_import_csv(cn_node *n, const char *actor, const void *data, 
 			goto done;
 		if (!skip_bad || err == CN_ERR_NOMEM || err == CN_ERR_FULL || err == CN_ERR_IO ||
 		    err == CN_ERR_DB || err == CN_ERR_READONLY) {
-			cn_diag_set(diag, "第 %zu 行：%s（整个文件未导入 / nothing imported）/ line %zu: %s", line,
-				    why.text, line, why.text);
+			cn_diag_set(
+				diag,
+				"第 %zu 行：%s（整个文件未导入 / nothing imported）/ line %zu: %s",
+				line, why.text, line, why.text);
 			goto done;
 		}
 		res->skipped++;
 		if (report)
-			fprintf(report, "跳过第 %zu 行 / skipped line %zu: %s\n", line, line, why.text);
+			fprintf(report, "跳过第 %zu 行 / skipped line %zu: %s\n", line, line,
+				why.text);
 		err = CN_OK;
 	}
 	if (err)

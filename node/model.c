@@ -23,15 +23,15 @@
 
 /* ---- enumerations: code, Chinese, English ---- */
 
-static const cn_enum_value sex_values[] = {
-	{"male", "男", "male"}, {"female", "女", "female"}, {0}};
+static const cn_enum_value sex_values[] = {{"male", "男", "male"}, {"female", "女", "female"}, {0}};
 
 static const cn_enum_value parent_status_values[] = {
 	{"migrant", "外出务工", "working away"},
 	{"at_home", "在家", "at home"},
 	{"deceased", "死亡", "deceased"},
 	{"missing", "失踪", "missing"},
-	{"incapacitated", "丧失监护能力", "lost guardianship capacity (serious illness or disability)"},
+	{"incapacitated", "丧失监护能力",
+	 "lost guardianship capacity (serious illness or disability)"},
 	{"imprisoned", "服刑", "serving a sentence"},
 	{"unknown", "不详", "unknown"},
 	{0}};
@@ -46,33 +46,28 @@ static const cn_enum_value school_values[] = {
 	{"out_of_school", "失学辍学", "out of school (dropped out)"},
 	{0}};
 
-static const cn_enum_value health_values[] = {
-	{"healthy", "健康", "healthy"},
-	{"chronic", "慢性病", "chronic illness"},
-	{"serious", "重病", "serious illness"},
-	{0}};
+static const cn_enum_value health_values[] = {{"healthy", "健康", "healthy"},
+					      {"chronic", "慢性病", "chronic illness"},
+					      {"serious", "重病", "serious illness"},
+					      {0}};
 
-static const cn_enum_value disability_values[] = {
-	{"none", "无", "none"},
-	{"physical", "肢体残疾", "physical"},
-	{"visual", "视力残疾", "visual"},
-	{"hearing", "听力残疾", "hearing"},
-	{"speech", "言语残疾", "speech"},
-	{"intellectual", "智力残疾", "intellectual"},
-	{"mental", "精神残疾", "mental"},
-	{"multiple", "多重残疾", "multiple"},
-	{0}};
+static const cn_enum_value disability_values[] = {{"none", "无", "none"},
+						  {"physical", "肢体残疾", "physical"},
+						  {"visual", "视力残疾", "visual"},
+						  {"hearing", "听力残疾", "hearing"},
+						  {"speech", "言语残疾", "speech"},
+						  {"intellectual", "智力残疾", "intellectual"},
+						  {"mental", "精神残疾", "mental"},
+						  {"multiple", "多重残疾", "multiple"},
+						  {0}};
 
-static const cn_enum_value relief_values[] = {
-	{"none", "无", "none"},
-	{"dibao", "低保", "minimum living allowance (dibao)"},
-	{"tekun", "特困", "extreme poverty support (tekun)"},
-	{0}};
+static const cn_enum_value relief_values[] = {{"none", "无", "none"},
+					      {"dibao", "低保", "minimum living allowance (dibao)"},
+					      {"tekun", "特困", "extreme poverty support (tekun)"},
+					      {0}};
 
 static const cn_enum_value status_values[] = {
-	{"active", "在册", "on the ledger"},
-	{"removed", "已移出", "removed from the ledger"},
-	{0}};
+	{"active", "在册", "on the ledger"}, {"removed", "已移出", "removed from the ledger"}, {0}};
 
 static const cn_enum_value removal_values[] = {
 	{"parents_returned", "父母返乡", "parent(s) returned and took up care"},
@@ -81,8 +76,10 @@ static const cn_enum_value removal_values[] = {
 	{"other", "其他", "other"},
 	{0}};
 
-static const cn_enum_value caring_parent_values[] = {
-	{"father", "父亲", "father"}, {"mother", "母亲", "mother"}, {"both", "父母双方", "both"}, {0}};
+static const cn_enum_value caring_parent_values[] = {{"father", "父亲", "father"},
+						     {"mother", "母亲", "mother"},
+						     {"both", "父母双方", "both"},
+						     {0}};
 
 static const cn_enum_value guardian_type_values[] = {
 	{"parent", "父母", "parent"},
@@ -99,11 +96,10 @@ static const cn_enum_value ability_values[] = {
 static const cn_enum_value result_values[] = {
 	{"good", "较好", "good"}, {"fair", "一般", "fair"}, {"poor", "差", "poor"}, {0}};
 
-static const cn_enum_value mode_values[] = {
-	{"caring", "关心式帮扶", "caring assistance"},
-	{"care", "关爱式帮扶", "care assistance"},
-	{"protective", "保护式帮扶", "protective assistance"},
-	{0}};
+static const cn_enum_value mode_values[] = {{"caring", "关心式帮扶", "caring assistance"},
+					    {"care", "关爱式帮扶", "care assistance"},
+					    {"protective", "保护式帮扶", "protective assistance"},
+					    {0}};
 
 static const cn_enum_value visit_values[] = {
 	{"party_cadre", "党员干部上门家访", "party cadre's home visit"},
@@ -114,30 +110,50 @@ static const cn_enum_value visit_values[] = {
 static const cn_enum_value which_parent_values[] = {
 	{"father", "父亲", "father"}, {"mother", "母亲", "mother"}, {0}};
 
-static const cn_enum_value method_values[] = {
-	{"phone", "电话", "phone"},
-	{"video", "视频", "video call"},
-	{"in_person", "见面", "in person"},
-	{"other", "其他", "other"},
-	{0}};
+static const cn_enum_value method_values[] = {{"phone", "电话", "phone"},
+					      {"video", "视频", "video call"},
+					      {"in_person", "见面", "in person"},
+					      {"other", "其他", "other"},
+					      {0}};
 
 /* ---- kinds ---- */
 
-#define TEXT(n, zh, en, req, fl, max) {n, CN_FT_TEXT, zh, en, req, fl, max, 0, 0, NULL}
-#define ENUM(n, zh, en, req, fl, vals) {n, CN_FT_ENUM, zh, en, req, fl, 0, 0, 0, vals}
-#define DATE(n, zh, en, req, fl) {n, CN_FT_DATE, zh, en, req, fl, 0, 0, 0, NULL}
-#define BOOL(n, zh, en, req, fl) {n, CN_FT_BOOL, zh, en, req, fl, 0, 0, 0, NULL}
-#define INT(n, zh, en, req, fl, lo, hi) {n, CN_FT_INT, zh, en, req, fl, 0, lo, hi, NULL}
-#define TYPED(n, t, zh, en, req, fl) {n, t, zh, en, req, fl, 0, 0, 0, NULL}
+#define TEXT(n, zh, en, req, fl, max)                                                              \
+	{                                                                                          \
+		n, CN_FT_TEXT, zh, en, req, fl, max, 0, 0, NULL                                    \
+	}
+#define ENUM(n, zh, en, req, fl, vals)                                                             \
+	{                                                                                          \
+		n, CN_FT_ENUM, zh, en, req, fl, 0, 0, 0, vals                                      \
+	}
+#define DATE(n, zh, en, req, fl)                                                                   \
+	{                                                                                          \
+		n, CN_FT_DATE, zh, en, req, fl, 0, 0, 0, NULL                                      \
+	}
+#define BOOL(n, zh, en, req, fl)                                                                   \
+	{                                                                                          \
+		n, CN_FT_BOOL, zh, en, req, fl, 0, 0, 0, NULL                                      \
+	}
+#define INT(n, zh, en, req, fl, lo, hi)                                                            \
+	{                                                                                          \
+		n, CN_FT_INT, zh, en, req, fl, 0, lo, hi, NULL                                     \
+	}
+#define TYPED(n, t, zh, en, req, fl)                                                               \
+	{                                                                                          \
+		n, t, zh, en, req, fl, 0, 0, 0, NULL                                               \
+	}
 
 static const cn_field_def child_fields[] = {
 	TEXT("name", "姓名", "name", "R1.1", REQ, 32),
 	ENUM("sex", "性别", "sex", "R1.1", REQ, sex_values),
 	DATE("birth_date", "出生日期", "birth date", "R1.1", REQ),
-	TYPED("id_number", CN_FT_IDNUM, "公民身份号码", "resident ID number (GB 11643)", "R1.1", REQ | SEN),
-	TEXT("household_address", "户籍地址", "household registration address", "R1.1", REQ | SEN, 128),
+	TYPED("id_number", CN_FT_IDNUM, "公民身份号码", "resident ID number (GB 11643)", "R1.1",
+	      REQ | SEN),
+	TEXT("household_address", "户籍地址", "household registration address", "R1.1", REQ | SEN,
+	     128),
 	TEXT("current_address", "现居住地址", "current address", "R1.1", SEN, 128),
-	TYPED("village_code", CN_FT_DIVISION, "所在村（居）代码", "village code", "R1.1, R3.1", REQ | SEN),
+	TYPED("village_code", CN_FT_DIVISION, "所在村（居）代码", "village code", "R1.1, R3.1",
+	      REQ | SEN),
 	TEXT("father_name", "父亲姓名", "father's name", "R1.1", 0, 32),
 	ENUM("father_status", "父亲状况", "father's situation", "R1.1", SEN, parent_status_values),
 	TEXT("father_work_place", "父亲务工地", "where the father works", "R1.1, R1.3", 0, 64),
@@ -159,29 +175,37 @@ static const cn_field_def child_fields[] = {
 	ENUM("status", "台账状态", "ledger status", "R1.2", REQ | SEN, status_values),
 	ENUM("removal_reason", "移出原因", "reason for removal", "R1.2", SEN, removal_values),
 	DATE("removal_date", "移出日期", "date removed", "R1.2", 0),
-	ENUM("caring_parent", "返乡照料的父母", "parent who returned to care", "R1.2", 0, caring_parent_values),
+	ENUM("caring_parent", "返乡照料的父母", "parent who returned to care", "R1.2", 0,
+	     caring_parent_values),
 	TEXT("removal_note", "移出说明", "removal notes", "R1.2", ML, 200),
 	TEXT("notes", "备注", "notes", "R1.1", ML, 500),
 };
 
 static const cn_field_def guardian_fields[] = {
 	TYPED("child", CN_FT_RECORD, "儿童档案编号", "child record", "R2", REQ),
-	ENUM("guardian_type", "监护类型", "who the guardian is", "R2", REQ | SEN, guardian_type_values),
+	ENUM("guardian_type", "监护类型", "who the guardian is", "R2", REQ | SEN,
+	     guardian_type_values),
 	TEXT("name", "监护人姓名", "guardian's name", "R2", REQ | SEN, 32),
 	TEXT("relation", "与儿童关系", "relation to the child", "R2", REQ | SEN, 16),
 	TYPED("id_number", CN_FT_IDNUM, "监护人公民身份号码", "guardian's resident ID", "R2", SEN),
 	TYPED("phone", CN_FT_PHONE, "监护人联系电话", "guardian's phone", "R2", SEN),
 	TEXT("address", "监护人住址", "guardian's address", "R2", SEN, 128),
-	DATE("ability_eval_date", "监护能力评估日期", "date of the village committee's ability evaluation", "R2.2", 0),
-	ENUM("ability_eval_result", "监护能力评估结论", "ability evaluation result", "R2.2", SEN, ability_values),
-	TEXT("ability_evaluator", "评估人（村委会）", "evaluator (village committee)", "R2.2", 0, 32),
+	DATE("ability_eval_date", "监护能力评估日期",
+	     "date of the village committee's ability evaluation", "R2.2", 0),
+	ENUM("ability_eval_result", "监护能力评估结论", "ability evaluation result", "R2.2", SEN,
+	     ability_values),
+	TEXT("ability_evaluator", "评估人（村委会）", "evaluator (village committee)", "R2.2", 0,
+	     32),
 	DATE("consent_date", "村（居）委会同意日期", "village committee consent date", "R2.3", 0),
-	DATE("agreement_date", "委托监护协议签订日期", "entrusted guardianship agreement signed", "R2.3", SEN),
+	DATE("agreement_date", "委托监护协议签订日期", "entrusted guardianship agreement signed",
+	     "R2.3", SEN),
 	TEXT("supervisor", "监督人", "supervisor of the agreement", "R2.3", 0, 32),
 	DATE("township_filed_date", "乡镇备案日期", "filed at the township", "R2.3", 0),
-	DATE("village_filed_date", "村（居）委会备案日期", "filed at the village committee", "R2.3", 0),
+	DATE("village_filed_date", "村（居）委会备案日期", "filed at the village committee", "R2.3",
+	     0),
 	DATE("designation_date", "乡镇指定日期", "designated by the township on", "R2.4", SEN),
-	INT("monthly_pay", "监护报酬（元/月）", "guardianship pay, yuan per month", "R2.4", 0, 0, 100000),
+	INT("monthly_pay", "监护报酬（元/月）", "guardianship pay, yuan per month", "R2.4", 0, 0,
+	    100000),
 	INT("subsidy", "监护补助（元/月）", "subsidy, yuan per month", "R2.4", 0, 0, 100000),
 };
 
@@ -191,9 +215,11 @@ static const cn_field_def assessment_fields[] = {
 	TEXT("assessor", "评估人", "assessor", "R7.1", REQ, 32),
 	TEXT("safety", "安全处境", "safety findings", "R7.1", REQ | ML, 500),
 	TEXT("guardianship", "监护情况", "guardianship findings", "R7.1", REQ | ML, 500),
-	TEXT("health", "身心健康状况", "physical and mental health findings", "R7.1", REQ | ML, 500),
+	TEXT("health", "身心健康状况", "physical and mental health findings", "R7.1", REQ | ML,
+	     500),
 	ENUM("result", "评估结果", "result", "R7.1", REQ, result_values),
-	ENUM("mode", "帮扶方式", "assistance mode (derived from the result)", "R7.3", DER, mode_values),
+	ENUM("mode", "帮扶方式", "assistance mode (derived from the result)", "R7.3", DER,
+	     mode_values),
 };
 
 static const cn_field_def visit_fields[] = {
@@ -215,9 +241,11 @@ static const cn_field_def contact_fields[] = {
 static const cn_kind_def kinds[] = {
 	{"child", "儿童档案", "child's file", "R1", false, child_fields, N(child_fields)},
 	{"guardian", "监护情况", "guardianship", "R2", false, guardian_fields, N(guardian_fields)},
-	{"assessment", "评估记录", "assessment", "R7", true, assessment_fields, N(assessment_fields)},
+	{"assessment", "评估记录", "assessment", "R7", true, assessment_fields,
+	 N(assessment_fields)},
 	{"visit", "走访记录", "visit", "R3.2", true, visit_fields, N(visit_fields)},
-	{"contact", "亲情联系记录", "parents' contact", "R2.5", true, contact_fields, N(contact_fields)},
+	{"contact", "亲情联系记录", "parents' contact", "R2.5", true, contact_fields,
+	 N(contact_fields)},
 };
 
 const cn_kind_def *cn_model_kinds(size_t *n)
@@ -365,7 +393,8 @@ static bool date_normalize(const char *in, char out[11])
 			return false;
 		/* sscanf's %d takes signs and spaces; insist on plain digits */
 		for (size_t i = 0; i < len; i++)
-			if (in[i] == '+' || in[i] == ' ' || (in[i] == '-' && (i == 0 || in[i + 1] == '-')))
+			if (in[i] == '+' || in[i] == ' ' ||
+			    (in[i] == '-' && (i == 0 || in[i + 1] == '-')))
 				return false;
 	} else {
 		return false;
@@ -398,24 +427,31 @@ cn_err cn_model_check_idnum(const char *id, uint64_t today_ms, char birth[11], b
 	int prov;
 
 	if (len != 18) {
-		cn_diag_set(diag, "公民身份号码应为18位，实际为%zu位 / resident ID must have 18 characters, has %zu",
+		cn_diag_set(diag,
+			    "公民身份号码应为18位，实际为%zu位 / resident ID must have 18 "
+			    "characters, has %zu",
 			    len, len);
 		return CN_ERR_INVALID;
 	}
 	for (int i = 0; i < 17; i++) {
 		if (!isdigit((unsigned char)id[i])) {
-			cn_diag_set(diag, "公民身份号码第%d位不是数字 / resident ID character %d is not a digit",
+			cn_diag_set(diag,
+				    "公民身份号码第%d位不是数字 / resident ID character %d is not "
+				    "a digit",
 				    i + 1, i + 1);
 			return CN_ERR_INVALID;
 		}
 	}
 	if (!isdigit((unsigned char)id[17]) && id[17] != 'X') {
-		cn_diag_set(diag, "公民身份号码校验位应为数字或大写X / resident ID check character must be a digit or X");
+		cn_diag_set(diag, "公民身份号码校验位应为数字或大写X / resident ID check character "
+				  "must be a digit or X");
 		return CN_ERR_INVALID;
 	}
 	prov = (id[0] - '0') * 10 + (id[1] - '0');
 	if (prov < 11 || prov > 82) {
-		cn_diag_set(diag, "公民身份号码地址码“%.6s”无效 / resident ID region code %.6s is not a region",
+		cn_diag_set(diag,
+			    "公民身份号码地址码“%.6s”无效 / resident ID region code %.6s is not a "
+			    "region",
 			    id, id);
 		return CN_ERR_INVALID;
 	}
@@ -426,19 +462,25 @@ cn_err cn_model_check_idnum(const char *id, uint64_t today_ms, char birth[11], b
 	memcpy(date + 8, id + 12, 2);
 	date[10] = 0;
 	if (!cn_model_date_valid(date, 10)) {
-		cn_diag_set(diag, "公民身份号码中的出生日期“%.8s”不是有效日期 / resident ID birth date %.8s is not a real date",
+		cn_diag_set(diag,
+			    "公民身份号码中的出生日期“%.8s”不是有效日期 / resident ID birth date "
+			    "%.8s is not a real date",
 			    id + 6, id + 6);
 		return CN_ERR_INVALID;
 	}
 	cn_model_date_today(today_ms, today);
 	if (strcmp(date, today) > 0) {
-		cn_diag_set(diag, "公民身份号码中的出生日期 %s 晚于今天 / resident ID birth date %s is in the future",
+		cn_diag_set(diag,
+			    "公民身份号码中的出生日期 %s 晚于今天 / resident ID birth date %s is "
+			    "in the future",
 			    date, date);
 		return CN_ERR_INVALID;
 	}
 	want = cn_model_idnum_check_char(id);
 	if (want != id[17]) {
-		cn_diag_set(diag, "公民身份号码校验位错误（应为%c）/ resident ID check digit is wrong (expected %c)",
+		cn_diag_set(diag,
+			    "公民身份号码校验位错误（应为%c）/ resident ID check digit is wrong "
+			    "(expected %c)",
 			    want, want);
 		return CN_ERR_INVALID;
 	}
@@ -543,7 +585,8 @@ cn_err cn_model_check_value(const cn_field_def *f, const cn_val *v, cn_diag *dia
 		case CN_FT_TEXT:
 			if (!text_ok(f, v->s, v->len, &why))
 				break;
-			if (isspace((unsigned char)v->s[0]) || isspace((unsigned char)v->s[v->len - 1]))
+			if (isspace((unsigned char)v->s[0]) ||
+			    isspace((unsigned char)v->s[v->len - 1]))
 				why = "首尾不能有空白 / must not start or end with white space";
 			break;
 		case CN_FT_ENUM:
@@ -571,10 +614,10 @@ cn_err cn_model_check_value(const cn_field_def *f, const cn_val *v, cn_diag *dia
 			break;
 		case CN_FT_RECORD:
 			if (!record_ok(v->s, v->len))
-				why = "应为32位小写十六进制档案编号 / must be a 32-hex-digit record id";
+				why = "应为32位小写十六进制档案编号 / must be a 32-hex-digit "
+				      "record id";
 			break;
-		default:
-			why = "未知字段类型 / unknown field type";
+		default: why = "未知字段类型 / unknown field type";
 		}
 	}
 done:
@@ -592,11 +635,13 @@ cn_err cn_model_check_change(const cn_change *c, cn_diag *diag)
 	cn_err err;
 
 	if (!k) {
-		cn_diag_set(diag, "未知的记录类型“%.*s” / unknown record kind", (int)c->kind_len, c->kind);
+		cn_diag_set(diag, "未知的记录类型“%.*s” / unknown record kind", (int)c->kind_len,
+			    c->kind);
 		return CN_ERR_INVALID;
 	}
 	if (k->event && !create) {
-		cn_diag_set(diag, "%s是只增记录，不能修改 / %s records are append-only", k->zh, k->name);
+		cn_diag_set(diag, "%s是只增记录，不能修改 / %s records are append-only", k->zh,
+			    k->name);
 		return CN_ERR_INVALID;
 	}
 	if (c->n_fields == 0) {
@@ -608,12 +653,14 @@ cn_err cn_model_check_change(const cn_change *c, cn_diag *diag)
 		const cn_field_def *f = cn_model_field(k, fv->name, fv->name_len);
 		if (!f) {
 			cn_diag_set(diag, "%s没有字段“%.*s” / %s has no field %.*s", k->zh,
-				    (int)fv->name_len, fv->name, k->name, (int)fv->name_len, fv->name);
+				    (int)fv->name_len, fv->name, k->name, (int)fv->name_len,
+				    fv->name);
 			return CN_ERR_INVALID;
 		}
 		if (f->flags & CN_FIELD_DERIVED) {
-			cn_diag_set(diag, "字段“%s”由系统计算，不能写入 / %s is derived, not written", f->zh,
-				    f->name);
+			cn_diag_set(diag,
+				    "字段“%s”由系统计算，不能写入 / %s is derived, not written",
+				    f->zh, f->name);
 			return CN_ERR_INVALID;
 		}
 		err = cn_model_check_value(f, &fv->val, diag);
@@ -624,8 +671,9 @@ cn_err cn_model_check_change(const cn_change *c, cn_diag *diag)
 		for (size_t i = 0; i < k->n_fields; i++) {
 			const cn_field_def *f = &k->fields[i];
 			if ((f->flags & CN_FIELD_REQUIRED) && !cn_change_field(c, f->name)) {
-				cn_diag_set(diag, "缺少必填项“%s”(%s) / required field %s is missing", f->zh,
-					    f->name, f->name);
+				cn_diag_set(diag,
+					    "缺少必填项“%s”(%s) / required field %s is missing",
+					    f->zh, f->name, f->name);
 				return CN_ERR_INVALID;
 			}
 		}
@@ -689,8 +737,8 @@ cn_err cn_model_parse(const cn_model_ctx *ctx, const cn_field_def *f, const char
 		return cn_model_check_value(f, &out->val, diag);
 	}
 	if (len > CN_VALUE_MAX) {
-		cn_diag_set(diag, "字段“%s”(%s)：过长（%zu字节）/ too long (%zu bytes)", f->zh, f->name,
-			    len, len);
+		cn_diag_set(diag, "字段“%s”(%s)：过长（%zu字节）/ too long (%zu bytes)", f->zh,
+			    f->name, len, len);
 		return CN_ERR_INVALID;
 	}
 	memcpy(b, s, len);
@@ -702,8 +750,9 @@ cn_err cn_model_parse(const cn_model_ctx *ctx, const cn_field_def *f, const char
 	case CN_FT_BOOL:
 		out->val.type = CN_VAL_BOOL;
 		if (!bool_parse(b, &out->val.b)) {
-			cn_diag_set(diag, "字段“%s”(%s)：应填“是”或“否”，而不是“%s” / must be yes or no", f->zh,
-				    f->name, b);
+			cn_diag_set(diag,
+				    "字段“%s”(%s)：应填“是”或“否”，而不是“%s” / must be yes or no",
+				    f->zh, f->name, b);
 			return CN_ERR_INVALID;
 		}
 		break;
@@ -711,7 +760,8 @@ cn_err cn_model_parse(const cn_model_ctx *ctx, const cn_field_def *f, const char
 		char *end;
 		long long v = strtoll(b, &end, 10);
 		if (*end || end == b) {
-			cn_diag_set(diag, "字段“%s”(%s)：“%s”不是整数 / not a whole number", f->zh, f->name, b);
+			cn_diag_set(diag, "字段“%s”(%s)：“%s”不是整数 / not a whole number", f->zh,
+				    f->name, b);
 			return CN_ERR_INVALID;
 		}
 		out->val.type = CN_VAL_INT;
@@ -733,21 +783,26 @@ cn_err cn_model_parse(const cn_model_ctx *ctx, const cn_field_def *f, const char
 				snprintf(allowed + used, sizeof(allowed) - used, "%s%s(%s)",
 					 used ? "、" : "", v->zh, v->code);
 			}
-			cn_diag_set(diag, "字段“%s”(%s)：“%s”不是允许的取值，可选：%s / not an allowed value",
-				    f->zh, f->name, b, allowed);
+			cn_diag_set(
+				diag,
+				"字段“%s”(%s)：“%s”不是允许的取值，可选：%s / not an allowed value",
+				f->zh, f->name, b, allowed);
 		}
 		return CN_ERR_INVALID;
 	case CN_FT_DATE:
 		if (!date_normalize(b, b)) {
-			cn_diag_set(diag, "字段“%s”(%s)：“%.*s”不是有效日期（格式 2024-03-01）/ not a real date (use 2024-03-01)",
+			cn_diag_set(diag,
+				    "字段“%s”(%s)：“%.*s”不是有效日期（格式 2024-03-01）/ not a "
+				    "real date (use 2024-03-01)",
 				    f->zh, f->name, (int)len, s);
 			return CN_ERR_INVALID;
 		}
 		out->val.len = 10;
 		cn_model_date_today(ctx->now_ms, today);
 		if (strcmp(b, today) > 0) {
-			cn_diag_set(diag, "字段“%s”(%s)：日期 %s 晚于今天 %s / date %s is in the future", f->zh,
-				    f->name, b, today, b);
+			cn_diag_set(diag,
+				    "字段“%s”(%s)：日期 %s 晚于今天 %s / date %s is in the future",
+				    f->zh, f->name, b, today, b);
 			return CN_ERR_INVALID;
 		}
 		break;
@@ -760,12 +815,16 @@ cn_err cn_model_parse(const cn_model_ctx *ctx, const cn_field_def *f, const char
 	case CN_FT_DIVISION: {
 		const cn_division *d = ctx->divs ? cn_divisions_find(ctx->divs, b) : NULL;
 		if (!d) {
-			cn_diag_set(diag, "字段“%s”(%s)：区划代码“%s”不在利津县区划表中 / unknown division code %s",
+			cn_diag_set(diag,
+				    "字段“%s”(%s)：区划代码“%s”不在利津县区划表中 / unknown "
+				    "division code %s",
 				    f->zh, f->name, b, b);
 			return CN_ERR_INVALID;
 		}
 		if (d->level != CN_LEVEL_VILLAGE) {
-			cn_diag_set(diag, "字段“%s”(%s)：“%s”（%s）不是村（居）级代码 / %s is not a village-level code",
+			cn_diag_set(diag,
+				    "字段“%s”(%s)：“%s”（%s）不是村（居）级代码 / %s is not a "
+				    "village-level code",
 				    f->zh, f->name, b, d->name, b);
 			return CN_ERR_INVALID;
 		}
@@ -775,8 +834,7 @@ cn_err cn_model_parse(const cn_model_ctx *ctx, const cn_field_def *f, const char
 		for (size_t i = 0; i < len; i++)
 			b[i] = (char)tolower((unsigned char)b[i]);
 		break;
-	default:
-		break;
+	default: break;
 	}
 	return cn_model_check_value(f, &out->val, diag);
 }

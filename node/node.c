@@ -70,12 +70,30 @@ void cn_node_random(const cn_node *n, void *buf, size_t len)
 	n->env.random(n->env.ctx, buf, len);
 }
 
-cn_store *cn_node_store(cn_node *n) { return n->store; }
-const cn_divisions *cn_node_divisions(const cn_node *n) { return n->divs; }
-cn_level cn_node_level(const cn_node *n) { return n->level; }
-const char *cn_node_code(const cn_node *n) { return n->code; }
-const char *cn_node_name(const cn_node *n) { return n->name; }
-const uint8_t *cn_node_pubkey(const cn_node *n) { return n->pk; }
+cn_store *cn_node_store(cn_node *n)
+{
+	return n->store;
+}
+const cn_divisions *cn_node_divisions(const cn_node *n)
+{
+	return n->divs;
+}
+cn_level cn_node_level(const cn_node *n)
+{
+	return n->level;
+}
+const char *cn_node_code(const cn_node *n)
+{
+	return n->code;
+}
+const char *cn_node_name(const cn_node *n)
+{
+	return n->name;
+}
+const uint8_t *cn_node_pubkey(const cn_node *n)
+{
+	return n->pk;
+}
 
 cn_model_ctx cn_node_model_ctx(const cn_node *n)
 {
@@ -107,13 +125,13 @@ static cn_err write_file(const char *path, const char *text, mode_t mode, cn_dia
 	cn_err err = CN_OK;
 
 	if (fd < 0) {
-		cn_diag_set(diag, "无法创建 %s：%s / cannot create %s: %s", path, strerror(errno), path,
-			    strerror(errno));
+		cn_diag_set(diag, "无法创建 %s：%s / cannot create %s: %s", path, strerror(errno),
+			    path, strerror(errno));
 		return errno == EEXIST ? CN_ERR_EXISTS : errno == ENOSPC ? CN_ERR_FULL : CN_ERR_IO;
 	}
 	if (write(fd, text, len) != (ssize_t)len || fsync(fd) != 0) {
-		cn_diag_set(diag, "写入 %s 失败：%s / writing %s failed: %s", path, strerror(errno), path,
-			    strerror(errno));
+		cn_diag_set(diag, "写入 %s 失败：%s / writing %s failed: %s", path, strerror(errno),
+			    path, strerror(errno));
 		err = errno == ENOSPC ? CN_ERR_FULL : CN_ERR_IO;
 	}
 	close(fd);
@@ -145,26 +163,29 @@ cn_err cn_node_init(const char *dir, cn_level level, const char *code, const cn_
 		return err;
 	dv = cn_divisions_find(divs, code);
 	if (!dv) {
-		cn_diag_set(diag, "区划代码“%s”不在利津县区划表中 / unknown division code %s", code, code);
+		cn_diag_set(diag, "区划代码“%s”不在利津县区划表中 / unknown division code %s", code,
+			    code);
 		err = CN_ERR_INVALID;
 		goto fail;
 	}
 	if (dv->level != level) {
-		cn_diag_set(diag, "区划“%s”（%s）是%s级，不是%s级 / %s is a %s-level unit, not %s", dv->name,
-			    code, cn_level_zh(dv->level), cn_level_zh(level), code,
+		cn_diag_set(diag, "区划“%s”（%s）是%s级，不是%s级 / %s is a %s-level unit, not %s",
+			    dv->name, code, cn_level_zh(dv->level), cn_level_zh(level), code,
 			    cn_level_name(dv->level), cn_level_name(level));
 		err = CN_ERR_INVALID;
 		goto fail;
 	}
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		cn_diag_set(diag, "无法创建目录 %s：%s / cannot create folder %s: %s", dir, strerror(errno),
-			    dir, strerror(errno));
+		cn_diag_set(diag, "无法创建目录 %s：%s / cannot create folder %s: %s", dir,
+			    strerror(errno), dir, strerror(errno));
 		err = CN_ERR_IO;
 		goto fail;
 	}
 	if (access(db, F_OK) == 0 || access(key, F_OK) == 0) {
-		cn_diag_set(diag, "%s 已是一个节点目录，拒绝覆盖 / %s already holds a node; not overwritten", dir,
-			    dir);
+		cn_diag_set(
+			diag,
+			"%s 已是一个节点目录，拒绝覆盖 / %s already holds a node; not overwritten",
+			dir, dir);
 		err = CN_ERR_EXISTS;
 		goto fail;
 	}
@@ -225,7 +246,9 @@ static cn_err read_key(const char *path, uint8_t *sk, uint8_t pk[CN_KEY_BYTES], 
 		return errno == ENOENT ? CN_ERR_NOTFOUND : CN_ERR_IO;
 	}
 	if (fstat(fd, &stt) == 0 && (stt.st_mode & 077)) {
-		cn_diag_set(diag, "节点密钥 %s 权限过宽（应为 0600）/ node key %s is readable by others (must be 0600)",
+		cn_diag_set(diag,
+			    "节点密钥 %s 权限过宽（应为 0600）/ node key %s is readable by others "
+			    "(must be 0600)",
 			    path, path);
 		close(fd);
 		return CN_ERR_DENIED;
@@ -239,7 +262,8 @@ static cn_err read_key(const char *path, uint8_t *sk, uint8_t pk[CN_KEY_BYTES], 
 	buf[got] = 0;
 	if (strncmp(buf, KEY_HEADER, strlen(KEY_HEADER)) != 0 ||
 	    !cn_unhex(buf + strlen(KEY_HEADER), 2 * CN_SEED_BYTES, seed, sizeof(seed))) {
-		cn_diag_set(diag, "节点密钥文件 %s 格式错误 / node key file %s is malformed", path, path);
+		cn_diag_set(diag, "节点密钥文件 %s 格式错误 / node key file %s is malformed", path,
+			    path);
 		err = CN_ERR_FORMAT;
 	} else {
 		crypto_sign_seed_keypair(pk, sk, seed);
@@ -263,7 +287,9 @@ cn_err cn_node_open(const char *dir, bool readonly, const cn_env *env, cn_node *
 	path_join(db, sizeof(db), dir, CN_NODE_DB);
 	path_join(key, sizeof(key), dir, CN_NODE_KEY);
 	if (access(db, F_OK) != 0) {
-		cn_diag_set(diag, "%s 不是节点目录（没有 %s），请先运行 carenode init / %s is not a node folder (no %s); run carenode init first",
+		cn_diag_set(diag,
+			    "%s 不是节点目录（没有 %s），请先运行 carenode init / %s is not a node "
+			    "folder (no %s); run carenode init first",
 			    dir, CN_NODE_DB, dir, CN_NODE_DB);
 		return CN_ERR_NOTFOUND;
 	}
@@ -294,7 +320,8 @@ cn_err cn_node_open(const char *dir, bool readonly, const cn_env *env, cn_node *
 			char have[2 * CN_KEY_BYTES + 1];
 			cn_hex(n->pk, CN_KEY_BYTES, have);
 			if (strcmp(have, pkhex) != 0) {
-				cn_diag_set(diag, "节点密钥与数据库登记的公钥不符 / node.key does not match the database's public key");
+				cn_diag_set(diag, "节点密钥与数据库登记的公钥不符 / node.key does "
+						  "not match the database's public key");
 				err = CN_ERR_MISMATCH;
 				goto fail;
 			}
@@ -483,7 +510,9 @@ cn_err cn_node_commit(cn_node *n, const cn_draft *d, const char *actor, uint64_t
 
 		/* R3.1: a node writes only inside its own jurisdiction */
 		if (!dv || !cn_division_within(n->code, n->level, dc->division)) {
-			cn_diag_set(diag, "区划 %s 不在本节点（%s %s）辖区内 / %s is outside this node's jurisdiction (%s)",
+			cn_diag_set(diag,
+				    "区划 %s 不在本节点（%s %s）辖区内 / %s is outside this node's "
+				    "jurisdiction (%s)",
 				    dc->division, n->name, n->code, dc->division, n->code);
 			err = CN_ERR_DENIED;
 			goto fail;
@@ -501,7 +530,8 @@ cn_err cn_node_commit(cn_node *n, const cn_draft *d, const char *actor, uint64_t
 			if (c->n_base == 0) {
 				char hex[33];
 				cn_hex(dc->record, CN_RECORD_BYTES, hex);
-				cn_diag_set(diag, "记录 %s 不存在 / record %s does not exist", hex, hex);
+				cn_diag_set(diag, "记录 %s 不存在 / record %s does not exist", hex,
+					    hex);
 				err = CN_ERR_NOTFOUND;
 				goto fail;
 			}

@@ -80,18 +80,20 @@ cn_err cn_proj_create_schema(sqlite3 *db, const char *s, cn_diag *diag)
 	const cn_kind_def *kinds = cn_model_kinds(&nk);
 	cn_err err;
 
-	snprintf(sql, sizeof(sql),
-		 "CREATE TABLE IF NOT EXISTS %s.changes(record BLOB NOT NULL, op BLOB NOT NULL,"
-		 " kind TEXT NOT NULL, hlc INTEGER NOT NULL, actor TEXT NOT NULL,"
-		 " division TEXT NOT NULL, base BLOB NOT NULL, fields BLOB NOT NULL,"
-		 " PRIMARY KEY(record, op)) STRICT, WITHOUT ROWID;"
-		 "CREATE TABLE IF NOT EXISTS %s.heads(record BLOB NOT NULL, op BLOB NOT NULL,"
-		 " PRIMARY KEY(record, op)) STRICT, WITHOUT ROWID;"
-		 "CREATE TABLE IF NOT EXISTS %s.conflicts(record BLOB NOT NULL, field TEXT NOT NULL,"
-		 " op BLOB NOT NULL, kind TEXT NOT NULL, division TEXT NOT NULL, value BLOB NOT NULL,"
-		 " actor TEXT NOT NULL, hlc INTEGER NOT NULL,"
-		 " PRIMARY KEY(record, field, op)) STRICT, WITHOUT ROWID;",
-		 s, s, s);
+	snprintf(
+		sql, sizeof(sql),
+		"CREATE TABLE IF NOT EXISTS %s.changes(record BLOB NOT NULL, op BLOB NOT NULL,"
+		" kind TEXT NOT NULL, hlc INTEGER NOT NULL, actor TEXT NOT NULL,"
+		" division TEXT NOT NULL, base BLOB NOT NULL, fields BLOB NOT NULL,"
+		" PRIMARY KEY(record, op)) STRICT, WITHOUT ROWID;"
+		"CREATE TABLE IF NOT EXISTS %s.heads(record BLOB NOT NULL, op BLOB NOT NULL,"
+		" PRIMARY KEY(record, op)) STRICT, WITHOUT ROWID;"
+		"CREATE TABLE IF NOT EXISTS %s.conflicts(record BLOB NOT NULL, field TEXT NOT NULL,"
+		" op BLOB NOT NULL, kind TEXT NOT NULL, division TEXT NOT NULL, value BLOB NOT "
+		"NULL,"
+		" actor TEXT NOT NULL, hlc INTEGER NOT NULL,"
+		" PRIMARY KEY(record, field, op)) STRICT, WITHOUT ROWID;",
+		s, s, s);
 	err = exec(db, sql, "creating the projection", diag);
 	for (size_t k = 0; k < nk && !err; k++) {
 		used = (size_t)snprintf(sql, sizeof(sql),
@@ -102,12 +104,14 @@ cn_err cn_proj_create_schema(sqlite3 *db, const char *s, cn_diag *diag)
 					s, kinds[k].name);
 		for (size_t i = 0; i < kinds[k].n_fields; i++)
 			used += (size_t)snprintf(sql + used, sizeof(sql) - used, ", %s %s",
-						 kinds[k].fields[i].name, col_type(&kinds[k].fields[i]));
+						 kinds[k].fields[i].name,
+						 col_type(&kinds[k].fields[i]));
 		used += (size_t)snprintf(sql + used, sizeof(sql) - used, ") STRICT;");
 		if (cn_model_field(&kinds[k], "child", 5))
-			used += (size_t)snprintf(sql + used, sizeof(sql) - used,
-						 "CREATE INDEX IF NOT EXISTS %s.%s_child ON %s(child);",
-						 s, kinds[k].name, kinds[k].name);
+			used += (size_t)snprintf(
+				sql + used, sizeof(sql) - used,
+				"CREATE INDEX IF NOT EXISTS %s.%s_child ON %s(child);", s,
+				kinds[k].name, kinds[k].name);
 		if (used >= sizeof(sql)) {
 			cn_diag_set(diag, "schema statement too long");
 			return CN_ERR_LIMIT;
@@ -128,7 +132,8 @@ static cn_err prep(cn_proj *p, sqlite3_stmt **st, const char *sql, cn_diag *diag
 {
 	int rc = sqlite3_prepare_v3(p->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
 
-	return rc == SQLITE_OK ? CN_OK : cn_proj_sqlite_err(p->db, rc, "preparing a statement", diag);
+	return rc == SQLITE_OK ? CN_OK
+			       : cn_proj_sqlite_err(p->db, rc, "preparing a statement", diag);
 }
 
 void cn_proj_free(cn_proj *p)
@@ -171,7 +176,8 @@ cn_err cn_proj_new(sqlite3 *db, const char *schema, cn_proj **out, cn_diag *diag
 			goto fail;                                                                 \
 	} while (0)
 	PREP(ins_change,
-	     "INSERT OR IGNORE INTO %s.changes(record, op, kind, hlc, actor, division, base, fields)"
+	     "INSERT OR IGNORE INTO %s.changes(record, op, kind, hlc, actor, division, base, "
+	     "fields)"
 	     " VALUES(?,?,?,?,?,?,?,?)",
 	     s);
 	PREP(sel_changes,
@@ -301,10 +307,22 @@ static cn_err fields_decode(entry *e, const void *blob, int len)
 		cn_field *f = &e->fields[i];
 		f->name = cn_mp_read_str(&r, &f->name_len);
 		switch (cn_mp_peek(&r)) {
-		case CN_MP_NIL: cn_mp_read_nil(&r); f->val.type = CN_VAL_NIL; break;
-		case CN_MP_BOOL: f->val.type = CN_VAL_BOOL; f->val.b = cn_mp_read_bool(&r); break;
-		case CN_MP_STR: f->val.type = CN_VAL_STR; f->val.s = cn_mp_read_str(&r, &f->val.len); break;
-		default: f->val.type = CN_VAL_INT; f->val.i = cn_mp_read_int(&r); break;
+		case CN_MP_NIL:
+			cn_mp_read_nil(&r);
+			f->val.type = CN_VAL_NIL;
+			break;
+		case CN_MP_BOOL:
+			f->val.type = CN_VAL_BOOL;
+			f->val.b = cn_mp_read_bool(&r);
+			break;
+		case CN_MP_STR:
+			f->val.type = CN_VAL_STR;
+			f->val.s = cn_mp_read_str(&r, &f->val.len);
+			break;
+		default:
+			f->val.type = CN_VAL_INT;
+			f->val.i = cn_mp_read_int(&r);
+			break;
 		}
 	}
 	e->n_fields = n;
@@ -595,7 +613,8 @@ cn_err cn_proj_all(cn_proj *p, cn_diag *diag)
 	cn_err err = CN_OK;
 	int rc;
 
-	snprintf(sql, sizeof(sql), "SELECT DISTINCT record FROM %s.changes ORDER BY record", p->schema);
+	snprintf(sql, sizeof(sql), "SELECT DISTINCT record FROM %s.changes ORDER BY record",
+		 p->schema);
 	rc = sqlite3_prepare_v2(p->db, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return cn_proj_sqlite_err(p->db, rc, "listing records", diag);
@@ -617,9 +636,9 @@ cn_err cn_proj_clear(cn_proj *p, cn_diag *diag)
 	const cn_kind_def *kinds = cn_model_kinds(&nk);
 	const char *s = p->schema;
 
-	used = (size_t)snprintf(sql, sizeof(sql),
-				"DELETE FROM %s.changes; DELETE FROM %s.heads; DELETE FROM %s.conflicts;",
-				s, s, s);
+	used = (size_t)snprintf(
+		sql, sizeof(sql),
+		"DELETE FROM %s.changes; DELETE FROM %s.heads; DELETE FROM %s.conflicts;", s, s, s);
 	for (size_t k = 0; k < nk; k++)
 		used += (size_t)snprintf(sql + used, sizeof(sql) - used, "DELETE FROM %s.%s;", s,
 					 kinds[k].name);
@@ -647,7 +666,9 @@ static cn_err digest_query(cn_proj *p, crypto_generichash_state *h, const char *
 		for (int c = 0; c < nc; c++) {
 			switch (sqlite3_column_type(st, c)) {
 			case SQLITE_NULL: cn_mp_write_nil(&w); break;
-			case SQLITE_INTEGER: cn_mp_write_int(&w, sqlite3_column_int64(st, c)); break;
+			case SQLITE_INTEGER:
+				cn_mp_write_int(&w, sqlite3_column_int64(st, c));
+				break;
 			case SQLITE_BLOB:
 				cn_mp_write_bin(&w, sqlite3_column_blob(st, c),
 						(size_t)sqlite3_column_bytes(st, c));
@@ -684,13 +705,15 @@ cn_err cn_proj_digest(cn_proj *p, const char *prefix, uint8_t out[CN_HASH_BYTES]
 	crypto_generichash_init(&h, NULL, 0, CN_HASH_BYTES);
 	for (size_t k = 0; k < nk && !err; k++) {
 		snprintf(sql, sizeof(sql),
-			 "SELECT * FROM %s.%s WHERE substr(division, 1, length(?1)) = ?1 ORDER BY id",
+			 "SELECT * FROM %s.%s WHERE substr(division, 1, length(?1)) = ?1 ORDER BY "
+			 "id",
 			 p->schema, kinds[k].name);
 		err = digest_query(p, &h, kinds[k].name, sql, prefix, diag);
 	}
 	if (!err) {
 		snprintf(sql, sizeof(sql),
-			 "SELECT record, field, op, kind, division, value, actor, hlc FROM %s.conflicts"
+			 "SELECT record, field, op, kind, division, value, actor, hlc FROM "
+			 "%s.conflicts"
 			 " WHERE substr(division, 1, length(?1)) = ?1 ORDER BY record, field, op",
 			 p->schema);
 		err = digest_query(p, &h, "conflicts", sql, prefix, diag);
@@ -712,11 +735,13 @@ cn_err cn_proj_compare(cn_proj *a, cn_proj *b, cn_diag *diag)
 		sqlite3_stmt *st = NULL;
 		int rc;
 
-		snprintf(sql, sizeof(sql),
-			 "SELECT %s FROM (SELECT * FROM %s.%s EXCEPT SELECT * FROM %s.%s)"
-			 " UNION ALL SELECT %s FROM (SELECT * FROM %s.%s EXCEPT SELECT * FROM %s.%s)"
-			 " LIMIT 1",
-			 key, a->schema, table, b->schema, table, key, b->schema, table, a->schema, table);
+		snprintf(
+			sql, sizeof(sql),
+			"SELECT %s FROM (SELECT * FROM %s.%s EXCEPT SELECT * FROM %s.%s)"
+			" UNION ALL SELECT %s FROM (SELECT * FROM %s.%s EXCEPT SELECT * FROM %s.%s)"
+			" LIMIT 1",
+			key, a->schema, table, b->schema, table, key, b->schema, table, a->schema,
+			table);
 		rc = sqlite3_prepare_v2(a->db, sql, -1, &st, NULL);
 		if (rc != SQLITE_OK)
 			return cn_proj_sqlite_err(a->db, rc, "comparing projections", diag);
@@ -726,7 +751,8 @@ cn_err cn_proj_compare(cn_proj *a, cn_proj *b, cn_diag *diag)
 			if (sqlite3_column_bytes(st, 0) == CN_RECORD_BYTES)
 				cn_hex(sqlite3_column_blob(st, 0), CN_RECORD_BYTES, hex);
 			cn_diag_set(diag,
-				    "投影表 %s 中记录 %s 与操作日志不符（数据库被改动过）/ table %s, record %s "
+				    "投影表 %s 中记录 %s 与操作日志不符（数据库被改动过）/ table "
+				    "%s, record %s "
 				    "differs from what the op log yields (the database was edited)",
 				    table, hex, table, hex);
 			sqlite3_finalize(st);
@@ -750,8 +776,10 @@ cn_err cn_proj_heads(cn_proj *p, const uint8_t record[CN_RECORD_BYTES],
 	sqlite3_bind_blob(st, 1, record, CN_RECORD_BYTES, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (*n == max) {
-			cn_diag_set(diag, "记录有过多并发版本 / record has more than %u concurrent versions",
-				    max);
+			cn_diag_set(
+				diag,
+				"记录有过多并发版本 / record has more than %u concurrent versions",
+				max);
 			err = CN_ERR_LIMIT;
 			break;
 		}

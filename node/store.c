@@ -71,16 +71,17 @@ static cn_err store_prepare(cn_store *s, cn_diag *diag)
 	int rc;
 	cn_err err;
 
-	rc = sqlite3_prepare_v3(s->db,
-				"INSERT INTO ops(origin, seq, hash, hlc, urgent, bytes) VALUES(?,?,?,?,?,?)",
-				-1, SQLITE_PREPARE_PERSISTENT, &s->ins_op, NULL);
+	rc = sqlite3_prepare_v3(
+		s->db, "INSERT INTO ops(origin, seq, hash, hlc, urgent, bytes) VALUES(?,?,?,?,?,?)",
+		-1, SQLITE_PREPARE_PERSISTENT, &s->ins_op, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v3(s->db, "SELECT 1 FROM ops WHERE hash = ?", -1,
 					SQLITE_PREPARE_PERSISTENT, &s->sel_hash, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v3(s->db,
-					"SELECT seq, hash FROM ops WHERE origin = ? ORDER BY seq DESC LIMIT 1",
-					-1, SQLITE_PREPARE_PERSISTENT, &s->sel_head, NULL);
+		rc = sqlite3_prepare_v3(
+			s->db,
+			"SELECT seq, hash FROM ops WHERE origin = ? ORDER BY seq DESC LIMIT 1", -1,
+			SQLITE_PREPARE_PERSISTENT, &s->sel_head, NULL);
 	if (rc != SQLITE_OK)
 		return sqlerr(s, rc, "preparing statements", diag);
 	err = cn_proj_new(s->db, "main", &s->proj, diag);
@@ -122,8 +123,9 @@ cn_err cn_store_create(const char *path, cn_store **out, cn_diag *diag)
 
 	*out = NULL;
 	if (strcmp(path, ":memory:") != 0 && access(path, F_OK) == 0) {
-		cn_diag_set(diag, "数据库 %s 已存在，拒绝覆盖 / database %s exists; not overwritten", path,
-			    path);
+		cn_diag_set(diag,
+			    "数据库 %s 已存在，拒绝覆盖 / database %s exists; not overwritten",
+			    path, path);
 		return CN_ERR_EXISTS;
 	}
 	err = store_open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &s, diag);
@@ -133,8 +135,7 @@ cn_err cn_store_create(const char *path, cn_store **out, cn_diag *diag)
 	if ((err = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; BEGIN;",
 			"creating the database", diag)) ||
 	    (err = exec(s, log_schema, "creating the database", diag)) ||
-	    (err = cn_proj_create_schema(s->db, "main", diag)) ||
-	    (err = store_prepare(s, diag)) ||
+	    (err = cn_proj_create_schema(s->db, "main", diag)) || (err = store_prepare(s, diag)) ||
 	    (err = cn_store_meta_set(s, "schema_version", ver, diag)) ||
 	    (err = exec(s, "COMMIT", "creating the database", diag)))
 		goto fail;
@@ -163,7 +164,9 @@ cn_err cn_store_open(const char *path, bool readonly, cn_store **out, cn_diag *d
 	    (err = cn_store_meta_get(s, "schema_version", ver, sizeof(ver), diag)))
 		goto fail;
 	if (atoi(ver) != CN_STORE_SCHEMA_VERSION) {
-		cn_diag_set(diag, "数据库结构版本 %s 不受支持（本程序为 %d）/ schema version %s not supported (this is %d)",
+		cn_diag_set(diag,
+			    "数据库结构版本 %s 不受支持（本程序为 %d）/ schema version %s not "
+			    "supported (this is %d)",
 			    ver, CN_STORE_SCHEMA_VERSION, ver, CN_STORE_SCHEMA_VERSION);
 		err = CN_ERR_MISMATCH;
 		goto fail;
@@ -323,22 +326,28 @@ cn_err cn_store_append(cn_store *s, const cn_op_decoded *d, bool *dup, cn_diag *
 	if ((err = cn_store_origin_head(s, op->origin, &head_seq, head_hash, diag)))
 		return err;
 	if (op->seq <= head_seq) {
-		cn_diag_set(diag, "分叉：节点 %s 的第 %llu 号操作已有不同内容 / fork: node %s already has a "
-			    "different op %llu",
-			    who, (unsigned long long)op->seq, who, (unsigned long long)op->seq);
+		cn_diag_set(
+			diag,
+			"分叉：节点 %s 的第 %llu 号操作已有不同内容 / fork: node %s already has a "
+			"different op %llu",
+			who, (unsigned long long)op->seq, who, (unsigned long long)op->seq);
 		return CN_ERR_CHAIN;
 	}
 	if (op->seq != head_seq + 1) {
-		cn_diag_set(diag, "缺口：节点 %s 的操作应为第 %llu 号，收到第 %llu 号 / gap: node %s next op "
-			    "is %llu, got %llu",
-			    who, (unsigned long long)(head_seq + 1), (unsigned long long)op->seq, who,
-			    (unsigned long long)(head_seq + 1), (unsigned long long)op->seq);
+		cn_diag_set(
+			diag,
+			"缺口：节点 %s 的操作应为第 %llu 号，收到第 %llu 号 / gap: node %s next op "
+			"is %llu, got %llu",
+			who, (unsigned long long)(head_seq + 1), (unsigned long long)op->seq, who,
+			(unsigned long long)(head_seq + 1), (unsigned long long)op->seq);
 		return CN_ERR_CHAIN;
 	}
 	if (op->seq > 1 && memcmp(op->prev, head_hash, CN_HASH_BYTES) != 0) {
-		cn_diag_set(diag, "链断裂：节点 %s 第 %llu 号操作的前序哈希不符 / broken chain: node %s op "
-			    "%llu does not name the previous op's hash",
-			    who, (unsigned long long)op->seq, who, (unsigned long long)op->seq);
+		cn_diag_set(
+			diag,
+			"链断裂：节点 %s 第 %llu 号操作的前序哈希不符 / broken chain: node %s op "
+			"%llu does not name the previous op's hash",
+			who, (unsigned long long)op->seq, who, (unsigned long long)op->seq);
 		return CN_ERR_CHAIN;
 	}
 	for (uint32_t i = 0; i < op->n_changes; i++) {
@@ -363,15 +372,16 @@ cn_err cn_store_append(cn_store *s, const cn_op_decoded *d, bool *dup, cn_diag *
 	return fault(s, "append:projected");
 }
 
-cn_err cn_store_each_op(cn_store *s, int64_t after_pos, uint64_t limit, cn_store_op_fn fn, void *ctx,
-			cn_diag *diag)
+cn_err cn_store_each_op(cn_store *s, int64_t after_pos, uint64_t limit, cn_store_op_fn fn,
+			void *ctx, cn_diag *diag)
 {
 	sqlite3_stmt *st = NULL;
 	cn_err err = CN_OK;
 	int rc;
 
-	rc = sqlite3_prepare_v2(s->db, "SELECT pos, bytes FROM ops WHERE pos > ? ORDER BY pos LIMIT ?",
-				-1, &st, NULL);
+	rc = sqlite3_prepare_v2(s->db,
+				"SELECT pos, bytes FROM ops WHERE pos > ? ORDER BY pos LIMIT ?", -1,
+				&st, NULL);
 	if (rc != SQLITE_OK)
 		return sqlerr(s, rc, "reading the log", diag);
 	sqlite3_bind_int64(st, 1, after_pos);
@@ -432,8 +442,9 @@ cn_err cn_store_verify(cn_store *s, uint64_t *n_ops, cn_diag *diag)
 	    (err = exec(s, "BEGIN", "verifying", diag)))
 		goto done;
 	began = true;
-	rc = sqlite3_prepare_v2(s->db, "SELECT origin, seq, hash, bytes FROM ops ORDER BY origin, seq",
-				-1, &st, NULL);
+	rc = sqlite3_prepare_v2(s->db,
+				"SELECT origin, seq, hash, bytes FROM ops ORDER BY origin, seq", -1,
+				&st, NULL);
 	if (rc != SQLITE_OK) {
 		err = sqlerr(s, rc, "verifying", diag);
 		goto done;
@@ -453,12 +464,13 @@ cn_err cn_store_verify(cn_store *s, uint64_t *n_ops, cn_diag *diag)
 				memcpy(cur_origin, origin, CN_KEY_BYTES);
 			expect = 1;
 		}
-		err = cn_op_decode(sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3), &d,
-				   &why);
-		if (!err && (memcmp(d->op.origin, cur_origin, CN_KEY_BYTES) != 0 || d->op.seq != seq ||
-			     sqlite3_column_bytes(st, 2) != CN_HASH_BYTES ||
+		err = cn_op_decode(sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3),
+				   &d, &why);
+		if (!err && (memcmp(d->op.origin, cur_origin, CN_KEY_BYTES) != 0 ||
+			     d->op.seq != seq || sqlite3_column_bytes(st, 2) != CN_HASH_BYTES ||
 			     memcmp(d->hash, sqlite3_column_blob(st, 2), CN_HASH_BYTES) != 0)) {
-			cn_diag_set(&why, "日志索引列与操作内容不符 / the log's index columns do not match the op");
+			cn_diag_set(&why, "日志索引列与操作内容不符 / the log's index columns do "
+					  "not match the op");
 			err = CN_ERR_MISMATCH;
 		}
 		if (!err && seq != expect) {
@@ -467,7 +479,8 @@ cn_err cn_store_verify(cn_store *s, uint64_t *n_ops, cn_diag *diag)
 			err = CN_ERR_CHAIN;
 		}
 		if (!err && seq > 1 && memcmp(d->op.prev, prev_hash, CN_HASH_BYTES) != 0) {
-			cn_diag_set(&why, "前序哈希与上一操作不符 / prev does not match the previous op's hash");
+			cn_diag_set(&why, "前序哈希与上一操作不符 / prev does not match the "
+					  "previous op's hash");
 			err = CN_ERR_CHAIN;
 		}
 		for (uint32_t i = 0; !err && i < d->op.n_changes; i++)
@@ -475,9 +488,11 @@ cn_err cn_store_verify(cn_store *s, uint64_t *n_ops, cn_diag *diag)
 		if (!err)
 			err = cn_proj_add_op(fresh, d, true, &why);
 		if (err) {
-			cn_diag_set(diag, "第一个错误的操作：节点 %s 第 %llu 号：%s / first bad op: origin %s seq %llu: %s",
-				    who, (unsigned long long)seq, why.text, who, (unsigned long long)seq,
-				    why.text);
+			cn_diag_set(diag,
+				    "第一个错误的操作：节点 %s 第 %llu 号：%s / first bad op: "
+				    "origin %s seq %llu: %s",
+				    who, (unsigned long long)seq, why.text, who,
+				    (unsigned long long)seq, why.text);
 			cn_op_free(d);
 			goto done;
 		}

@@ -26,27 +26,44 @@ static size_t pick(uint64_t *s, size_t n)
 	return (size_t)(next(s) % n);
 }
 
-static const char *const surnames[] = {"王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴",
-				       "徐", "孙", "胡", "朱", "高", "林", "何", "郭", "马", "罗",
-				       "崔", "薄", "扈", "盖", "綦"};
+static const char *const surnames[] = {"王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周",
+				       "吴", "徐", "孙", "胡", "朱", "高", "林", "何", "郭",
+				       "马", "罗", "崔", "薄", "扈", "盖", "綦"};
 static const char *const given[] = {"子涵", "欣怡", "梓萱", "浩然", "宇轩", "诗涵", "俊杰", "雨桐",
 				    "博文", "佳怡", "一诺", "思远", "明轩", "若曦", "天佑", "语桐",
 				    "晨阳", "紫萱", "嘉豪", "可馨", "小明", "小红", "家乐", "文静"};
-static const char *const adult_given[] = {"建国", "秀兰", "志强", "桂英", "海涛", "玉梅", "国华",
-					  "淑珍", "红军", "丽娟", "永刚", "春燕"};
-static const char *const work_places[] = {"东营市东营区", "滨州市", "淄博市张店区", "济南市历下区",
-					  "青岛市黄岛区", "天津市滨海新区", "北京市大兴区",
-					  "江苏省苏州市", "浙江省宁波市", "广东省东莞市"};
+static const char *const adult_given[] = {"建国", "秀兰", "志强", "桂英", "海涛", "玉梅",
+					  "国华", "淑珍", "红军", "丽娟", "永刚", "春燕"};
+static const char *const work_places[] = {
+	"东营市东营区",   "滨州市",       "淄博市张店区", "济南市历下区", "青岛市黄岛区",
+	"天津市滨海新区", "北京市大兴区", "江苏省苏州市", "浙江省宁波市", "广东省东莞市"};
 static const char *const kindergartens[] = {"北宋镇中心幼儿园", "盐窝镇中心幼儿园"};
 static const char *const primaries[] = {"北宋镇中心小学", "利津县第二实验小学", "陈庄镇中心小学"};
 static const char *const middles[] = {"北宋镇中学", "利津县实验中学"};
 static const char *const streets[] = {"一街", "二街", "三街", "前街", "后街", "东胡同", "西胡同"};
 
-static const char *const header[] = {
-	"姓名", "公民身份号码", "户籍地址", "所在村（居）代码", "父亲姓名", "父亲状况", "父亲务工地",
-	"父亲联系电话", "母亲姓名", "母亲状况", "母亲务工地", "母亲联系电话", "就学状况", "就读学校",
-	"健康状况", "低保特困情况", "监护类型", "监护人姓名", "与儿童关系", "监护人联系电话",
-	"监护能力评估日期", "监护能力评估结论"};
+static const char *const header[] = {"姓名",
+				     "公民身份号码",
+				     "户籍地址",
+				     "所在村（居）代码",
+				     "父亲姓名",
+				     "父亲状况",
+				     "父亲务工地",
+				     "父亲联系电话",
+				     "母亲姓名",
+				     "母亲状况",
+				     "母亲务工地",
+				     "母亲联系电话",
+				     "就学状况",
+				     "就读学校",
+				     "健康状况",
+				     "低保特困情况",
+				     "监护类型",
+				     "监护人姓名",
+				     "与儿童关系",
+				     "监护人联系电话",
+				     "监护能力评估日期",
+				     "监护能力评估结论"};
 
 static void phone(uint64_t *s, char *out, size_t cap)
 {
@@ -130,7 +147,8 @@ cn_err cn_synth_ledger(FILE *out, const char *village, size_t count, uint64_t se
 		case 1:
 			gtype = "其他亲属";
 			rel = "姑姑";
-			snprintf(gname, sizeof(gname), "%s%s", sn, adult_given[pick(&s, N(adult_given))]);
+			snprintf(gname, sizeof(gname), "%s%s", sn,
+				 adult_given[pick(&s, N(adult_given))]);
 			break;
 		case 2:
 			gtype = "受委托非亲属";
@@ -152,15 +170,17 @@ cn_err cn_synth_ledger(FILE *out, const char *village, size_t count, uint64_t se
 		cells[3] = village;
 		cells[4] = father;
 		cells[5] = fstatus;
-		cells[6] = !strcmp(fstatus, "外出务工") ? work_places[pick(&s, N(work_places))] : "";
+		cells[6] =
+			!strcmp(fstatus, "外出务工") ? work_places[pick(&s, N(work_places))] : "";
 		cells[7] = fphone;
 		cells[8] = mother;
 		cells[9] = mstatus;
-		cells[10] = !strcmp(mstatus, "外出务工") ? work_places[pick(&s, N(work_places))] : "";
+		cells[10] =
+			!strcmp(mstatus, "外出务工") ? work_places[pick(&s, N(work_places))] : "";
 		cells[11] = mphone;
 		cells[12] = age < 3 ? "学龄前" : age < 6 ? "幼儿园" : age < 12 ? "小学" : "初中";
-		cells[13] = age < 3   ? ""
-			    : age < 6 ? kindergartens[pick(&s, N(kindergartens))]
+		cells[13] = age < 3    ? ""
+			    : age < 6  ? kindergartens[pick(&s, N(kindergartens))]
 			    : age < 12 ? primaries[pick(&s, N(primaries))]
 				       : middles[pick(&s, N(middles))];
 		cells[14] = pick(&s, 20) == 0 ? "慢性病" : "健康";
@@ -171,8 +191,8 @@ cn_err cn_synth_ledger(FILE *out, const char *village, size_t count, uint64_t se
 		cells[19] = gphone;
 		/* most grandparents have been evaluated by the village committee */
 		if (!strcmp(gtype, "祖父母外祖父母") && pick(&s, 5) != 0) {
-			snprintf(eval, sizeof(eval), "%04d-%02d-%02d", ty - 1, 1 + (int)pick(&s, 12),
-				 1 + (int)pick(&s, 28));
+			snprintf(eval, sizeof(eval), "%04d-%02d-%02d", ty - 1,
+				 1 + (int)pick(&s, 12), 1 + (int)pick(&s, 28));
 			cells[20] = eval;
 			cells[21] = "具备监护能力";
 		} else {

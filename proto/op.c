@@ -174,7 +174,8 @@ cn_err cn_op_sign(const cn_op *op, const uint8_t *sk, uint8_t **out, size_t *out
 		goto fail;
 	/* the origin must be the signer: a node signs only its own ops */
 	if (memcmp(sk + CN_SEED_BYTES, op->origin, CN_KEY_BYTES) != 0) {
-		cn_diag_set(diag, "签名密钥与操作来源节点不符 / signing key is not the op's origin");
+		cn_diag_set(diag,
+			    "签名密钥与操作来源节点不符 / signing key is not the op's origin");
 		err = CN_ERR_INVALID;
 		goto fail;
 	}
@@ -234,8 +235,7 @@ static void read_value(cn_mp_reader *r, cn_val *v)
 		v->type = CN_VAL_STR;
 		v->s = cn_mp_read_str(r, &v->len);
 		break;
-	default:
-		cn_mp_fail(r, CN_ERR_FORMAT, "field value must be nil, bool, integer or string");
+	default: cn_mp_fail(r, CN_ERR_FORMAT, "field value must be nil, bool, integer or string");
 	}
 }
 
@@ -356,8 +356,8 @@ static cn_err op_parse(const void *bytes, size_t len, bool check_sig, cn_op_deco
 		err = CN_ERR_FORMAT;
 		goto fail;
 	}
-	if (check_sig && crypto_sign_verify_detached(d->bytes + d->body_len, d->bytes,
-						     d->body_len, op->origin) != 0) {
+	if (check_sig && crypto_sign_verify_detached(d->bytes + d->body_len, d->bytes, d->body_len,
+						     op->origin) != 0) {
 		cn_diag_set(diag, "签名无效 / signature does not verify for origin's key");
 		err = CN_ERR_SIGNATURE;
 		goto fail;
@@ -404,7 +404,8 @@ cn_err cn_op_verify_bytes(const void *bytes, size_t len, uint8_t origin[CN_KEY_B
 		cn_diag_set(diag, "操作编码错误 / malformed op header: %s", r.fault);
 		return r.err;
 	}
-	if (crypto_sign_verify_detached(b + len - CN_SIG_BYTES, b, len - CN_SIG_BYTES, origin) != 0) {
+	if (crypto_sign_verify_detached(b + len - CN_SIG_BYTES, b, len - CN_SIG_BYTES, origin) !=
+	    0) {
 		cn_diag_set(diag, "签名无效 / signature does not verify for origin's key");
 		return CN_ERR_SIGNATURE;
 	}

@@ -49,10 +49,9 @@ static int teardown(void **state)
 }
 
 /* Opens len bytes of s into fx->r and expects success. */
-static cn_csv_reader *open_bytes(struct fixture *fx, const char *s, size_t len,
-				 cn_csv_encoding enc)
+static cn_csv_reader *open_bytes(struct fixture *fx, const char *s, size_t len, cn_csv_encoding enc)
 {
-	cn_diag diag = { { 0 } };
+	cn_diag diag = {{0}};
 
 	cn_csv_free(fx->r);
 	fx->r = NULL;
@@ -70,7 +69,7 @@ static cn_csv_reader *open_str(struct fixture *fx, const char *s)
 /* Expects a next row that starts on line; returns its field count. */
 static size_t expect_next(cn_csv_reader *r, size_t line)
 {
-	cn_diag diag = { { 0 } };
+	cn_diag diag = {{0}};
 	bool has_row = false;
 
 	assert_int_equal(cn_csv_next(r, &has_row, &diag), CN_OK);
@@ -109,10 +108,9 @@ static void expect_end(cn_csv_reader *r)
 }
 
 /* Reads rows until one fails; expects want with both parts in the diag. */
-static void expect_next_error(cn_csv_reader *r, cn_err want, const char *zh,
-			      const char *en)
+static void expect_next_error(cn_csv_reader *r, cn_err want, const char *zh, const char *en)
 {
-	cn_diag diag = { { 0 } };
+	cn_diag diag = {{0}};
 	bool has_row;
 	cn_err err;
 
@@ -132,10 +130,10 @@ static void expect_next_error(cn_csv_reader *r, cn_err want, const char *zh,
 }
 
 /* Expects cn_csv_open to fail with want and both parts in the diag. */
-static void expect_open_error(const char *s, size_t len, cn_csv_encoding enc,
-			      cn_err want, const char *zh, const char *en)
+static void expect_open_error(const char *s, size_t len, cn_csv_encoding enc, cn_err want,
+			      const char *zh, const char *en)
 {
-	cn_diag diag = { { 0 } };
+	cn_diag diag = {{0}};
 	cn_csv_reader *r = (cn_csv_reader *)&diag; /* must be reset to NULL */
 
 	assert_int_equal(cn_csv_open(s, len, enc, &r, &diag), want);
@@ -189,15 +187,14 @@ static void test_csv_empty_fields(void **state)
 
 static void test_csv_quoted_fields(void **state)
 {
-	cn_csv_reader *r = open_str(*state,
-				    "id,note\n"
-				    "1,\"a,b\"\n"
-				    "2,\"say \"\"hi\"\"\"\n"
-				    "3,\"line1\nline2\",x\n"
-				    "4,\"crlf\r\ninside\"\r\n"
-				    "\"\"\n"
-				    "\"\",\"\"\"\"\n"
-				    "5,end\n");
+	cn_csv_reader *r = open_str(*state, "id,note\n"
+					    "1,\"a,b\"\n"
+					    "2,\"say \"\"hi\"\"\"\n"
+					    "3,\"line1\nline2\",x\n"
+					    "4,\"crlf\r\ninside\"\r\n"
+					    "\"\"\n"
+					    "\"\",\"\"\"\"\n"
+					    "5,end\n");
 
 	expect_row(r, 1, 2, "id", "note");
 	expect_row(r, 2, 2, "1", "a,b");
@@ -324,8 +321,8 @@ static void test_csv_utf8_forced_rejects_gb(void **state)
 			  "line 2 (byte 4) is not valid UTF-8");
 	/* A UTF-8 BOM makes AUTO commit to UTF-8 as well. */
 	memcpy(fx->buf, "\xef\xbb\xbf\n", 4);
-	expect_open_error(fx->buf, len, CN_CSV_AUTO, CN_ERR_INVALID,
-			  "第 2 行（字节 4）", "line 2 (byte 4) is not valid UTF-8");
+	expect_open_error(fx->buf, len, CN_CSV_AUTO, CN_ERR_INVALID, "第 2 行（字节 4）",
+			  "line 2 (byte 4) is not valid UTF-8");
 }
 
 static void test_csv_undecodable_names_line(void **state)
@@ -340,27 +337,25 @@ static void test_csv_undecodable_names_line(void **state)
 			  "第 3 行（字节 14）不是有效的 GB18030 编码",
 			  "line 3 (byte 14) is not valid GB18030");
 	/* A GB18030 lead byte cut off by the end of the input. */
-	expect_open_error("ab\ncd\xd5", 6, CN_CSV_AUTO, CN_ERR_INVALID,
-			  "第 2 行（字节 5）", "line 2 (byte 5) is neither");
+	expect_open_error("ab\ncd\xd5", 6, CN_CSV_AUTO, CN_ERR_INVALID, "第 2 行（字节 5）",
+			  "line 2 (byte 5) is neither");
 }
 
 static void test_csv_nul_rejected(void **state)
 {
 	(void)state;
 	expect_open_error("a,b\nc\0d\n", 8, CN_CSV_AUTO, CN_ERR_INVALID,
-			  "第 2 行（字节 5）含有 NUL 字节",
-			  "line 2 (byte 5) holds a NUL byte");
-	expect_open_error("\0", 1, CN_CSV_GB18030, CN_ERR_INVALID,
-			  "第 1 行（字节 0）", "line 1 (byte 0)");
+			  "第 2 行（字节 5）含有 NUL 字节", "line 2 (byte 5) holds a NUL byte");
+	expect_open_error("\0", 1, CN_CSV_GB18030, CN_ERR_INVALID, "第 1 行（字节 0）",
+			  "line 1 (byte 0)");
 }
 
 static void test_csv_bad_arguments(void **state)
 {
 	(void)state;
-	expect_open_error(NULL, 3, CN_CSV_AUTO, CN_ERR_INVALID, "没有输入",
-			  "no input");
-	expect_open_error("a", 1, (cn_csv_encoding)7, CN_ERR_INVALID,
-			  "未知的编码", "unknown encoding");
+	expect_open_error(NULL, 3, CN_CSV_AUTO, CN_ERR_INVALID, "没有输入", "no input");
+	expect_open_error("a", 1, (cn_csv_encoding)7, CN_ERR_INVALID, "未知的编码",
+			  "unknown encoding");
 }
 
 static void test_csv_input_limit(void **state)
@@ -371,8 +366,8 @@ static void test_csv_input_limit(void **state)
 	fx->buf = malloc(CN_CSV_MAX_INPUT + 1);
 	assert_non_null(fx->buf);
 	memset(fx->buf, '\n', CN_CSV_MAX_INPUT + 1);
-	expect_open_error(fx->buf, CN_CSV_MAX_INPUT + 1, CN_CSV_AUTO,
-			  CN_ERR_LIMIT, "超过 64 MiB", "over the 64 MiB limit");
+	expect_open_error(fx->buf, CN_CSV_MAX_INPUT + 1, CN_CSV_AUTO, CN_ERR_LIMIT, "超过 64 MiB",
+			  "over the 64 MiB limit");
 	/* Exactly the limit is accepted. */
 	fx->buf[CN_CSV_MAX_INPUT - 2] = 'z';
 	r = open_bytes(fx, fx->buf, CN_CSV_MAX_INPUT, CN_CSV_AUTO);
@@ -421,7 +416,7 @@ static void test_csv_bare_cr(void **state)
 static void test_csv_error_is_sticky(void **state)
 {
 	cn_csv_reader *r = open_str(*state, "a\n\"b\"c\nd\n");
-	cn_diag diag = { { 0 } };
+	cn_diag diag = {{0}};
 	bool has_row = true;
 
 	expect_row(r, 1, 1, "a");
@@ -540,10 +535,10 @@ static size_t slurp(struct fixture *fx)
 static void test_csv_write_quoting(void **state)
 {
 	struct fixture *fx = *state;
-	const char *row1[] = { "a", "b c", "x,y", "=1", "q\"q", "", "张三" };
-	const char *row2[] = { " lead", "trail\t", "-", "cr\r", NULL };
-	const char *row3[] = { "" };
-	const char *row4[] = { "", "" };
+	const char *row1[] = {"a", "b c", "x,y", "=1", "q\"q", "", "张三"};
+	const char *row2[] = {" lead", "trail\t", "-", "cr\r", NULL};
+	const char *row3[] = {""};
+	const char *row4[] = {"", ""};
 
 	fx->f = tmpfile();
 	assert_non_null(fx->f);
@@ -553,18 +548,17 @@ static void test_csv_write_quoting(void **state)
 	assert_int_equal(cn_csv_write_row(fx->f, row3, 1), CN_OK);
 	assert_int_equal(cn_csv_write_row(fx->f, row4, 2), CN_OK);
 	slurp(fx);
-	assert_string_equal(fx->buf2,
-			    "\xef\xbb\xbf"
-			    "a,b c,\"x,y\",'=1,\"q\"\"q\",,张三\r\n"
-			    "\" lead\",\"trail\t\",'-,\"cr\r\",\r\n"
-			    "\"\"\r\n"
-			    ",\r\n");
+	assert_string_equal(fx->buf2, "\xef\xbb\xbf"
+				      "a,b c,\"x,y\",'=1,\"q\"\"q\",,张三\r\n"
+				      "\" lead\",\"trail\t\",'-,\"cr\r\",\r\n"
+				      "\"\"\r\n"
+				      ",\r\n");
 }
 
 static void test_csv_write_refuses_bad_rows(void **state)
 {
 	struct fixture *fx = *state;
-	const char *bad_utf8[] = { "ok", "\xd5\xc5" };
+	const char *bad_utf8[] = {"ok", "\xd5\xc5"};
 	const char *cells[CN_CSV_MAX_FIELDS + 1];
 	size_t max = CN_CSV_MAX_FIELD_BYTES, i;
 	char *big;
@@ -576,8 +570,7 @@ static void test_csv_write_refuses_bad_rows(void **state)
 	assert_int_equal(cn_csv_write_row(fx->f, cells, 0), CN_ERR_INVALID);
 	assert_int_equal(cn_csv_write_row(fx->f, NULL, 1), CN_ERR_INVALID);
 	assert_int_equal(cn_csv_write_row(fx->f, bad_utf8, 2), CN_ERR_INVALID);
-	assert_int_equal(cn_csv_write_row(fx->f, cells, CN_CSV_MAX_FIELDS + 1),
-			 CN_ERR_LIMIT);
+	assert_int_equal(cn_csv_write_row(fx->f, cells, CN_CSV_MAX_FIELDS + 1), CN_ERR_LIMIT);
 	big = fx->buf = malloc(max + 1);
 	assert_non_null(big);
 	memset(big, '=', max);
@@ -602,7 +595,7 @@ static void test_csv_write_refuses_bad_rows(void **state)
 static void test_csv_write_io_error(void **state)
 {
 	struct fixture *fx = *state;
-	const char *cells[] = { "a", "b" };
+	const char *cells[] = {"a", "b"};
 
 	/* A stream opened for reading refuses every write. */
 	fx->f = fopen("/dev/null", "r");
@@ -624,12 +617,10 @@ static void test_csv_write_io_error(void **state)
 static void test_csv_write_unguard_round_trip(void **state)
 {
 	static const char *const rows[][8] = {
-		{ "=SUM(A1)", "-5", "a,b", "say \"hi\"", "line1\nline2", "张三",
-		  "+86 138", "@user" },
-		{ "\tindent", "\rcr", " lead", "trail ", "", "plain", "'quoted",
-		  "crlf\r\nin" },
+		{"=SUM(A1)", "-5", "a,b", "say \"hi\"", "line1\nline2", "张三", "+86 138", "@user"},
+		{"\tindent", "\rcr", " lead", "trail ", "", "plain", "'quoted", "crlf\r\nin"},
 	};
-	static const char *const empty_row[] = { "" };
+	static const char *const empty_row[] = {""};
 	struct fixture *fx = *state;
 	cn_csv_reader *r;
 	size_t len, i, k;
@@ -649,8 +640,7 @@ static void test_csv_write_unguard_round_trip(void **state)
 	for (k = 0; k < 2; k++) {
 		assert_int_equal(expect_next(r, 1 + 2 * k), 8);
 		for (i = 0; i < 8; i++)
-			assert_string_equal(cn_csv_unguard(cn_csv_field(r, i)),
-					    rows[k][i]);
+			assert_string_equal(cn_csv_unguard(cn_csv_field(r, i)), rows[k][i]);
 	}
 	/* Rows 1 and 2 each span two lines; a lone empty cell survives. */
 	expect_row(r, 5, 1, "");

@@ -53,7 +53,8 @@ CN_NODISCARD cn_err cn_cli_open(cn_cli *c, bool readonly, cn_node **out);
 /* Collects the unused options as model field inputs for kind (option
  * --household-address -> field household_address); an option that names no
  * field is a usage error. *n receives the count (at most cap). */
-CN_NODISCARD cn_err cn_cli_field_inputs(cn_cli *c, const char *kind, cn_input *in, size_t cap, size_t *n);
+CN_NODISCARD cn_err cn_cli_field_inputs(cn_cli *c, const char *kind, cn_input *in, size_t cap,
+					size_t *n);
 /* Formats a hybrid clock as a China Standard Time date and time. */
 void cn_cli_time(uint64_t hlc, char out[32]);
 

@@ -23,11 +23,7 @@
 /* At most this many bytes of decoded UTF-8 in one field (CN_ERR_LIMIT). */
 #define CN_CSV_MAX_FIELD_BYTES ((size_t)64 * 1024)
 
-typedef enum cn_csv_encoding {
-	CN_CSV_AUTO = 0,
-	CN_CSV_UTF8,
-	CN_CSV_GB18030
-} cn_csv_encoding;
+typedef enum cn_csv_encoding { CN_CSV_AUTO = 0, CN_CSV_UTF8, CN_CSV_GB18030 } cn_csv_encoding;
 
 /* Opaque: a decoded copy of the input and the current row. */
 typedef struct cn_csv_reader cn_csv_reader;
@@ -50,9 +46,8 @@ typedef struct cn_csv_reader cn_csv_reader;
  * OUT *out: on success a reader owned by the caller, freed with
  * cn_csv_free(); on failure NULL.
  */
-CN_NODISCARD cn_err cn_csv_open(const void *data, size_t len,
-				cn_csv_encoding enc, cn_csv_reader **out,
-				cn_diag *diag);
+CN_NODISCARD cn_err cn_csv_open(const void *data, size_t len, cn_csv_encoding enc,
+				cn_csv_reader **out, cn_diag *diag);
 
 /* The encoding that was detected or forced: CN_CSV_UTF8 or CN_CSV_GB18030. */
 cn_csv_encoding cn_csv_detected(const cn_csv_reader *r);
@@ -72,8 +67,7 @@ cn_csv_encoding cn_csv_detected(const cn_csv_reader *r);
  * After an error the reader is stopped: there is no current row and every
  * later call returns the same code.
  */
-CN_NODISCARD cn_err cn_csv_next(cn_csv_reader *r, bool *has_row,
-				cn_diag *diag);
+CN_NODISCARD cn_err cn_csv_next(cn_csv_reader *r, bool *has_row, cn_diag *diag);
 
 /* Number of fields in the current row; 0 when there is none. */
 size_t cn_csv_nfields(const cn_csv_reader *r);
@@ -106,8 +100,7 @@ void cn_csv_free(cn_csv_reader *r);
  * reached f. Errors from f's own buffering surface at the caller's
  * fflush()/fclose(), which it must check.
  */
-CN_NODISCARD cn_err cn_csv_write_row(FILE *f, const char *const *cells,
-				     size_t n);
+CN_NODISCARD cn_err cn_csv_write_row(FILE *f, const char *const *cells, size_t n);
 
 /* Writes the UTF-8 BOM (EF BB BF) so Excel opens Chinese text correctly;
  * call once at the start of an export. A failed write -> CN_ERR_IO. */

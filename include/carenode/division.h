@@ -32,7 +32,8 @@ typedef struct cn_divisions cn_divisions;
 /* Loads the embedded table. *out is freed by cn_divisions_free(). */
 CN_NODISCARD cn_err cn_divisions_load(cn_divisions **out, cn_diag *diag);
 /* Parses a table in the CSV layout of node/data/lijin-divisions.csv. */
-CN_NODISCARD cn_err cn_divisions_parse(const char *csv, size_t len, cn_divisions **out, cn_diag *diag);
+CN_NODISCARD cn_err cn_divisions_parse(const char *csv, size_t len, cn_divisions **out,
+				       cn_diag *diag);
 void cn_divisions_free(cn_divisions *d);
 
 const cn_division *cn_divisions_find(const cn_divisions *d, const char *code);

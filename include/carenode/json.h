@@ -12,7 +12,7 @@
 #define CN_JSON_MAX_DEPTH 32
 
 typedef struct cn_json {
-	FILE *f;       /* borrowed */
+	FILE *f; /* borrowed */
 	int depth;
 	bool need_comma[CN_JSON_MAX_DEPTH];
 	bool after_key;

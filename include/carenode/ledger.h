@@ -25,32 +25,36 @@ typedef struct cn_input {
  * village_code defaults to the node's own code at village level; status
  * to active; birth_date and sex to what the resident ID says (and must
  * agree with it when given). record (OUT) receives the new record id. */
-CN_NODISCARD cn_err cn_ledger_child_add(cn_node *n, const char *actor, const cn_input *child, size_t n_child,
-					const cn_input *guardian, size_t n_guardian,
+CN_NODISCARD cn_err cn_ledger_child_add(cn_node *n, const char *actor, const cn_input *child,
+					size_t n_child, const cn_input *guardian, size_t n_guardian,
 					uint8_t record[CN_RECORD_BYTES], cn_diag *diag);
 
 /* Changes fields of a child on the ledger. Status is changed only by
  * cn_ledger_child_remove. */
-CN_NODISCARD cn_err cn_ledger_child_update(cn_node *n, const char *actor, const uint8_t record[CN_RECORD_BYTES],
+CN_NODISCARD cn_err cn_ledger_child_update(cn_node *n, const char *actor,
+					   const uint8_t record[CN_RECORD_BYTES],
 					   const cn_input *in, size_t n_in, cn_diag *diag);
 
 /* Removes a child from the ledger (kept, never deleted): reason is one of
  * parents_returned, aged_16, moved_away, other (or its Chinese label);
  * parents_returned needs caring_parent (father, mother, both). date ""
  * means today. */
-CN_NODISCARD cn_err cn_ledger_child_remove(cn_node *n, const char *actor, const uint8_t record[CN_RECORD_BYTES],
-					   const char *reason, const char *caring_parent, const char *date,
-					   const char *note, cn_diag *diag);
+CN_NODISCARD cn_err cn_ledger_child_remove(cn_node *n, const char *actor,
+					   const uint8_t record[CN_RECORD_BYTES],
+					   const char *reason, const char *caring_parent,
+					   const char *date, const char *note, cn_diag *diag);
 
 /* Sets (creates or changes) the guardianship of a child on the ledger. */
-CN_NODISCARD cn_err cn_ledger_guardian_set(cn_node *n, const char *actor, const uint8_t child[CN_RECORD_BYTES],
-					   const cn_input *in, size_t n_in, cn_diag *diag);
+CN_NODISCARD cn_err cn_ledger_guardian_set(cn_node *n, const char *actor,
+					   const uint8_t child[CN_RECORD_BYTES], const cn_input *in,
+					   size_t n_in, cn_diag *diag);
 
 /* Records an append-only event (kind "assessment", "visit" or "contact")
  * about a child on the ledger; record (OUT, may be NULL) gets its id. */
 CN_NODISCARD cn_err cn_ledger_event_add(cn_node *n, const char *actor, const char *kind,
-					const uint8_t child[CN_RECORD_BYTES], const cn_input *in, size_t n_in,
-					uint8_t record[CN_RECORD_BYTES], cn_diag *diag);
+					const uint8_t child[CN_RECORD_BYTES], const cn_input *in,
+					size_t n_in, uint8_t record[CN_RECORD_BYTES],
+					cn_diag *diag);
 
 /* The guardianship record of a child: one per child, its id derived from
  * the child's (BLAKE2b of "carenode-guardian" || child id), so settings
@@ -60,7 +64,7 @@ void cn_ledger_guardian_id(const uint8_t child[CN_RECORD_BYTES], uint8_t out[CN_
 
 /* Finds a child by an 18-character resident ID or by a record id (32 hex
  * digits, or a unique prefix of at least 6). */
-CN_NODISCARD cn_err cn_ledger_find_child(cn_node *n, const char *ref, uint8_t record[CN_RECORD_BYTES],
-					 cn_diag *diag);
+CN_NODISCARD cn_err cn_ledger_find_child(cn_node *n, const char *ref,
+					 uint8_t record[CN_RECORD_BYTES], cn_diag *diag);
 
 #endif

@@ -19,8 +19,10 @@
 #include "carenode/ledger.h"
 
 /* Which children: "active", "removed" or NULL/"all". */
-CN_NODISCARD cn_err cn_ledger_io_export_csv(cn_node *n, FILE *out, const char *status, cn_diag *diag);
-CN_NODISCARD cn_err cn_ledger_io_export_json(cn_node *n, FILE *out, const char *status, cn_diag *diag);
+CN_NODISCARD cn_err cn_ledger_io_export_csv(cn_node *n, FILE *out, const char *status,
+					    cn_diag *diag);
+CN_NODISCARD cn_err cn_ledger_io_export_json(cn_node *n, FILE *out, const char *status,
+					     cn_diag *diag);
 
 typedef struct cn_import_result {
 	size_t rows;     /* data rows read */
@@ -32,12 +34,13 @@ typedef struct cn_import_result {
  * Without skip_bad the first bad row aborts the whole file and nothing is
  * written; with it each bad row is reported on report (borrowed, may be
  * NULL) and the rest are filed. The diag names the row, column and reason. */
-CN_NODISCARD cn_err cn_ledger_io_import_csv(cn_node *n, const char *actor, const void *data, size_t len,
-					    cn_csv_encoding enc, bool skip_bad, FILE *report,
-					    cn_import_result *result, cn_diag *diag);
+CN_NODISCARD cn_err cn_ledger_io_import_csv(cn_node *n, const char *actor, const void *data,
+					    size_t len, cn_csv_encoding enc, bool skip_bad,
+					    FILE *report, cn_import_result *result, cn_diag *diag);
 
 /* Formats a projected column for people: enum codes become labels (zh or
  * en), booleans 是/否, NULL "". */
-void cn_ledger_io_format(const cn_field_def *f, sqlite3_stmt *st, int col, bool zh, char *buf, size_t cap);
+void cn_ledger_io_format(const cn_field_def *f, sqlite3_stmt *st, int col, bool zh, char *buf,
+			 size_t cap);
 
 #endif

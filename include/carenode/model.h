@@ -50,8 +50,8 @@ typedef struct cn_field_def {
 	const char *en;
 	const char *req; /* requirement, e.g. "R1.1" */
 	unsigned flags;
-	unsigned max_chars; /* TEXT: most characters (not bytes) */
-	int64_t min, max;   /* INT bounds */
+	unsigned max_chars;          /* TEXT: most characters (not bytes) */
+	int64_t min, max;            /* INT bounds */
 	const cn_enum_value *values; /* ENUM: NULL-code-terminated list */
 } cn_field_def;
 
@@ -90,8 +90,8 @@ typedef struct cn_model_ctx {
  * dates (2024-3-1, 2024/03/01, 2024年3月1日, 20240301), checks everything.
  * An empty input means "clear" (nil), refused for required fields. On error
  * the diag names the field (Chinese label) and the reason. */
-CN_NODISCARD cn_err cn_model_parse(const cn_model_ctx *ctx, const cn_field_def *f, const char *input,
-				   cn_model_value *out, cn_diag *diag);
+CN_NODISCARD cn_err cn_model_parse(const cn_model_ctx *ctx, const cn_field_def *f,
+				   const char *input, cn_model_value *out, cn_diag *diag);
 
 /* Checks a value found in an op (stateless: same answer on every node):
  * type, canonical form, enum code, length. Dates are not compared with
@@ -108,8 +108,8 @@ CN_NODISCARD cn_err cn_model_check_change(const cn_change *c, cn_diag *diag);
  * region code and birth date plausible. today_ms bounds the birth date.
  * On success birth (if not NULL) receives "YYYY-MM-DD" and *male the sex
  * from the 17th digit. */
-CN_NODISCARD cn_err cn_model_check_idnum(const char *id, uint64_t today_ms, char birth[11], bool *male,
-					 cn_diag *diag);
+CN_NODISCARD cn_err cn_model_check_idnum(const char *id, uint64_t today_ms, char birth[11],
+					 bool *male, cn_diag *diag);
 /* The check character for the first 17 digits. */
 char cn_model_idnum_check_char(const char *first17);
 

@@ -36,19 +36,19 @@ typedef struct cn_node cn_node;
 
 /* Creates a node folder (dir may exist but must not hold a node). level and
  * code must agree with the division table. */
-CN_NODISCARD cn_err cn_node_init(const char *dir, cn_level level, const char *code, const cn_env *env,
-				 cn_diag *diag);
+CN_NODISCARD cn_err cn_node_init(const char *dir, cn_level level, const char *code,
+				 const cn_env *env, cn_diag *diag);
 /* Opens a node folder. env is copied; NULL for the system's. Close with
  * cn_node_close(). */
 CN_NODISCARD cn_err cn_node_open(const char *dir, bool readonly, const cn_env *env, cn_node **out,
 				 cn_diag *diag);
 void cn_node_close(cn_node *n);
 
-cn_store *cn_node_store(cn_node *n);               /* borrowed */
+cn_store *cn_node_store(cn_node *n);                     /* borrowed */
 const cn_divisions *cn_node_divisions(const cn_node *n); /* borrowed */
 cn_level cn_node_level(const cn_node *n);
 const char *cn_node_code(const cn_node *n);
-const char *cn_node_name(const cn_node *n);        /* the unit's Chinese name */
+const char *cn_node_name(const cn_node *n); /* the unit's Chinese name */
 const uint8_t *cn_node_pubkey(const cn_node *n);
 uint64_t cn_node_now_ms(const cn_node *n);
 void cn_node_random(const cn_node *n, void *buf, size_t len);
@@ -64,8 +64,9 @@ void cn_draft_free(cn_draft *d);
 /* Starts a change to record (kind by name) placed at division. create means
  * the record is new (no base); otherwise the record's current heads become
  * the base at commit. *idx names the change for cn_draft_set. */
-CN_NODISCARD cn_err cn_draft_change(cn_draft *d, const char *kind, const uint8_t record[CN_RECORD_BYTES],
-				    const char *division, bool create, size_t *idx);
+CN_NODISCARD cn_err cn_draft_change(cn_draft *d, const char *kind,
+				    const uint8_t record[CN_RECORD_BYTES], const char *division,
+				    bool create, size_t *idx);
 /* Sets a field (value copied). Setting a field twice keeps the last. */
 CN_NODISCARD cn_err cn_draft_set(cn_draft *d, size_t idx, const char *field, const cn_val *v);
 size_t cn_draft_count(const cn_draft *d);
@@ -83,6 +84,6 @@ CN_NODISCARD cn_err cn_node_commit(cn_node *n, const cn_draft *d, const char *ac
 
 CN_NODISCARD cn_err cn_node_begin(cn_node *n, cn_diag *diag);
 CN_NODISCARD cn_err cn_node_end(cn_node *n, cn_diag *diag); /* commit */
-void cn_node_abort(cn_node *n);                           /* roll back */
+void cn_node_abort(cn_node *n);                             /* roll back */
 
 #endif

@@ -20,21 +20,21 @@
 #include "carenode/mp.h"
 
 #define CN_OP_VERSION 1
-#define CN_KEY_BYTES 32        /* Ed25519 public key */
-#define CN_SECRET_BYTES 64     /* libsodium Ed25519 secret key (seed || pk) */
+#define CN_KEY_BYTES 32    /* Ed25519 public key */
+#define CN_SECRET_BYTES 64 /* libsodium Ed25519 secret key (seed || pk) */
 #define CN_SEED_BYTES 32
 #define CN_SIG_BYTES 64
-#define CN_HASH_BYTES 32       /* BLAKE2b-256 */
+#define CN_HASH_BYTES 32 /* BLAKE2b-256 */
 #define CN_RECORD_BYTES 16
-#define CN_DIVISION_LEN 12     /* statistical division code, ASCII digits */
-#define CN_OP_MAX_BYTES 65536  /* body + signature */
+#define CN_DIVISION_LEN 12    /* statistical division code, ASCII digits */
+#define CN_OP_MAX_BYTES 65536 /* body + signature */
 #define CN_OP_MAX_CHANGES 64
 #define CN_OP_MAX_FIELDS 64
 #define CN_OP_MAX_BASE 16
-#define CN_ACTOR_MAX 64        /* bytes of UTF-8 */
+#define CN_ACTOR_MAX 64 /* bytes of UTF-8 */
 #define CN_KIND_MAX 16
 #define CN_FIELD_NAME_MAX 32
-#define CN_VALUE_MAX 4096      /* bytes of one string value */
+#define CN_VALUE_MAX 4096 /* bytes of one string value */
 
 #define CN_OP_FLAG_URGENT 0x1u
 #define CN_OP_FLAGS_KNOWN CN_OP_FLAG_URGENT
@@ -67,8 +67,8 @@ typedef struct cn_change {
 	const char *kind; /* borrowed; [a-z_]{1,16} */
 	uint32_t kind_len;
 	uint8_t record[CN_RECORD_BYTES];
-	char division[CN_DIVISION_LEN + 1]; /* NUL-terminated digits */
-	uint32_t n_base;                    /* record heads this was based on */
+	char division[CN_DIVISION_LEN + 1];  /* NUL-terminated digits */
+	uint32_t n_base;                     /* record heads this was based on */
 	const uint8_t *base[CN_OP_MAX_BASE]; /* each CN_HASH_BYTES, ascending */
 	uint32_t n_fields;
 	cn_field *fields; /* sorted by name, bytewise, unique */
@@ -76,7 +76,7 @@ typedef struct cn_change {
 
 typedef struct cn_op {
 	uint8_t origin[CN_KEY_BYTES];
-	uint64_t seq; /* 1, 2, 3, ... per origin, no gaps */
+	uint64_t seq;  /* 1, 2, 3, ... per origin, no gaps */
 	bool has_prev; /* false exactly when seq == 1 */
 	uint8_t prev[CN_HASH_BYTES];
 	uint64_t hlc; /* hybrid logical clock, see cn_hlc_* */
@@ -133,7 +133,10 @@ const cn_field *cn_change_field(const cn_change *c, const char *name);
 
 /* ---- hybrid logical clock: physical milliseconds << 16 | logical counter ---- */
 #define CN_HLC_LOGICAL_BITS 16
-static inline uint64_t cn_hlc_ms(uint64_t hlc) { return hlc >> CN_HLC_LOGICAL_BITS; }
+static inline uint64_t cn_hlc_ms(uint64_t hlc)
+{
+	return hlc >> CN_HLC_LOGICAL_BITS;
+}
 /* The next timestamp after last, given the wall clock now_ms. */
 uint64_t cn_hlc_next(uint64_t last, uint64_t now_ms);
 

@@ -41,12 +41,13 @@ CN_NODISCARD cn_err cn_store_open(const char *path, bool readonly, cn_store **ou
 void cn_store_close(cn_store *s);
 void cn_store_set_fault(cn_store *s, cn_store_fault_fn fn, void *ctx);
 
-sqlite3 *cn_store_db(cn_store *s);    /* borrowed */
-cn_proj *cn_store_proj(cn_store *s);  /* borrowed */
+sqlite3 *cn_store_db(cn_store *s);   /* borrowed */
+cn_proj *cn_store_proj(cn_store *s); /* borrowed */
 
 CN_NODISCARD cn_err cn_store_meta_get(cn_store *s, const char *key, char *buf, size_t cap,
 				      cn_diag *diag);
-CN_NODISCARD cn_err cn_store_meta_set(cn_store *s, const char *key, const char *value, cn_diag *diag);
+CN_NODISCARD cn_err cn_store_meta_set(cn_store *s, const char *key, const char *value,
+				      cn_diag *diag);
 
 CN_NODISCARD cn_err cn_store_begin(cn_store *s, cn_diag *diag);
 CN_NODISCARD cn_err cn_store_commit(cn_store *s, cn_diag *diag);

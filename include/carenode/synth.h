@@ -15,7 +15,7 @@
 
 /* Writes a header and count rows for village_code (12 digits) to out,
  * children aged 1 to 15 on the day of now_ms. */
-CN_NODISCARD cn_err cn_synth_ledger(FILE *out, const char *village_code, size_t count, uint64_t seed,
-				    uint64_t now_ms, cn_diag *diag);
+CN_NODISCARD cn_err cn_synth_ledger(FILE *out, const char *village_code, size_t count,
+				    uint64_t seed, uint64_t now_ms, cn_diag *diag);
 
 #endif
