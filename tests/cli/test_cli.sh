@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# CLI suite: runs the real carenode binary on real SQLite files in a
+# temporary folder and checks outputs, exit codes (see `carenode --help`)
+# and that refused input writes nothing. Usage: test_cli.sh PATH/TO/carenode
+set -uo pipefail
+cn=${1:?usage: test_cli.sh carenode}
+work=$(mktemp -d /tmp/carenode-cli.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+pass=0
+fail=0
+V=370522101201 # 洼张村, 北宋镇
+V2=370522101202
+T=370522101000 # 北宋镇
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+# expect CODE DESCRIPTION -- command...: runs it, checks the exit code, keeps
+# stdout in $out and stderr in $err
+expect() {
+	local want=$1 what=$2
+	shift 3
+	out=$("$@" 2>"$work/stderr")
+	local got=$?
+	err=$(cat "$work/stderr")
+	if [ "$got" = "$want" ]; then ok; else bad "$what: exit $got, want $want; stderr: $err"; fi
+}
+contains() { # contains HAYSTACK NEEDLE DESCRIPTION
+	if printf '%s' "$1" | grep -qF -- "$2"; then ok; else bad "$3: no '$2' in: $1"; fi
+}
+ops() { sqlite3 "$1/carenode.db" "SELECT count(*) FROM ops"; }
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+# a valid GB 11643 ID for a birth date and 3-digit order code
+idnum() {
+	python3 - "$1" "$2" <<'PY'
+import sys
+b = "370522" + sys.argv[1] + sys.argv[2]
+w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+print(b + "10X98765432"[sum(int(c) * x for c, x in zip(b, w)) % 11])
+PY
+}
+
+n="$work/v"
+c() { "$cn" --dir "$n" --user 测试联络员 "$@"; }
+
+# ---- help and usage ----
+expect 0 "help" -- "$cn" --help
+contains "$out" "退出码 / exit codes" "help lists exit codes"
+expect 2 "no command" -- "$cn"
+expect 2 "unknown command" -- "$cn" frobnicate
+contains "$err" "未知命令" "unknown command message"
+expect 0 "command help" -- "$cn" child --help
+contains "$out" "child remove" "child help"
+
+# ---- init ----
+expect 3 "init with unknown code" -- "$cn" --dir "$work/x" init --level village --code 370522999999
+contains "$err" "不在利津县区划表中" "unknown code named"
+expect 3 "init with level mismatch" -- "$cn" --dir "$work/x" init --level village --code $T
+contains "$err" "乡镇" "level mismatch explained"
+[ ! -e "$work/x/carenode.db" ] && ok || bad "failed init left a database"
+expect 0 "init village" -- c init --level village --code $V
+contains "$out" "洼张村" "init names the village"
+[ "$(stat -c %a "$n/node.key")" = 600 ] && ok || bad "node.key mode is not 0600"
+[ "$(sqlite3 "$n/carenode.db" 'PRAGMA journal_mode')" = wal ] && ok || bad "database not in WAL mode"
+grep -qF "$(sed -n 2p "$n/node.key")" <(c info; c log) && bad "secret key printed" || ok
+expect 7 "init refuses an existing node" -- c init --level village --code $V
+contains "$err" "拒绝覆盖" "overwrite refusal explained"
+
+# ---- child add: bad input writes nothing ----
+ID1=$(idnum 20150314 122) # order code even: a girl
+before=$(ops "$n")
+expect 3 "ID wrong length" -- c child add --name 张三 --id 37052220150314123 --household-address 一街1号
+contains "$err" "18位" "length named"
+expect 3 "ID wrong check digit" -- c child add --name 张三 --id "${ID1:0:17}$(( (${ID1:17:1}+1) % 10 ))" --household-address 一街1号
+contains "$err" "校验位" "check digit named"
+expect 3 "ID impossible date" -- c child add --name 张三 --id "$(idnum 20150230 123)" --household-address 一街1号
+contains "$err" "不是有效日期" "bad date named"
+expect 3 "ID date in the future" -- c child add --name 张三 --id "$(idnum 20991231 123)" --household-address 一街1号
+contains "$err" "晚于今天" "future date named"
+expect 3 "empty required field" -- c child add --name "" --id "$ID1" --household-address 一街1号
+contains "$err" "姓名" "empty name named"
+expect 3 "over-long name" -- c child add --name "$(printf '张%.0s' {1..33})" --id "$ID1" --household-address 一街1号
+contains "$err" "过长" "too long named"
+expect 3 "unknown division" -- c child add --name 张三 --id "$ID1" --household-address 一街1号 --village-code 370522101999
+expect 6 "another village" -- c child add --name 张三 --id "$ID1" --household-address 一街1号 --village-code $V2
+contains "$err" "辖区" "jurisdiction named"
+expect 3 "sex disagrees with ID" -- c child add --name 张三 --id "$ID1" --household-address 一街1号 --sex 男
+expect 3 "bad enum" -- c child add --name 张三 --id "$ID1" --household-address 一街1号 --health 很好
+contains "$err" "可选" "allowed values listed"
+expect 3 "aged 16" -- c child add --name 张三 --id "$(idnum 20000101 123)" --household-address 一街1号
+expect 2 "unknown option" -- c child add --name 张三 --id "$ID1" --household-address 一街1号 --colour red
+[ "$(ops "$n")" = "$before" ] && ok || bad "refused input wrote ops"
+
+# ---- child add / update / show / list ----
+expect 0 "add child" -- c --json child add --name 张小红 --id "$ID1" --household-address 洼张村一街1号 \
+	--father-status 外出务工 --mother-status migrant --school-stage 小学
+C1=$(printf '%s' "$out" | json 'd["record"]')
+[ ${#C1} = 32 ] && ok || bad "add --json gives a record id"
+expect 0 "show by resident ID" -- c child show "$ID1"
+contains "$out" "女" "sex derived from the ID"
+contains "$out" "2015-03-14" "birth date derived from the ID"
+expect 7 "one file per child" -- c child add --name 张小红 --id "$ID1" --household-address 一街1号
+contains "$err" "一人一档" "duplicate named"
+expect 0 "update" -- c child update "${C1:0:8}" --school-name 北宋镇中心小学 --behaviour "活泼"
+expect 0 "show json" -- c --json child show "$C1"
+[ "$(printf '%s' "$out" | json 'd["child"]["school_name"]')" = 北宋镇中心小学 ] && ok || bad "update visible"
+expect 3 "update cannot change status" -- c child update "$C1" --status removed
+expect 4 "unknown child" -- c child show 0123456789ab
+expect 2 "short ref" -- c child show 01
+
+# ---- guardian and events ----
+expect 3 "guardian needs required fields" -- c guardian set "$C1" --phone 13800000000
+expect 0 "guardian set" -- c guardian set "$C1" --guardian-type 祖父母外祖父母 --name 张奶奶 --relation 祖母
+expect 0 "guardian change" -- c guardian set "$C1" --phone 13800000000
+expect 0 "assess" -- c assess "$C1" --date 2026-01-05 --assessor 王专干 --safety 安全 --guardianship 良好 \
+	--health 健康 --result 较好
+expect 0 "visit" -- c visit "$C1" --type social_worker --date 2026-01-06 --visitor 李社工 --findings 正常
+expect 0 "contact" -- c contact "$C1" --date 2026-01-07 --parent father --method phone
+expect 3 "assess before birth" -- c assess "$C1" --date 2010-01-05 --assessor 王 --safety a --guardianship b \
+	--health c --result 差
+expect 3 "assess in the future" -- c assess "$C1" --date 2099-01-05 --assessor 王 --safety a --guardianship b \
+	--health c --result 差
+expect 0 "show everything" -- c --json child show "$C1"
+printf '%s' "$out" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["guardian"]["name"] == "张奶奶" and d["guardian"]["phone"] == "13800000000", d["guardian"]
+assert d["assessment"][0]["mode"] == "caring", d["assessment"]
+assert len(d["visit"]) == 1 and len(d["contact"]) == 1
+' && ok || bad "show json holds guardian and events"
+
+# ---- removal ----
+expect 3 "removal needs a reason" -- c child remove "$C1"
+expect 3 "parents returned needs the parent" -- c child remove "$C1" --reason parents_returned
+expect 7 "aged_16 refused for a child of 11" -- c child remove "$C1" --reason aged_16
+expect 0 "remove" -- c child remove "$C1" --reason 父母返乡 --caring-parent 父亲
+expect 7 "no assessment of a removed child" -- c assess "$C1" --date 2026-02-01 --assessor 王 --safety a \
+	--guardianship b --health c --result 差
+expect 0 "list removed" -- c --json child list --status removed
+[ "$(printf '%s' "$out" | json 'len(d)')" = 1 ] && ok || bad "removed child listed"
+expect 0 "removed child kept" -- c --json child show "$C1"
+[ "$(printf '%s' "$out" | json 'd["child"]["removal_reason"]')" = parents_returned ] && ok || bad "removal kept"
+
+# ---- import: UTF-8, GB18030, all-or-nothing, skip-bad ----
+"$cn" synth --village $V --count 30 --seed 7 --out "$work/s.csv"
+before=$(ops "$n")
+{ cat "$work/s.csv"; printf '坏行,%s,一街,%s\r\n' 37052220150314999X $V; } >"$work/bad.csv"
+expect 3 "import with a bad row" -- c import "$work/bad.csv"
+contains "$err" "第 32 行" "bad row named by line"
+[ "$(ops "$n")" = "$before" ] && ok || bad "failed import wrote ops"
+expect 0 "import skipping bad rows" -- c --json import "$work/bad.csv" --skip-bad
+[ "$(printf "%s" "$out" | json "d['imported'], d['skipped']")" = "30 1" ] && ok || bad "skip-bad counts: $out"
+contains "$err" "跳过第 32 行" "skipped row reported"
+"$cn" synth --village $V --count 5 --seed 99 --out "$work/g.csv"
+iconv -f UTF-8 -t GB18030 <(tail -c +4 "$work/g.csv") >"$work/g-gb.csv"
+expect 0 "import GB18030" -- c import "$work/g-gb.csv"
+contains "$out" "已导入 5 名" "GB18030 rows imported"
+expect 3 "utf8 forced on GB18030" -- c import "$work/g-gb.csv" --encoding utf8
+printf '姓名,颜色\n张三,红\n' >"$work/h.csv"
+expect 3 "unknown column" -- c import "$work/h.csv"
+contains "$err" "未知的列名" "unknown column named"
+
+# ---- export ----
+expect 0 "export csv" -- c export --out "$work/out.csv"
+head -c 3 "$work/out.csv" | od -An -tx1 | grep -q 'ef bb bf' && ok || bad "CSV has a BOM for Excel"
+head -1 "$work/out.csv" | grep -q '公民身份号码' && ok || bad "CSV has Chinese headers"
+[ "$(($(wc -l <"$work/out.csv") - 1))" = 36 ] && ok || bad "CSV row count"
+expect 0 "export json" -- c export --format json --out "$work/out.json"
+[ "$(json 'len(d["children"])' <"$work/out.json")" = 36 ] && ok || bad "JSON child count"
+# round trip: the export imports into another village node's peer
+m="$work/v2"
+"$cn" --dir "$m" init --level village --code $V >/dev/null
+expect 0 "re-import an export" -- "$cn" --dir "$m" export --status active --out "$work/empty.csv"
+"$cn" --dir "$n" export --status active --out "$work/active.csv"
+expect 0 "import the active export" -- "$cn" --dir "$m" import "$work/active.csv"
+"$cn" --dir "$m" export --status active --out "$work/back.csv"
+diff <(cut -d, -f2- "$work/active.csv" | sort) <(cut -d, -f2- "$work/back.csv" | sort) >/dev/null && ok ||
+	bad "export -> import -> export changes the ledger"
+
+# ---- log, verify, rebuild, digest, tampering ----
+expect 0 "log" -- c log --limit 3
+contains "$out" "序号/seq 1" "log shows sequence numbers"
+expect 0 "log json" -- c --json log
+[ "$(printf '%s' "$out" | json 'len(d)')" = "$(ops "$n")" ] && ok || bad "log lists every op"
+expect 0 "verify" -- c verify
+d1=$(c digest)
+expect 0 "rebuild" -- c rebuild
+[ "$(c digest)" = "$d1" ] && ok || bad "rebuild changed the digest"
+expect 0 "scoped digest" -- c digest --scope $V
+[ "$out" = "$d1" ] && ok || bad "a village's whole scope equals its digest"
+expect 0 "other scope" -- c digest --scope $V2
+[ "$out" != "$d1" ] && ok || bad "an empty scope has its own digest"
+
+cp -a "$n" "$work/t1"
+sqlite3 "$work/t1/carenode.db" "UPDATE child SET name = '李四' WHERE rowid = 1"
+expect 5 "verify catches an edited table" -- "$cn" --dir "$work/t1" verify
+contains "$err" "child" "edited table named"
+cp -a "$n" "$work/t2"
+sqlite3 "$work/t2/carenode.db" "UPDATE ops SET bytes = CAST(substr(bytes, 1, 40) || X'FF' || substr(bytes, 42) AS BLOB) WHERE seq = 3"
+expect 5 "verify catches a changed op" -- "$cn" --dir "$work/t2" verify
+contains "$err" "seq 3" "bad op named by sequence"
+cp -a "$n" "$work/t3"
+sqlite3 "$work/t3/carenode.db" "DELETE FROM ops WHERE seq = 2"
+expect 5 "verify catches a deleted op" -- "$cn" --dir "$work/t3" verify
+contains "$err" "seq 3" "gap named"
+cp -a "$n" "$work/t4"
+chmod 644 "$work/t4/node.key"
+expect 6 "a world-readable key is refused" -- "$cn" --dir "$work/t4" child update "$ID1" --notes x
+
+# ---- the data dictionary in the repo is the program's ----
+here=$(cd "$(dirname "$0")/../.." && pwd)
+expect 0 "dictionary" -- "$cn" dictionary
+diff <(printf '%s\n' "$out") "$here/node/DATA_DICTIONARY.md" >/dev/null && ok ||
+	bad "node/DATA_DICTIONARY.md differs from 'carenode dictionary' (regenerate it)"
+
+echo
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
