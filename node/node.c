@@ -556,7 +556,7 @@ cn_err cn_node_commit(cn_node *n, const cn_draft *d, const char *actor, uint64_t
 	op.changes = changes;
 	op.n_changes = (uint32_t)d->n;
 	if ((err = cn_op_sign(&op, n->sk, &bytes, &len, hash, diag)) ||
-	    (err = cn_op_decode(bytes, len, &dec, diag)) ||
+	    (err = cn_op_decode_unverified(bytes, len, &dec, diag)) ||
 	    (err = cn_store_append(n->store, dec, &dup, diag)))
 		goto fail;
 	if (own_tx && (err = cn_store_commit(n->store, diag)))

@@ -181,8 +181,7 @@ cn_err cn_proj_new(sqlite3 *db, const char *schema, cn_proj **out, cn_diag *diag
 	     " VALUES(?,?,?,?,?,?,?,?)",
 	     s);
 	PREP(sel_changes,
-	     "SELECT op, hlc, actor, division, base, fields, kind FROM %s.changes WHERE record = ?"
-	     " ORDER BY hlc, op",
+	     "SELECT op, hlc, actor, division, base, fields, kind FROM %s.changes WHERE record = ?",
 	     s);
 	PREP(del_heads, "DELETE FROM %s.heads WHERE record = ?", s);
 	PREP(ins_head, "INSERT INTO %s.heads(record, op) VALUES(?, ?)", s);
@@ -375,6 +374,11 @@ static int entry_cmp(const entry *a, const entry *b)
 	return memcmp(a->op, b->op, CN_HASH_BYTES);
 }
 
+static int entry_qcmp(const void *a, const void *b)
+{
+	return entry_cmp(a, b);
+}
+
 static bool val_equal(const cn_val *a, const cn_val *b)
 {
 	if (a->type != b->type)
@@ -398,6 +402,44 @@ static void bind_val(sqlite3_stmt *st, int col, const cn_val *v)
 	}
 }
 
+/* Appends the change at columns c0.. of st (op, hlc, actor, division, base,
+ * fields, kind) to e; sets *kind from the first. */
+static cn_err entry_push(entry **e, size_t *n, size_t *cap, sqlite3_stmt *st, int c0,
+			 const cn_kind_def **kind)
+{
+	int blen = sqlite3_column_bytes(st, c0 + 4);
+	const char *kname = (const char *)sqlite3_column_text(st, c0 + 6);
+	entry *x;
+
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 8;
+		entry *ne = realloc(*e, ncap * sizeof(**e));
+		if (!ne)
+			return CN_ERR_NOMEM;
+		*e = ne;
+		*cap = ncap;
+	}
+	x = &(*e)[(*n)++];
+	memset(x, 0, sizeof(*x));
+	if (!*kind && kname)
+		*kind = cn_model_kind(kname, strlen(kname));
+	if (sqlite3_column_bytes(st, c0) != CN_HASH_BYTES || blen % CN_HASH_BYTES)
+		return CN_ERR_FORMAT;
+	memcpy(x->op, sqlite3_column_blob(st, c0), CN_HASH_BYTES);
+	x->hlc = sqlite3_column_int64(st, c0 + 1);
+	x->actor = strdup((const char *)sqlite3_column_text(st, c0 + 2));
+	snprintf(x->division, sizeof(x->division), "%s", sqlite3_column_text(st, c0 + 3));
+	x->n_base = (uint32_t)(blen / CN_HASH_BYTES);
+	x->base = malloc(blen ? (size_t)blen : 1);
+	if (!x->actor || !x->base)
+		return CN_ERR_NOMEM;
+	if (blen)
+		memcpy(x->base, sqlite3_column_blob(st, c0 + 4), (size_t)blen);
+	return fields_decode(x, sqlite3_column_blob(st, c0 + 5), sqlite3_column_bytes(st, c0 + 5));
+}
+
+static int entry_qcmp(const void *a, const void *b);
+
 static cn_err load_entries(cn_proj *p, const uint8_t *record, entry **out, size_t *n_out,
 			   const cn_kind_def **kind, cn_diag *diag)
 {
@@ -409,49 +451,13 @@ static cn_err load_entries(cn_proj *p, const uint8_t *record, entry **out, size_
 
 	*kind = NULL;
 	sqlite3_bind_blob(st, 1, record, CN_RECORD_BYTES, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		entry *x;
-		int blen = sqlite3_column_bytes(st, 4);
-		const char *kname = (const char *)sqlite3_column_text(st, 6);
-
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 8;
-			entry *ne = realloc(e, ncap * sizeof(*e));
-			if (!ne) {
-				err = CN_ERR_NOMEM;
-				break;
-			}
-			e = ne;
-			cap = ncap;
-		}
-		x = &e[n++];
-		memset(x, 0, sizeof(*x));
-		if (!*kind)
-			*kind = cn_model_kind(kname, strlen(kname));
-		memcpy(x->op, sqlite3_column_blob(st, 0), CN_HASH_BYTES);
-		x->hlc = sqlite3_column_int64(st, 1);
-		x->actor = strdup((const char *)sqlite3_column_text(st, 2));
-		snprintf(x->division, sizeof(x->division), "%s", sqlite3_column_text(st, 3));
-		x->n_base = (uint32_t)(blen / CN_HASH_BYTES);
-		x->base = malloc(blen ? (size_t)blen : 1);
-		if (!x->actor || !x->base) {
-			err = CN_ERR_NOMEM;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((err = entry_push(&e, &n, &cap, st, 0, kind)))
 			break;
-		}
-		if (blen)
-			memcpy(x->base, sqlite3_column_blob(st, 4), (size_t)blen);
-		err = fields_decode(x, sqlite3_column_blob(st, 5), sqlite3_column_bytes(st, 5));
-		if (err)
-			break;
-	}
 	if (!err && rc != SQLITE_DONE)
 		err = cn_proj_sqlite_err(p->db, rc, "reading changes", diag);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	if (!err && n && !*kind) {
-		cn_diag_set(diag, "变更索引中的记录类型未知 / unknown kind in the change index");
-		err = CN_ERR_FORMAT;
-	}
 	if (err) {
 		entries_free(e, n);
 		return err;
@@ -461,20 +467,24 @@ static cn_err load_entries(cn_proj *p, const uint8_t *record, entry **out, size_
 	return CN_OK;
 }
 
-static cn_err record_project(cn_proj *p, const uint8_t *record, cn_diag *diag)
+/* Projects one record from all of its changes (e, n; sorted here). */
+static cn_err record_compute(cn_proj *p, const uint8_t *record, entry *e, size_t n,
+			     const cn_kind_def *k, cn_diag *diag)
 {
-	const cn_kind_def *k;
-	entry *e = NULL;
-	size_t n = 0, bytes, kidx = 0, nk;
+	size_t bytes, kidx = 0, nk;
 	const cn_kind_def *kinds = cn_model_kinds(&nk);
 	sqlite3_stmt *row;
 	const entry *first, *last;
 	char mode_buf[16];
-	cn_err err;
+	cn_err err = CN_OK;
 
-	err = load_entries(p, record, &e, &n, &k, diag);
-	if (err || n == 0)
-		goto done;
+	if (n == 0)
+		return CN_OK;
+	if (!k) {
+		cn_diag_set(diag, "变更索引中的记录类型未知 / unknown kind in the change index");
+		return CN_ERR_FORMAT;
+	}
+	qsort(e, n, sizeof(*e), entry_qcmp);
 	kidx = (size_t)(k - kinds);
 	row = p->ins_row[kidx];
 	bytes = (n + 7) / 8;
@@ -602,6 +612,18 @@ static cn_err record_project(cn_proj *p, const uint8_t *record, cn_diag *diag)
 		sqlite3_clear_bindings(row);
 	}
 done:
+	return err;
+}
+
+static cn_err record_project(cn_proj *p, const uint8_t *record, cn_diag *diag)
+{
+	const cn_kind_def *k;
+	entry *e = NULL;
+	size_t n = 0;
+	cn_err err = load_entries(p, record, &e, &n, &k, diag);
+
+	if (!err)
+		err = record_compute(p, record, e, n, k, diag);
 	entries_free(e, n);
 	return err;
 }
@@ -610,21 +632,43 @@ cn_err cn_proj_all(cn_proj *p, cn_diag *diag)
 {
 	char sql[256];
 	sqlite3_stmt *st = NULL;
+	uint8_t rec[CN_RECORD_BYTES];
+	const cn_kind_def *k = NULL;
+	entry *e = NULL;
+	size_t n = 0, cap = 0;
 	cn_err err = CN_OK;
 	int rc;
 
-	snprintf(sql, sizeof(sql), "SELECT DISTINCT record FROM %s.changes ORDER BY record",
+	/* one pass over the index in record order, each record computed once */
+	snprintf(sql, sizeof(sql),
+		 "SELECT record, op, hlc, actor, division, base, fields, kind FROM %s.changes"
+		 " ORDER BY record",
 		 p->schema);
 	rc = sqlite3_prepare_v2(p->db, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return cn_proj_sqlite_err(p->db, rc, "listing records", diag);
 	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		uint8_t rec[CN_RECORD_BYTES];
+		if (sqlite3_column_bytes(st, 0) != CN_RECORD_BYTES) {
+			err = CN_ERR_FORMAT;
+			break;
+		}
+		if (n && memcmp(rec, sqlite3_column_blob(st, 0), CN_RECORD_BYTES) != 0) {
+			err = record_compute(p, rec, e, n, k, diag);
+			entries_free(e, n);
+			e = NULL;
+			n = cap = 0;
+			k = NULL;
+			if (err)
+				break;
+		}
 		memcpy(rec, sqlite3_column_blob(st, 0), CN_RECORD_BYTES);
-		err = record_project(p, rec, diag);
+		err = entry_push(&e, &n, &cap, st, 1, &k);
 	}
 	if (!err && rc != SQLITE_DONE)
 		err = cn_proj_sqlite_err(p->db, rc, "listing records", diag);
+	if (!err && n)
+		err = record_compute(p, rec, e, n, k, diag);
+	entries_free(e, n);
 	sqlite3_finalize(st);
 	return err;
 }

@@ -1,0 +1,203 @@
+/*
+ * bench_store.c - figures for issue #2's benchmark, printed, never asserted:
+ * signed local writes per second in a bulk import of 10,000 children (the
+ * real carenode binary, one core), its peak RSS; verify and rebuild
+ * throughput over 100,000 ops against the Ed25519 verification bound
+ * measured on this machine; database bytes per child.
+ *
+ * Usage: bench_store PATH/TO/carenode [children] [ops]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "carenode/ledger.h"
+#include "carenode/ledger_io.h"
+#include "carenode/synth.h"
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what, cn_err err, const cn_diag *d)
+{
+	fprintf(stderr, "bench: %s: %s %s\n", what, cn_strerror(err), d ? d->text : "");
+	exit(1);
+}
+
+/* Runs argv, returns wall seconds; *rss_kb gets the child's peak RSS. */
+static double run(char *const argv[], long *rss_kb)
+{
+	struct rusage ru;
+	double t0 = now_s();
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "bench: %s failed\n", argv[0]);
+		exit(1);
+	}
+	*rss_kb = ru.ru_maxrss;
+	return now_s() - t0;
+}
+
+static double ed25519_verify_rate(void)
+{
+	unsigned char pk[32], sk[64], sig[64], msg[400];
+	double t0;
+	int n = 20000;
+
+	crypto_sign_keypair(pk, sk);
+	randombytes_buf(msg, sizeof(msg));
+	crypto_sign_detached(sig, NULL, msg, sizeof(msg), sk);
+	t0 = now_s();
+	for (int i = 0; i < n; i++)
+		if (crypto_sign_verify_detached(sig, msg, sizeof(msg), pk) != 0)
+			exit(1);
+	return n / (now_s() - t0);
+}
+
+int main(int argc, char **argv)
+{
+	const char *bin = argc > 1 ? argv[1] : "build/carenode";
+	size_t children = argc > 2 ? strtoul(argv[2], NULL, 10) : 10000;
+	size_t target_ops = argc > 3 ? strtoul(argv[3], NULL, 10) : 100000;
+	char dir[] = "/tmp/carenode-bench.XXXXXX", node_dir[256], csv[256], db[512];
+	const char *village = "370522101201";
+	cn_node *n = NULL;
+	cn_diag d = {{0}};
+	long rss_import, rss_verify;
+	uint64_t ops;
+	double t, bound;
+	struct stat st;
+	FILE *f;
+	cn_err err;
+
+	if (sodium_init() < 0 || !mkdtemp(dir))
+		return 1;
+	snprintf(node_dir, sizeof(node_dir), "%s/village", dir);
+	snprintf(csv, sizeof(csv), "%s/ledger.csv", dir);
+	snprintf(db, sizeof(db), "%s/carenode.db", node_dir);
+	printf("carenode store benchmark (one core; figures, not assertions)\n");
+
+	bound = ed25519_verify_rate();
+	printf("  Ed25519 verify alone (libsodium, this machine): %.0f /s\n", bound);
+
+	if ((err = cn_node_init(node_dir, CN_LEVEL_VILLAGE, village, NULL, &d)))
+		die("init", err, &d);
+	f = fopen(csv, "w");
+	if (!f ||
+	    (err = cn_synth_ledger(f, village, children, 42, (uint64_t)time(NULL) * 1000, &d)))
+		die("synth", err, &d);
+	fclose(f);
+
+	{
+		char *args[] = {(char *)bin, "--dir", node_dir, "import", csv, NULL};
+		t = run(args, &rss_import);
+	}
+	printf("  bulk import, %zu children, 1 signed op each: %.2f s, %.0f ops/s, peak RSS %.1f "
+	       "MB\n",
+	       children, t, children / t, rss_import / 1024.0);
+
+	/* grow the log to target_ops with the day-to-day work: guardian
+	 * changes, assessments, visits, contacts, file updates */
+	if ((err = cn_node_open(node_dir, false, NULL, &n, &d)))
+		die("open", err, &d);
+	{
+		sqlite3_stmt *s = NULL;
+		uint8_t(*ids)[CN_RECORD_BYTES] = calloc(children, CN_RECORD_BYTES);
+		size_t k = 0;
+		double t0 = now_s();
+
+		sqlite3_prepare_v2(cn_store_db(cn_node_store(n)), "SELECT id FROM child", -1, &s,
+				   NULL);
+		while (sqlite3_step(s) == SQLITE_ROW && k < children)
+			memcpy(ids[k++], sqlite3_column_blob(s, 0), CN_RECORD_BYTES);
+		sqlite3_finalize(s);
+		if ((err = cn_node_begin(n, &d)))
+			die("begin", err, &d);
+		for (size_t i = 0; i + children < target_ops; i++) {
+			const uint8_t *c = ids[i % k];
+			cn_input a[] = {{"date", "2026-01-05"}, {"assessor", "王专干"},
+					{"safety", "安全"},     {"guardianship", "良好"},
+					{"health", "健康"},     {"result", "一般"}};
+			cn_input v[] = {{"visit_type", "party_cadre"},
+					{"date", "2026-02-01"},
+					{"visitor", "张书记"},
+					{"findings", "家中整洁，学习正常"}};
+			cn_input ct[] = {
+				{"date", "2026-03-01"}, {"parent", "mother"}, {"method", "video"}};
+			cn_input u[] = {{"behaviour", i & 1 ? "活泼" : "内向"}};
+			cn_input g[] = {{"phone", i & 1 ? "13800000001" : "13800000002"}};
+			switch (i % 5) {
+			case 0:
+				err = cn_ledger_event_add(n, "bench", "assessment", c, a, 6, NULL,
+							  &d);
+				break;
+			case 1:
+				err = cn_ledger_event_add(n, "bench", "visit", c, v, 4, NULL, &d);
+				break;
+			case 2:
+				err = cn_ledger_event_add(n, "bench", "contact", c, ct, 3, NULL,
+							  &d);
+				break;
+			case 3: err = cn_ledger_child_update(n, "bench", c, u, 1, &d); break;
+			default: err = cn_ledger_guardian_set(n, "bench", c, g, 1, &d);
+			}
+			if (err)
+				die("work", err, &d);
+		}
+		if ((err = cn_node_end(n, &d)))
+			die("commit", err, &d);
+		if ((err = cn_store_op_count(cn_node_store(n), &ops, &d)))
+			die("count", err, &d);
+		printf("  day-to-day ops in one transaction (in-process): %.0f ops/s\n",
+		       (ops - children) / (now_s() - t0));
+		free(ids);
+	}
+	cn_node_close(n);
+
+	{
+		char *args[] = {(char *)bin, "--dir", node_dir, "verify", NULL};
+		t = run(args, &rss_verify);
+		printf("  verify %llu ops (signatures, chains, model, fresh projection compared): "
+		       "%.2f s, "
+		       "%.0f ops/s = %.2fx the Ed25519 bound, peak RSS %.1f MB\n",
+		       (unsigned long long)ops, t, ops / t, bound / (ops / t), rss_verify / 1024.0);
+	}
+	{
+		char *args[] = {(char *)bin, "--dir", node_dir, "rebuild", NULL};
+		long rss;
+		t = run(args, &rss);
+		printf("  rebuild %llu ops: %.2f s, %.0f ops/s, peak RSS %.1f MB\n",
+		       (unsigned long long)ops, t, ops / t, rss / 1024.0);
+	}
+	{
+		sqlite3 *h;
+		sqlite3_open(db, &h);
+		sqlite3_exec(h, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+		sqlite3_close(h);
+		stat(db, &st);
+		printf("  database: %.1f MB for %zu children and %llu ops = %.0f bytes per child, "
+		       "%.0f per op\n",
+		       st.st_size / 1048576.0, children, (unsigned long long)ops,
+		       (double)st.st_size / children, (double)st.st_size / ops);
+	}
+	printf("  (data left in %s)\n", dir);
+	return 0;
+}
