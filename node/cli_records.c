@@ -13,6 +13,24 @@
 
 #define CELL 4200
 
+/* Prints s left-aligned in width terminal columns (CJK characters take
+ * two), then a space. */
+static void pad(FILE *f, const char *s, int width)
+{
+	int w = 0;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x80)
+			w++;
+		else if ((*p & 0xc0) != 0x80)
+			w += 2; /* a lead byte: Chinese text is double width */
+	}
+	fputs(s, f);
+	for (; w < width; w++)
+		fputc(' ', f);
+	fputc(' ', f);
+}
+
 static cn_err need_pos(cn_cli *c, size_t n, const char *what)
 {
 	if (c->n_pos < n) {
@@ -327,8 +345,12 @@ static cn_err child_list(cn_cli *c, cn_node *n)
 		cn_json_init(&j, c->out);
 		cn_json_array(&j);
 	} else {
-		fprintf(c->out, "%-10s %-12s %-4s %-4s %-14s %-12s %s\n", "编号", "姓名", "性别",
-			"年龄", "村（居）", "监护人", "台账状态");
+		static const char *const head[] = {"编号", "姓名",     "性别",
+						   "年龄", "村（居）", "监护人"};
+		static const int width[] = {8, 10, 4, 4, 24, 10};
+		for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
+			pad(c->out, head[i], width[i]);
+		fputs("台账状态\n", c->out);
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		char hex[33];
@@ -358,11 +380,16 @@ static cn_err child_list(cn_cli *c, cn_node *n)
 				       (const char *)sqlite3_column_text(st, 7));
 			cn_json_object_end(&j);
 		} else {
-			fprintf(c->out, "%.8s   %-12s %-4s %-4d %-14s %-12s %s\n", hex,
-				sqlite3_column_text(st, 1),
-				sex && !strcmp(sex, "male") ? "男" : "女", age,
-				dv ? dv->name : vcode, gname ? gname : "（无 / none）",
-				stat && !strcmp(stat, "active") ? "在册" : "已移出");
+			char age_s[16];
+			hex[8] = 0;
+			snprintf(age_s, sizeof(age_s), "%d", age);
+			pad(c->out, hex, 8);
+			pad(c->out, (const char *)sqlite3_column_text(st, 1), 10);
+			pad(c->out, sex && !strcmp(sex, "male") ? "男" : "女", 4);
+			pad(c->out, age_s, 4);
+			pad(c->out, dv ? dv->name : vcode, 24);
+			pad(c->out, gname ? gname : "（无）", 10);
+			fputs(stat && !strcmp(stat, "active") ? "在册\n" : "已移出\n", c->out);
 		}
 	}
 	sqlite3_finalize(st);
