@@ -113,7 +113,7 @@ void cn_mp_write_raw(cn_mp_writer *w, const void *b, size_t len)
 void cn_mp_reader_init(cn_mp_reader *r, const void *bytes, size_t len)
 {
 	r->start = r->p = bytes;
-	r->end = r->p + len;
+	r->end = len ? r->p + len : r->p; /* NULL + 0 is undefined in C */
 	r->err = CN_OK;
 	r->fault_at = 0;
 	r->fault = NULL;
@@ -332,13 +332,13 @@ void cn_mp_read_nil(cn_mp_reader *r)
 const char *cn_mp_read_str(cn_mp_reader *r, uint32_t *len)
 {
 	uint8_t t = mp_tag(r, CN_MP_STR, "expected a string");
-	const uint8_t *at = r->p - 1;
-	const uint8_t *s;
+	const uint8_t *at, *s;
 	uint64_t n;
 
 	*len = 0;
 	if (r->err)
 		return NULL;
+	at = r->p - 1; /* the tag: known to be inside the input only now */
 	if (t <= 0xbf)
 		n = t & 0x1f;
 	else if (t == 0xd9)

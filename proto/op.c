@@ -53,7 +53,8 @@ static const char *change_rule(const cn_change *c)
 {
 	if (!name_ok(c->kind, c->kind_len, CN_KIND_MAX, false))
 		return "record kind must be 1-16 of [a-z_]";
-	if (!division_ok(c->division, strlen(c->division)))
+	if (!memchr(c->division, 0, sizeof(c->division)) ||
+	    !division_ok(c->division, strlen(c->division)))
 		return "division code must be 12 digits";
 	if (c->n_base > CN_OP_MAX_BASE)
 		return "too many base versions";
@@ -82,6 +83,8 @@ static const char *op_rule(const cn_op *op)
 {
 	if (op->seq == 0)
 		return "sequence numbers start at 1";
+	if (op->seq > INT64_MAX || op->hlc > INT64_MAX)
+		return "seq and hlc must fit a signed 64-bit integer";
 	if (op->has_prev != (op->seq > 1))
 		return "prev must be nil exactly when seq is 1";
 	if (op->actor_len == 0 || op->actor_len > CN_ACTOR_MAX ||
@@ -105,6 +108,7 @@ static const char *op_rule(const cn_op *op)
 cn_err cn_op_encode_body(const cn_op *op, cn_mp_writer *w, cn_diag *diag)
 {
 	const char *why = op_rule(op);
+	size_t start = w->buf.size, body;
 
 	if (why) {
 		cn_diag_set(diag, "操作不合规范 / op breaks a format rule: %s", why);
@@ -145,9 +149,10 @@ cn_err cn_op_encode_body(const cn_op *op, cn_mp_writer *w, cn_diag *diag)
 	}
 	if (w->err)
 		return w->err;
-	if (w->buf.size + CN_SIG_BYTES > CN_OP_MAX_BYTES) {
+	body = w->buf.size - start; /* w may hold bytes from before this call */
+	if (body + CN_SIG_BYTES > CN_OP_MAX_BYTES) {
 		cn_diag_set(diag, "操作过大（%zu 字节）/ op too large (%zu bytes, limit %d)",
-			    w->buf.size, w->buf.size, CN_OP_MAX_BYTES);
+			    body + CN_SIG_BYTES, body + CN_SIG_BYTES, CN_OP_MAX_BYTES);
 		return CN_ERR_LIMIT;
 	}
 	return CN_OK;
@@ -235,6 +240,12 @@ static void read_value(cn_mp_reader *r, cn_val *v)
 		v->type = CN_VAL_STR;
 		v->s = cn_mp_read_str(r, &v->len);
 		break;
+	case CN_MP_NONE:
+		if (!r->err && !cn_mp_remaining(r)) {
+			cn_mp_fail(r, CN_ERR_TRUNCATED, "data ends where a value is expected");
+			break;
+		}
+		/* fall through */
 	default: cn_mp_fail(r, CN_ERR_FORMAT, "field value must be nil, bool, integer or string");
 	}
 }
@@ -309,7 +320,8 @@ static cn_err op_parse(const void *bytes, size_t len, bool check_sig, cn_op_deco
 		err = CN_ERR_NOMEM;
 		goto fail;
 	}
-	memcpy(d->bytes, bytes, len);
+	if (len)
+		memcpy(d->bytes, bytes, len); /* bytes may be NULL when len is 0 */
 	d->len = len;
 	op = &d->op;
 	cn_mp_reader_init(&r, d->bytes, len);
@@ -392,7 +404,11 @@ cn_err cn_op_verify_bytes(const void *bytes, size_t len, uint8_t origin[CN_KEY_B
 
 	/* the body is everything but the last 64 bytes; its origin is the
 	 * third element. The full strict parse happens on ingest. */
-	if (len <= CN_SIG_BYTES || len > CN_OP_MAX_BYTES) {
+	if (len > CN_OP_MAX_BYTES) {
+		cn_diag_set(diag, "操作过大（%zu 字节）/ op too large (%zu bytes)", len, len);
+		return CN_ERR_LIMIT;
+	}
+	if (len <= CN_SIG_BYTES) {
 		cn_diag_set(diag, "操作长度不合法 / op length %zu is impossible", len);
 		return CN_ERR_TRUNCATED;
 	}
@@ -435,7 +451,11 @@ uint64_t cn_hlc_next(uint64_t last, uint64_t now_ms)
 {
 	uint64_t wall = now_ms << CN_HLC_LOGICAL_BITS;
 
-	return wall > last ? wall : last + 1;
+	if (now_ms > (INT64_MAX >> CN_HLC_LOGICAL_BITS))
+		wall = INT64_MAX;
+	if (wall > last)
+		return wall;
+	return last < INT64_MAX ? last + 1 : INT64_MAX; /* saturate, never wrap */
 }
 
 void cn_hex(const uint8_t *b, size_t n, char *out)
