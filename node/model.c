@@ -524,6 +524,15 @@ static bool text_ok(const cn_field_def *f, const char *s, size_t len, const char
 	return true;
 }
 
+/* s[0..len) is all ASCII digits (s need not be NUL-terminated). */
+static bool digits_only(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
 static bool phone_ok(const char *s, size_t len)
 {
 	size_t digits = 0;
@@ -555,6 +564,7 @@ cn_err cn_model_check_value(const cn_field_def *f, const cn_val *v, cn_diag *dia
 {
 	const char *why = NULL;
 	char tmp[CN_VALUE_MAX + 1];
+	cn_diag inner = {{0}};
 
 	if (v->type == CN_VAL_NIL) {
 		if (f->flags & CN_FIELD_REQUIRED)
@@ -601,11 +611,12 @@ cn_err cn_model_check_value(const cn_field_def *f, const cn_val *v, cn_diag *dia
 			memcpy(tmp, v->s, v->len);
 			tmp[v->len] = 0;
 			/* stateless: only the far future bounds the birth date */
-			if (cn_model_check_idnum(tmp, UINT64_C(253402214400000), NULL, NULL, diag))
-				why = "公民身份号码无效 / invalid resident ID";
+			if (cn_model_check_idnum(tmp, UINT64_C(253402214400000), NULL, NULL,
+						 &inner))
+				why = inner.text;
 			break;
 		case CN_FT_DIVISION:
-			if (v->len != 12 || strspn(v->s, "0123456789") < 12)
+			if (v->len != 12 || !digits_only(v->s, v->len))
 				why = "应为12位区划代码 / must be a 12-digit division code";
 			break;
 		case CN_FT_PHONE:
@@ -667,6 +678,21 @@ cn_err cn_model_check_change(const cn_change *c, cn_diag *diag)
 		if (err)
 			return err;
 	}
+	/* a child's file lives where its village is: the change that sets the
+	 * village code is placed at that village (jurisdiction follows it) */
+	if (!strcmp(k->name, "child")) {
+		const cn_field *vc = cn_change_field(c, "village_code");
+		if (vc && vc->val.type == CN_VAL_STR &&
+		    (vc->val.len != CN_DIVISION_LEN ||
+		     memcmp(vc->val.s, c->division, CN_DIVISION_LEN) != 0)) {
+			cn_diag_set(diag,
+				    "所在村（居）代码与变更所在区划 %s 不一致 / village_code "
+				    "differs from "
+				    "the change's division %s",
+				    c->division, c->division);
+			return CN_ERR_INVALID;
+		}
+	}
 	if (create) {
 		for (size_t i = 0; i < k->n_fields; i++) {
 			const cn_field_def *f = &k->fields[i];
@@ -687,19 +713,27 @@ static void trim(const char *in, const char **s, size_t *len)
 {
 	size_t n = strlen(in);
 
-	while (n && isspace((unsigned char)*in)) {
-		in++;
-		n--;
+	/* ASCII white space and the full-width space (U+3000), common in
+	 * Chinese spreadsheets, in any mix */
+	for (;;) {
+		if (n && isspace((unsigned char)*in)) {
+			in++;
+			n--;
+		} else if (n >= 3 && !memcmp(in, "\xe3\x80\x80", 3)) {
+			in += 3;
+			n -= 3;
+		} else {
+			break;
+		}
 	}
-	/* also a full-width space (U+3000), common in Chinese spreadsheets */
-	while (n >= 3 && !memcmp(in, "\xe3\x80\x80", 3)) {
-		in += 3;
-		n -= 3;
+	for (;;) {
+		if (n && isspace((unsigned char)in[n - 1]))
+			n--;
+		else if (n >= 3 && !memcmp(in + n - 3, "\xe3\x80\x80", 3))
+			n -= 3;
+		else
+			break;
 	}
-	while (n && isspace((unsigned char)in[n - 1]))
-		n--;
-	while (n >= 3 && !memcmp(in + n - 3, "\xe3\x80\x80", 3))
-		n -= 3;
 	*s = in;
 	*len = n;
 }
@@ -806,12 +840,16 @@ cn_err cn_model_parse(const cn_model_ctx *ctx, const cn_field_def *f, const char
 			return CN_ERR_INVALID;
 		}
 		break;
-	case CN_FT_IDNUM:
+	case CN_FT_IDNUM: {
+		cn_diag why = {{0}};
 		if (b[len - 1] == 'x')
 			b[len - 1] = 'X'; /* people type a lowercase x */
-		if (cn_model_check_idnum(b, ctx->now_ms, NULL, NULL, diag))
+		if (cn_model_check_idnum(b, ctx->now_ms, NULL, NULL, &why)) {
+			cn_diag_set(diag, "字段“%s”(%s)：%s", f->zh, f->name, why.text);
 			return CN_ERR_INVALID;
+		}
 		break;
+	}
 	case CN_FT_DIVISION: {
 		const cn_division *d = ctx->divs ? cn_divisions_find(ctx->divs, b) : NULL;
 		if (!d) {

@@ -491,7 +491,7 @@ cn_err cn_node_commit(cn_node *n, const cn_draft *d, const char *actor, uint64_t
 	cn_op_decoded *dec = NULL;
 	uint8_t *bytes = NULL;
 	size_t len;
-	uint64_t head_seq, hlc;
+	uint64_t head_seq, hlc, log_hlc;
 	bool own_tx = sqlite3_get_autocommit(cn_store_db(n->store)) != 0, dup;
 	cn_err err;
 
@@ -542,9 +542,11 @@ cn_err cn_node_commit(cn_node *n, const cn_draft *d, const char *actor, uint64_t
 		if ((err = cn_model_check_change(c, diag)))
 			goto fail;
 	}
-	if ((err = cn_store_origin_head(n->store, n->pk, &head_seq, head_hash, diag)))
+	/* ops from other nodes may have arrived since open: stay after them */
+	if ((err = cn_store_origin_head(n->store, n->pk, &head_seq, head_hash, diag)) ||
+	    (err = cn_store_max_hlc(n->store, &log_hlc, diag)))
 		goto fail;
-	hlc = cn_hlc_next(n->last_hlc, cn_node_now_ms(n));
+	hlc = cn_hlc_next(log_hlc > n->last_hlc ? log_hlc : n->last_hlc, cn_node_now_ms(n));
 	memcpy(op.origin, n->pk, CN_KEY_BYTES);
 	op.seq = head_seq + 1;
 	op.has_prev = head_seq > 0;

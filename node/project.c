@@ -40,6 +40,7 @@ typedef struct entry {
 	uint8_t *fields_raw;
 	uint32_t n_fields;
 	cn_field *fields;
+	const cn_kind_def *kind;
 	uint8_t *anc; /* ancestor bitset over the record's entries */
 	int state;    /* DFS: 0 new, 1 visiting, 2 done */
 } entry;
@@ -275,15 +276,20 @@ cn_err cn_proj_add_op(cn_proj *p, const cn_op_decoded *d, bool defer, cn_diag *d
 	return err;
 }
 
+static void entries_free_one(entry *e)
+{
+	free(e->actor);
+	free(e->base);
+	free(e->fields_raw);
+	free(e->fields);
+	free(e->anc);
+	memset(e, 0, sizeof(*e));
+}
+
 static void entries_free(entry *e, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(e[i].actor);
-		free(e[i].base);
-		free(e[i].fields_raw);
-		free(e[i].fields);
-		free(e[i].anc);
-	}
+	for (size_t i = 0; i < n; i++)
+		entries_free_one(&e[i]);
 	free(e);
 }
 
@@ -421,8 +427,9 @@ static cn_err entry_push(entry **e, size_t *n, size_t *cap, sqlite3_stmt *st, in
 	}
 	x = &(*e)[(*n)++];
 	memset(x, 0, sizeof(*x));
-	if (!*kind && kname)
-		*kind = cn_model_kind(kname, strlen(kname));
+	x->kind = kname ? cn_model_kind(kname, strlen(kname)) : NULL;
+	if (!*kind)
+		*kind = x->kind;
 	if (sqlite3_column_bytes(st, c0) != CN_HASH_BYTES || blen % CN_HASH_BYTES)
 		return CN_ERR_FORMAT;
 	memcpy(x->op, sqlite3_column_blob(st, c0), CN_HASH_BYTES);
@@ -485,6 +492,24 @@ static cn_err record_compute(cn_proj *p, const uint8_t *record, entry *e, size_t
 		return CN_ERR_FORMAT;
 	}
 	qsort(e, n, sizeof(*e), entry_qcmp);
+	/* A record has one kind: the kind of its first write in (hlc, op)
+	 * order. Changes naming the same id as another kind (only a bad peer
+	 * writes them) are left out here, the same way on every node. */
+	k = e[0].kind;
+	if (!k) {
+		cn_diag_set(diag, "变更索引中的记录类型未知 / unknown kind in the change index");
+		return CN_ERR_FORMAT;
+	}
+	for (size_t i = 1; i < n;) {
+		if (e[i].kind == k) {
+			i++;
+			continue;
+		}
+		entries_free_one(&e[i]);
+		memmove(&e[i], &e[i + 1], (n - i - 1) * sizeof(*e));
+		memset(&e[n - 1], 0, sizeof(*e)); /* the caller frees all n slots */
+		n--;
+	}
 	kidx = (size_t)(k - kinds);
 	row = p->ins_row[kidx];
 	bytes = (n + 7) / 8;
@@ -596,8 +621,11 @@ static cn_err record_compute(cn_proj *p, const uint8_t *record, entry *e, size_t
 			const cn_field_def *fd = &k->fields[fi];
 			if (!(fd->flags & CN_FIELD_DERIVED) || strcmp(fd->name, "mode") != 0)
 				continue;
-			const cn_field *res = entry_field(first, "result");
+			/* events have no base: the visible result is the last write */
+			const cn_field *res = NULL;
 			const char *mode = NULL;
+			for (size_t i = n; i-- > 0 && !res;)
+				res = entry_field(&e[i], "result");
 			if (res && res->val.type == CN_VAL_STR && res->val.len < sizeof(mode_buf)) {
 				memcpy(mode_buf, res->val.s, res->val.len);
 				mode_buf[res->val.len] = 0;

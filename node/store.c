@@ -64,7 +64,8 @@ static const char log_schema[] =
 	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;"
 	"CREATE TABLE ops(pos INTEGER PRIMARY KEY, origin BLOB NOT NULL, seq INTEGER NOT NULL,"
 	" hash BLOB NOT NULL UNIQUE, hlc INTEGER NOT NULL, urgent INTEGER NOT NULL,"
-	" bytes BLOB NOT NULL, UNIQUE(origin, seq)) STRICT;";
+	" bytes BLOB NOT NULL, UNIQUE(origin, seq)) STRICT;"
+	"CREATE INDEX ops_hlc ON ops(hlc);";
 
 static cn_err store_prepare(cn_store *s, cn_diag *diag)
 {
@@ -300,7 +301,7 @@ static void origin_hex(const uint8_t *origin, char out[17])
 	cn_hex(origin, 8, out); /* the first 8 bytes name a node for people */
 }
 
-cn_err cn_store_append(cn_store *s, const cn_op_decoded *d, bool *dup, cn_diag *diag)
+static cn_err store_append(cn_store *s, const cn_op_decoded *d, bool *dup, cn_diag *diag)
 {
 	const cn_op *op = &d->op;
 	uint8_t head_hash[CN_HASH_BYTES];
@@ -370,6 +371,24 @@ cn_err cn_store_append(cn_store *s, const cn_op_decoded *d, bool *dup, cn_diag *
 	if ((err = cn_proj_add_op(s->proj, d, false, diag)))
 		return err;
 	return fault(s, "append:projected");
+}
+
+cn_err cn_store_append(cn_store *s, const cn_op_decoded *d, bool *dup, cn_diag *diag)
+{
+	cn_err err;
+
+	/* a savepoint: a failed append leaves nothing behind even when the
+	 * caller's transaction goes on (an import skipping a bad row, a sync
+	 * batch quarantining one op) */
+	if ((err = exec(s, "SAVEPOINT cn_append", "appending", diag)))
+		return err;
+	err = store_append(s, d, dup, diag);
+	if (err) {
+		(void)sqlite3_exec(s->db, "ROLLBACK TO cn_append; RELEASE cn_append", NULL, NULL,
+				   NULL);
+		return err;
+	}
+	return exec(s, "RELEASE cn_append", "appending", diag);
 }
 
 cn_err cn_store_each_op(cn_store *s, int64_t after_pos, uint64_t limit, cn_store_op_fn fn,
