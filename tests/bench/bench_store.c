@@ -56,6 +56,43 @@ static double run(char *const argv[], long *rss_kb)
 	return now_s() - t0;
 }
 
+static double median3(double v[3])
+{
+	double a = v[0], b = v[1], c = v[2];
+
+	if ((a <= b && b <= c) || (c <= b && b <= a))
+		return b;
+	if ((b <= a && a <= c) || (c <= a && a <= b))
+		return a;
+	return c;
+}
+
+/* Ed25519 verification alone over the log's own ops (their real sizes),
+ * timing only crypto_sign_verify_detached: the bound for verify. */
+static double log_verify_rate(const char *db)
+{
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	double spent = 0;
+	size_t n = 0;
+
+	sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL);
+	sqlite3_prepare_v2(h, "SELECT bytes FROM ops", -1, &st, NULL);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const uint8_t *b = sqlite3_column_blob(st, 0);
+		size_t len = (size_t)sqlite3_column_bytes(st, 0), body = len - 64;
+		double t0 = now_s();
+		/* the origin key is body bytes 4..36 (fixarray 8, uint 1, bin8 32) */
+		if (crypto_sign_verify_detached(b + body, b, body, b + 4) != 0)
+			exit(1);
+		spent += now_s() - t0;
+		n++;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return n / spent;
+}
+
 static double ed25519_verify_rate(void)
 {
 	unsigned char pk[32], sk[64], sig[64], msg[400];
@@ -113,6 +150,17 @@ int main(int argc, char **argv)
 	printf("  bulk import, %zu children, 1 signed op each: %.2f s, %.0f ops/s, peak RSS %.1f "
 	       "MB\n",
 	       children, t, children / t, rss_import / 1024.0);
+	{
+		sqlite3 *h;
+		sqlite3_open(db, &h);
+		sqlite3_exec(h, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+		sqlite3_close(h);
+		stat(db, &st);
+		printf("  database after the import: %.1f MB = %.0f bytes per child (file, "
+		       "guardian, "
+		       "log, change index, indexes)\n",
+		       st.st_size / 1048576.0, (double)st.st_size / children);
+	}
 
 	/* grow the log to target_ops with the day-to-day work: guardian
 	 * changes, assessments, visits, contacts, file updates */
@@ -173,12 +221,24 @@ int main(int argc, char **argv)
 	cn_node_close(n);
 
 	{
+		/* the machine is shared and noisy: alternate the bound and verify
+		 * three times each and quote medians */
 		char *args[] = {(char *)bin, "--dir", node_dir, "verify", NULL};
-		t = run(args, &rss_verify);
-		printf("  verify %llu ops (signatures, chains, model, fresh projection compared): "
-		       "%.2f s, "
-		       "%.0f ops/s = %.2fx the Ed25519 bound, peak RSS %.1f MB\n",
-		       (unsigned long long)ops, t, ops / t, bound / (ops / t), rss_verify / 1024.0);
+		double tv[3], tb[3];
+		for (int i = 0; i < 3; i++) {
+			tb[i] = log_verify_rate(db);
+			tv[i] = run(args, &rss_verify);
+		}
+		t = median3(tv);
+		bound = median3(tb);
+		printf("  verify %llu ops (signatures, chains, model, fresh projection compared), "
+		       "median "
+		       "of 3: %.2f s, %.0f ops/s = %.2fx the bound (Ed25519 alone over these ops, "
+		       "median %.0f /s), peak "
+		       "RSS "
+		       "%.1f MB\n",
+		       (unsigned long long)ops, t, ops / t, bound / (ops / t), bound,
+		       rss_verify / 1024.0);
 	}
 	{
 		char *args[] = {(char *)bin, "--dir", node_dir, "rebuild", NULL};
