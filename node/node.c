@@ -5,6 +5,8 @@
  */
 #include "carenode/node.h"
 
+#include "carenode/keyfile.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,8 +17,6 @@
 #include <unistd.h>
 
 #include <sodium.h>
-
-#define KEY_HEADER "carenode-secret-key-v1\n"
 
 struct cn_node {
 	cn_env env;
@@ -118,31 +118,11 @@ static void path_join(char *out, size_t cap, const char *dir, const char *file)
 	snprintf(out, cap, "%s/%s", dir, file);
 }
 
-static cn_err write_file(const char *path, const char *text, mode_t mode, cn_diag *diag)
-{
-	size_t len = strlen(text);
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	cn_err err = CN_OK;
-
-	if (fd < 0) {
-		cn_diag_set(diag, "无法创建 %s：%s / cannot create %s: %s", path, strerror(errno),
-			    path, strerror(errno));
-		return errno == EEXIST ? CN_ERR_EXISTS : errno == ENOSPC ? CN_ERR_FULL : CN_ERR_IO;
-	}
-	if (write(fd, text, len) != (ssize_t)len || fsync(fd) != 0) {
-		cn_diag_set(diag, "写入 %s 失败：%s / writing %s failed: %s", path, strerror(errno),
-			    path, strerror(errno));
-		err = errno == ENOSPC ? CN_ERR_FULL : CN_ERR_IO;
-	}
-	close(fd);
-	return err;
-}
-
 cn_err cn_node_init(const char *dir, cn_level level, const char *code, const cn_env *envp,
 		    cn_diag *diag)
 {
 	char db[4096], key[4096], pub[4096];
-	char text[256], pkhex[2 * CN_KEY_BYTES + 1], seedhex[2 * CN_SEED_BYTES + 1];
+	char text[256], pkhex[2 * CN_KEY_BYTES + 1];
 	uint8_t seed[CN_SEED_BYTES], pk[CN_KEY_BYTES], sk[CN_SECRET_BYTES];
 	cn_divisions *divs = NULL;
 	const cn_division *dv;
@@ -191,14 +171,12 @@ cn_err cn_node_init(const char *dir, cn_level level, const char *code, const cn_
 	}
 	env.random(env.ctx, seed, sizeof(seed));
 	crypto_sign_seed_keypair(pk, sk, seed);
-	cn_hex(seed, sizeof(seed), seedhex);
 	cn_hex(pk, sizeof(pk), pkhex);
-	snprintf(text, sizeof(text), KEY_HEADER "%s\n", seedhex);
-	if ((err = write_file(key, text, 0600, diag)))
+	if ((err = cn_keyfile_write(key, CN_KEYFILE_NODE, seed, diag)))
 		goto fail;
 	made_key = true;
 	snprintf(text, sizeof(text), "%s\n", pkhex);
-	if ((err = write_file(pub, text, 0644, diag)))
+	if ((err = cn_file_write_new(pub, text, strlen(text), 0644, diag)))
 		goto fail;
 	made_pub = true;
 	if ((err = cn_store_create(db, &st, diag)) ||
@@ -211,7 +189,6 @@ cn_err cn_node_init(const char *dir, cn_level level, const char *code, const cn_
 	cn_divisions_free(divs);
 	sodium_memzero(seed, sizeof(seed));
 	sodium_memzero(sk, sizeof(sk));
-	sodium_memzero(seedhex, sizeof(seedhex));
 	sodium_memzero(text, sizeof(text));
 	return CN_OK;
 fail:
@@ -226,49 +203,17 @@ fail:
 	cn_divisions_free(divs);
 	sodium_memzero(seed, sizeof(seed));
 	sodium_memzero(sk, sizeof(sk));
-	sodium_memzero(seedhex, sizeof(seedhex));
 	sodium_memzero(text, sizeof(text));
 	return err;
 }
 
 static cn_err read_key(const char *path, uint8_t *sk, uint8_t pk[CN_KEY_BYTES], cn_diag *diag)
 {
-	char buf[256];
 	uint8_t seed[CN_SEED_BYTES];
-	struct stat stt;
-	ssize_t got;
-	cn_err err = CN_OK;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	cn_err err = cn_keyfile_read(path, CN_KEYFILE_NODE, seed, diag);
 
-	if (fd < 0) {
-		cn_diag_set(diag, "无法读取节点密钥 %s：%s / cannot read the node key %s: %s", path,
-			    strerror(errno), path, strerror(errno));
-		return errno == ENOENT ? CN_ERR_NOTFOUND : CN_ERR_IO;
-	}
-	if (fstat(fd, &stt) == 0 && (stt.st_mode & 077)) {
-		cn_diag_set(diag,
-			    "节点密钥 %s 权限过宽（应为 0600）/ node key %s is readable by others "
-			    "(must be 0600)",
-			    path, path);
-		close(fd);
-		return CN_ERR_DENIED;
-	}
-	got = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (got < 0) {
-		cn_diag_set(diag, "读取节点密钥失败 / reading the node key failed");
-		return CN_ERR_IO;
-	}
-	buf[got] = 0;
-	if (strncmp(buf, KEY_HEADER, strlen(KEY_HEADER)) != 0 ||
-	    !cn_unhex(buf + strlen(KEY_HEADER), 2 * CN_SEED_BYTES, seed, sizeof(seed))) {
-		cn_diag_set(diag, "节点密钥文件 %s 格式错误 / node key file %s is malformed", path,
-			    path);
-		err = CN_ERR_FORMAT;
-	} else {
+	if (!err)
 		crypto_sign_seed_keypair(pk, sk, seed);
-	}
-	sodium_memzero(buf, sizeof(buf));
 	sodium_memzero(seed, sizeof(seed));
 	return err;
 }

@@ -1,0 +1,35 @@
+/*
+ * keyfile.h - secret seeds and small files on disk: written once with
+ * O_EXCL and fsync (mode 0600 for secrets), read back refusing a secret
+ * that others can read. Used for node keys, the county root key and the
+ * deployment's network key.
+ */
+#ifndef CARENODE_KEYFILE_H
+#define CARENODE_KEYFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "carenode/err.h"
+
+#define CN_KEYFILE_NODE "carenode-secret-key-v1"
+#define CN_KEYFILE_ROOT "carenode-county-root-key-v1"
+#define CN_KEYFILE_NETWORK "carenode-network-key-v1"
+
+/* Writes "<tag>\n<64 hex>\n" to a new file, mode 0600. */
+CN_NODISCARD cn_err cn_keyfile_write(const char *path, const char *tag, const uint8_t seed[32],
+				     cn_diag *diag);
+/* Reads a seed written by cn_keyfile_write with the same tag; refuses a
+ * file readable by group or others. */
+CN_NODISCARD cn_err cn_keyfile_read(const char *path, const char *tag, uint8_t seed[32],
+				    cn_diag *diag);
+
+/* Writes bytes to a new file (refuses an existing one), fsync'd. */
+CN_NODISCARD cn_err cn_file_write_new(const char *path, const void *data, size_t len, mode_t mode,
+				      cn_diag *diag);
+/* Reads a whole file of at most max bytes; *out is malloc'd (free()). */
+CN_NODISCARD cn_err cn_file_read(const char *path, size_t max, uint8_t **out, size_t *len,
+				 cn_diag *diag);
+
+#endif
