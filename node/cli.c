@@ -75,6 +75,21 @@ static const command commands[] = {
 	 "nodes."},
 	{"dictionary", "dictionary",
 	 "输出数据字典（Markdown）/ print the data dictionary (Markdown)."},
+	{"ca", "ca init|enroll|revoke ...",
+	 "县级根身份与证书（在离线电脑上）/ the county root identity and certificates (offline "
+	 "machine):\n"
+	 "  ca init [--county 370522000000]        创建根密钥与网络密钥 / root key and network "
+	 "key\n"
+	 "  ca enroll --subject 公钥 --role county|township|civil_affairs|education|police|... "
+	 "--code 区划代码 [--days N] --out 文件\n"
+	 "  ca revoke --subject 公钥 --serial 证书序号 --reason 原因 --out 文件\n"
+	 "--dir 为根身份目录 / --dir is the CA folder."},
+	{"enroll", "enroll --subject 村节点公钥 --code 村代码 [--days N] --out 文件",
+	 "乡镇（或县）节点为辖区内的村签发证书链 / a township (or the county) enrols a village "
+	 "inside its own prefix."},
+	{"join", "join --chain 证书链 --root 根公钥或root.pub --network-key network.key",
+	 "安装本节点的证书链与网络密钥；链须签发给本节点并验证到县级根 / install this node's chain "
+	 "and network key; the chain must certify this node and verify to the county root."},
 	{"synth", "synth --village 代码 --count N [--seed S] [--out 文件]",
 	 "生成合成儿童台账CSV（演示与测试用，非真实数据）/ write a synthetic ledger CSV (demo and "
 	 "tests; no real data)."},
@@ -265,7 +280,8 @@ static cn_err parse_args(cn_cli *c, int argc, char **argv, int start, const char
 			c->help = true;
 		} else if (!*cmd) {
 			*cmd = a;
-		} else if (!*sub && (!strcmp(*cmd, "child") || !strcmp(*cmd, "guardian"))) {
+		} else if (!*sub && (!strcmp(*cmd, "child") || !strcmp(*cmd, "guardian") ||
+				     !strcmp(*cmd, "ca"))) {
 			*sub = a;
 		} else {
 			if (c->n_pos == CN_CLI_MAX_POS) {
@@ -320,6 +336,12 @@ static cn_err dispatch(cn_cli *c, const char *cmd, const char *sub)
 		return cn_cli_dictionary(c);
 	if (!strcmp(cmd, "synth"))
 		return cn_cli_synth(c);
+	if (!strcmp(cmd, "ca"))
+		return cn_cli_ca(c, sub);
+	if (!strcmp(cmd, "enroll"))
+		return cn_cli_enroll(c);
+	if (!strcmp(cmd, "join"))
+		return cn_cli_join(c);
 	cn_diag_set(&c->diag, "未知命令“%s”，见 carenode --help / unknown command %s", cmd, cmd);
 	return CN_ERR_USAGE;
 }

@@ -20,12 +20,14 @@
 
 struct cn_node {
 	cn_env env;
+	char dir[4096];
 	cn_store *store;
 	cn_divisions *divs;
 	cn_level level;
 	char code[13];
 	char name[64];
 	uint8_t *sk; /* sodium_malloc'd CN_SECRET_BYTES */
+	bool has_sk; /* false when opened read-only */
 	uint8_t pk[CN_KEY_BYTES];
 	uint64_t last_hlc;
 };
@@ -58,6 +60,26 @@ static void sys_random(void *ctx, void *buf, size_t len)
 {
 	(void)ctx;
 	randombytes_buf(buf, len);
+}
+
+const cn_env *cn_node_env(const cn_node *n)
+{
+	return &n->env;
+}
+
+const char *cn_node_dir(const cn_node *n)
+{
+	return n->dir;
+}
+
+cn_err cn_node_sign_cert(cn_node *n, const cn_cert *c, uint8_t **out, size_t *len, cn_diag *diag)
+{
+	if (!n->has_sk || memcmp(c->issuer, n->pk, CN_KEY_BYTES) != 0) {
+		cn_diag_set(diag,
+			    "证书的签发者不是本节点 / the certificate's issuer is not this node");
+		return CN_ERR_INVALID;
+	}
+	return cn_cert_sign(c, n->sk, out, len, diag);
 }
 
 uint64_t cn_node_now_ms(const cn_node *n)
@@ -242,6 +264,7 @@ cn_err cn_node_open(const char *dir, bool readonly, const cn_env *env, cn_node *
 	if (!n)
 		return CN_ERR_NOMEM;
 	env_fill(&n->env, env);
+	snprintf(n->dir, sizeof(n->dir), "%s", dir);
 	n->sk = sodium_malloc(CN_SECRET_BYTES);
 	if (!n->sk) {
 		err = CN_ERR_NOMEM;
@@ -261,6 +284,7 @@ cn_err cn_node_open(const char *dir, bool readonly, const cn_env *env, cn_node *
 	if (!readonly) {
 		if ((err = read_key(key, n->sk, n->pk, diag)))
 			goto fail;
+		n->has_sk = true;
 		{
 			char have[2 * CN_KEY_BYTES + 1];
 			cn_hex(n->pk, CN_KEY_BYTES, have);

@@ -73,5 +73,8 @@ cn_err cn_cli_rebuild(cn_cli *c);
 cn_err cn_cli_digest(cn_cli *c);
 cn_err cn_cli_dictionary(cn_cli *c);
 cn_err cn_cli_synth(cn_cli *c);
+cn_err cn_cli_ca(cn_cli *c, const char *sub);
+cn_err cn_cli_enroll(cn_cli *c);
+cn_err cn_cli_join(cn_cli *c);
 
 #endif

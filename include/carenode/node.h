@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "carenode/cert.h"
 #include "carenode/division.h"
 #include "carenode/err.h"
 #include "carenode/model.h"
@@ -51,6 +52,12 @@ const char *cn_node_code(const cn_node *n);
 const char *cn_node_name(const cn_node *n); /* the unit's Chinese name */
 const uint8_t *cn_node_pubkey(const cn_node *n);
 uint64_t cn_node_now_ms(const cn_node *n);
+const char *cn_node_dir(const cn_node *n); /* the node folder */
+const cn_env *cn_node_env(const cn_node *n);
+/* Signs a certificate whose issuer is this node (its secret key never
+ * leaves the node object). *out is malloc'd (free()). */
+CN_NODISCARD cn_err cn_node_sign_cert(cn_node *n, const cn_cert *c, uint8_t **out, size_t *len,
+				      cn_diag *diag);
 void cn_node_random(const cn_node *n, void *buf, size_t len);
 /* Model context (today, division table) for parsing input. */
 cn_model_ctx cn_node_model_ctx(const cn_node *n);
