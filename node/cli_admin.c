@@ -511,6 +511,8 @@ static const char *type_name(cn_field_type t)
 	case CN_FT_DIVISION: return "区划代码 12-digit division code";
 	case CN_FT_PHONE: return "电话 phone";
 	case CN_FT_RECORD: return "档案编号 record id (32 hex)";
+	case CN_FT_CHAIN: return "证书链 certificate chain (hex)";
+	case CN_FT_REVOKE: return "吊销记录 revocation (hex)";
 	}
 	return "?";
 }

@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "carenode/keyfile.h"
+#include "carenode/scope.h"
 
 static void join_path(char *out, size_t cap, const char *dir, const char *file)
 {
@@ -286,6 +287,45 @@ cn_err cn_enrol_revoke_root(const char *ca_dir, const uint8_t serial[CN_SERIAL_B
 	return err;
 }
 
+/* Writes the node's certificate chain as a record, so it replicates with
+ * the node's first ops and every receiver can check its author. */
+static cn_err announce(cn_node *n, const uint8_t *chain, size_t len, const char *division,
+		       cn_diag *diag)
+{
+	char *hex = malloc(2 * len + 1);
+	uint8_t rec[CN_RECORD_BYTES];
+	cn_draft *d = NULL;
+	sqlite3_stmt *st = NULL;
+	bool exists = false;
+	size_t idx;
+	cn_val v;
+	cn_err err;
+
+	if (!hex)
+		return CN_ERR_NOMEM;
+	if (2 * len > CN_VALUE_MAX) {
+		free(hex);
+		cn_diag_set(diag, "证书链过长 / certificate chain too long to replicate");
+		return CN_ERR_LIMIT;
+	}
+	cn_hex(chain, len, hex);
+	cn_scope_cert_record(cn_node_pubkey(n), rec);
+	if (sqlite3_prepare_v2(cn_store_db(cn_node_store(n)), "SELECT 1 FROM cert WHERE id = ?", -1,
+			       &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_blob(st, 1, rec, CN_RECORD_BYTES, SQLITE_STATIC);
+		exists = sqlite3_step(st) == SQLITE_ROW;
+	}
+	sqlite3_finalize(st);
+	v = (cn_val){.type = CN_VAL_STR, .s = hex, .len = (uint32_t)(2 * len)};
+	if (!(err = cn_draft_new(&d)) &&
+	    !(err = cn_draft_change(d, CN_KIND_CERT, rec, division, !exists, &idx)) &&
+	    !(err = cn_draft_set(d, idx, "chain", &v)))
+		err = cn_node_commit(n, d, "enrolment", 0, NULL, diag);
+	cn_draft_free(d);
+	free(hex);
+	return err;
+}
+
 cn_err cn_enrol_join(const char *dir, const uint8_t *chain, size_t chain_len,
 		     const uint8_t root[CN_KEY_BYTES], const char *network_key_path,
 		     const cn_env *env, cn_diag *diag)
@@ -341,7 +381,8 @@ cn_err cn_enrol_join(const char *dir, const uint8_t *chain, size_t chain_len,
 	if ((err = cn_store_meta_set(cn_node_store(node), "root_public_key", (char *)hex_root,
 				     diag)) ||
 	    (err = cn_store_meta_set(cn_node_store(node), "role", cn_role_name(certs[0].role),
-				     diag))) {
+				     diag)) ||
+	    (err = announce(node, chain, chain_len, certs[0].division, diag))) {
 		unlink(path);
 		unlink(net);
 	}

@@ -222,7 +222,7 @@ cn_err cn_ledger_io_export_json(cn_node *n, FILE *out, const char *status, cn_di
 			cn_json_null(&j);
 		}
 		for (size_t k = 0; k < nk && !err; k++)
-			if (kinds[k].event)
+			if (kinds[k].event && cn_model_field(&kinds[k], "child", 5))
 				err = json_events(n, &j, &kinds[k], hex, diag);
 		cn_json_object_end(&j);
 	}

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "carenode/cert.h"
 #include "carenode/division.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -238,6 +239,14 @@ static const cn_field_def contact_fields[] = {
 	TEXT("note", "联系内容", "what was said", "R2.5", ML, 500),
 };
 
+static const cn_field_def cert_fields[] = {
+	TYPED("chain", CN_FT_CHAIN, "证书链", "certificate chain, leaf first", "R11.1", REQ),
+};
+
+static const cn_field_def revocation_fields[] = {
+	TYPED("revocation", CN_FT_REVOKE, "吊销记录", "signed revocation", "R11.1", REQ),
+};
+
 static const cn_kind_def kinds[] = {
 	{"child", "儿童档案", "child's file", "R1", false, child_fields, N(child_fields)},
 	{"guardian", "监护情况", "guardianship", "R2", false, guardian_fields, N(guardian_fields)},
@@ -246,6 +255,10 @@ static const cn_kind_def kinds[] = {
 	{"visit", "走访记录", "visit", "R3.2", true, visit_fields, N(visit_fields)},
 	{"contact", "亲情联系记录", "parents' contact", "R2.5", true, contact_fields,
 	 N(contact_fields)},
+	/* shared reference data: every node receives them (scope.h) */
+	{"cert", "节点证书", "node certificate", "R11.1", false, cert_fields, N(cert_fields)},
+	{"revocation", "证书吊销", "certificate revocation", "R11.1", true, revocation_fields,
+	 N(revocation_fields)},
 };
 
 const cn_kind_def *cn_model_kinds(size_t *n)
@@ -560,6 +573,31 @@ static bool record_ok(const char *s, size_t len)
 	return cn_unhex(s, len, b, sizeof(b));
 }
 
+/* Certificates and revocations travel as lowercase hex of their signed
+ * bytes; the value must decode and its signatures verify. */
+static const char *signed_hex_rule(cn_field_type t, const char *s, size_t len)
+{
+	uint8_t bytes[CN_VALUE_MAX / 2];
+	cn_cert certs[CN_CHAIN_MAX];
+	cn_revocation rv;
+	size_t n;
+
+	if (len % 2 || len / 2 > sizeof(bytes))
+		return "应为十六进制 / must be hex";
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return "应为小写十六进制 / must be lowercase hex";
+	if (!cn_unhex(s, len, bytes, len / 2))
+		return "应为十六进制 / must be hex";
+	if (t == CN_FT_CHAIN)
+		return cn_cert_chain_decode(bytes, len / 2, certs, NULL, NULL, &n, NULL)
+			       ? "证书链无效 / not a valid certificate chain"
+			       : NULL;
+	return cn_revocation_decode(bytes, len / 2, &rv, NULL)
+		       ? "吊销记录无效 / not a valid revocation"
+		       : NULL;
+}
+
 cn_err cn_model_check_value(const cn_field_def *f, const cn_val *v, cn_diag *diag)
 {
 	const char *why = NULL;
@@ -628,6 +666,8 @@ cn_err cn_model_check_value(const cn_field_def *f, const cn_val *v, cn_diag *dia
 				why = "应为32位小写十六进制档案编号 / must be a 32-hex-digit "
 				      "record id";
 			break;
+		case CN_FT_CHAIN:
+		case CN_FT_REVOKE: why = signed_hex_rule(f->type, v->s, v->len); break;
 		default: why = "未知字段类型 / unknown field type";
 		}
 	}

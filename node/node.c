@@ -6,6 +6,7 @@
 #include "carenode/node.h"
 
 #include "carenode/keyfile.h"
+#include "carenode/scope.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +29,8 @@ struct cn_node {
 	char name[64];
 	uint8_t *sk; /* sodium_malloc'd CN_SECRET_BYTES */
 	bool has_sk; /* false when opened read-only */
+	bool joined; /* root known: received ops can be authorized */
+	uint8_t root[CN_KEY_BYTES];
 	uint8_t pk[CN_KEY_BYTES];
 	uint64_t last_hlc;
 };
@@ -301,6 +304,11 @@ cn_err cn_node_open(const char *dir, bool readonly, const cn_env *env, cn_node *
 	}
 	if ((err = cn_store_max_hlc(n->store, &n->last_hlc, diag)))
 		goto fail;
+	{
+		cn_diag ignore = {{0}};
+		if (!cn_store_meta_get(n->store, "root_public_key", pkhex, sizeof(pkhex), &ignore))
+			n->joined = cn_unhex(pkhex, strlen(pkhex), n->root, CN_KEY_BYTES);
+	}
 	*out = n;
 	return CN_OK;
 fail:
@@ -429,6 +437,31 @@ cn_err cn_draft_set(cn_draft *d, size_t idx, const char *field, const cn_val *v)
 }
 
 /* ---- the write path ---- */
+
+bool cn_node_joined(const cn_node *n)
+{
+	return n->joined;
+}
+
+static cn_err authorize(void *ctx, cn_store *s, const cn_op_decoded *d, cn_diag *why)
+{
+	const cn_node *n = ctx;
+
+	return cn_scope_authorize(s, n->root, d, why);
+}
+
+cn_err cn_node_receive(cn_node *n, const void *bytes, size_t len, const char *peer,
+		       cn_receipt *receipt, cn_diag *why, cn_diag *diag)
+{
+	if (!n->joined) {
+		cn_diag_set(diag,
+			    "节点尚未加入部署，无法验证收到的操作 / the node has not joined a "
+			    "deployment and cannot authorize received ops");
+		return CN_ERR_STATE;
+	}
+	return cn_store_receive(n->store, bytes, len, peer, cn_node_now_ms(n), authorize, n,
+				receipt, why, diag);
+}
 
 cn_err cn_node_begin(cn_node *n, cn_diag *diag)
 {

@@ -64,17 +64,64 @@ static const char log_schema[] =
 	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;"
 	"CREATE TABLE ops(pos INTEGER PRIMARY KEY, origin BLOB NOT NULL, seq INTEGER NOT NULL,"
 	" hash BLOB NOT NULL UNIQUE, hlc INTEGER NOT NULL, urgent INTEGER NOT NULL,"
-	" bytes BLOB NOT NULL, UNIQUE(origin, seq)) STRICT;"
-	"CREATE INDEX ops_hlc ON ops(hlc);";
+	" bytes BLOB NOT NULL, peer TEXT, UNIQUE(origin, seq)) STRICT;"
+	"CREATE INDEX ops_hlc ON ops(hlc);"
+	"CREATE TABLE quarantine(id INTEGER PRIMARY KEY, origin BLOB, seq INTEGER, hash BLOB,"
+	" bytes BLOB NOT NULL, reason TEXT NOT NULL, code INTEGER NOT NULL, peer TEXT,"
+	" received_ms INTEGER NOT NULL) STRICT;"
+	"CREATE INDEX quarantine_origin ON quarantine(origin, seq);";
+
+static cn_err exec(cn_store *s, const char *sql, const char *doing, cn_diag *diag);
+
+/* Upgrades an earlier schema in one transaction. Version 1 (issue #2) had
+ * no delivering peer, no quarantine and no reference-data tables. */
+static cn_err migrate(cn_store *s, int from, cn_diag *diag)
+{
+	static const char v1_to_v2[] =
+		"ALTER TABLE ops ADD COLUMN peer TEXT;"
+		"CREATE TABLE quarantine(id INTEGER PRIMARY KEY, origin BLOB, seq INTEGER, hash "
+		"BLOB,"
+		" bytes BLOB NOT NULL, reason TEXT NOT NULL, code INTEGER NOT NULL, peer TEXT,"
+		" received_ms INTEGER NOT NULL) STRICT;"
+		"CREATE INDEX quarantine_origin ON quarantine(origin, seq);";
+	char ver[16];
+	cn_err err;
+
+	if (from < 1 || from > CN_STORE_SCHEMA_VERSION) {
+		cn_diag_set(diag,
+			    "数据库结构版本 %d 不受支持（本程序为 %d）/ schema version %d not "
+			    "supported (this is %d)",
+			    from, CN_STORE_SCHEMA_VERSION, from, CN_STORE_SCHEMA_VERSION);
+		return CN_ERR_MISMATCH;
+	}
+	if (from == CN_STORE_SCHEMA_VERSION)
+		return CN_OK;
+	if ((err = exec(s, "BEGIN IMMEDIATE", "upgrading the database", diag)))
+		return err;
+	if (from == 1 && (err = exec(s, v1_to_v2, "upgrading the database", diag)))
+		goto fail;
+	/* tables of kinds added since (IF NOT EXISTS) */
+	if ((err = cn_proj_create_schema(s->db, "main", diag)))
+		goto fail;
+	snprintf(ver, sizeof(ver), "%d", CN_STORE_SCHEMA_VERSION);
+	if ((err = cn_store_meta_set(s, "schema_version", ver, diag)) ||
+	    (err = exec(s, "COMMIT", "upgrading the database", diag)))
+		goto fail;
+	return CN_OK;
+fail:
+	cn_store_rollback(s);
+	return err;
+}
 
 static cn_err store_prepare(cn_store *s, cn_diag *diag)
 {
 	int rc;
 	cn_err err;
 
-	rc = sqlite3_prepare_v3(
-		s->db, "INSERT INTO ops(origin, seq, hash, hlc, urgent, bytes) VALUES(?,?,?,?,?,?)",
-		-1, SQLITE_PREPARE_PERSISTENT, &s->ins_op, NULL);
+	rc = sqlite3_prepare_v3(s->db,
+				"INSERT INTO ops(origin, seq, hash, hlc, urgent, bytes, peer) "
+				"VALUES(?,?,?,?,?,?,?)",
+				-1, SQLITE_PREPARE_PERSISTENT, &s->ins_op, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v3(s->db, "SELECT 1 FROM ops WHERE hash = ?", -1,
 					SQLITE_PREPARE_PERSISTENT, &s->sel_hash, NULL);
@@ -165,17 +212,18 @@ cn_err cn_store_open(const char *path, bool readonly, cn_store **out, cn_diag *d
 		return err;
 	if (!readonly && (err = exec(s, "PRAGMA synchronous=FULL;", "opening the database", diag)))
 		goto fail;
-	if ((err = store_prepare(s, diag)) ||
-	    (err = cn_store_meta_get(s, "schema_version", ver, sizeof(ver), diag)))
+	if ((err = cn_store_meta_get(s, "schema_version", ver, sizeof(ver), diag)))
 		goto fail;
-	if (atoi(ver) != CN_STORE_SCHEMA_VERSION) {
+	if (atoi(ver) != CN_STORE_SCHEMA_VERSION && readonly) {
 		cn_diag_set(diag,
-			    "数据库结构版本 %s 不受支持（本程序为 %d）/ schema version %s not "
-			    "supported (this is %d)",
-			    ver, CN_STORE_SCHEMA_VERSION, ver, CN_STORE_SCHEMA_VERSION);
+			    "数据库结构版本 %s 需要升级，请以读写方式打开一次 / schema version %s "
+			    "must be upgraded: open it once read-write",
+			    ver, ver);
 		err = CN_ERR_MISMATCH;
 		goto fail;
 	}
+	if ((err = migrate(s, atoi(ver), diag)) || (err = store_prepare(s, diag)))
+		goto fail;
 	*out = s;
 	return CN_OK;
 fail:
@@ -305,7 +353,8 @@ static void origin_hex(const uint8_t *origin, char out[17])
 	cn_hex(origin, 8, out); /* the first 8 bytes name a node for people */
 }
 
-static cn_err store_append(cn_store *s, const cn_op_decoded *d, bool *dup, cn_diag *diag)
+static cn_err store_append(cn_store *s, const cn_op_decoded *d, const char *peer, bool *dup,
+			   cn_diag *diag)
 {
 	const cn_op *op = &d->op;
 	uint8_t head_hash[CN_HASH_BYTES];
@@ -365,6 +414,8 @@ static cn_err store_append(cn_store *s, const cn_op_decoded *d, bool *dup, cn_di
 	sqlite3_bind_int64(s->ins_op, 4, (sqlite3_int64)op->hlc);
 	sqlite3_bind_int(s->ins_op, 5, (op->flags & CN_OP_FLAG_URGENT) != 0);
 	sqlite3_bind_blob(s->ins_op, 6, d->bytes, (int)d->len, SQLITE_STATIC);
+	if (peer)
+		sqlite3_bind_text(s->ins_op, 7, peer, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s->ins_op);
 	sqlite3_reset(s->ins_op);
 	sqlite3_clear_bindings(s->ins_op);
@@ -377,22 +428,171 @@ static cn_err store_append(cn_store *s, const cn_op_decoded *d, bool *dup, cn_di
 	return fault(s, "append:projected");
 }
 
-cn_err cn_store_append(cn_store *s, const cn_op_decoded *d, bool *dup, cn_diag *diag)
+/* store_append inside a savepoint: a failed append leaves nothing behind
+ * even when the caller's transaction goes on (an import skipping a bad
+ * row, a sync batch quarantining one op). */
+static cn_err append_saved(cn_store *s, const cn_op_decoded *d, const char *peer, bool *dup,
+			   cn_diag *diag)
 {
 	cn_err err;
 
-	/* a savepoint: a failed append leaves nothing behind even when the
-	 * caller's transaction goes on (an import skipping a bad row, a sync
-	 * batch quarantining one op) */
 	if ((err = exec(s, "SAVEPOINT cn_append", "appending", diag)))
 		return err;
-	err = store_append(s, d, dup, diag);
+	err = store_append(s, d, peer, dup, diag);
 	if (err) {
 		(void)sqlite3_exec(s->db, "ROLLBACK TO cn_append; RELEASE cn_append", NULL, NULL,
 				   NULL);
 		return err;
 	}
 	return exec(s, "RELEASE cn_append", "appending", diag);
+}
+
+cn_err cn_store_append(cn_store *s, const cn_op_decoded *d, bool *dup, cn_diag *diag)
+{
+	return append_saved(s, d, NULL, dup, diag);
+}
+
+/* Keeps a refused op with its reason (once per distinct bytes). */
+static cn_err quarantine(cn_store *s, const void *bytes, size_t len, const uint8_t *origin,
+			 uint64_t seq, cn_err code, const char *reason, const char *peer,
+			 uint64_t now_ms, cn_diag *diag)
+{
+	uint8_t hash[CN_HASH_BYTES];
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	cn_hash(bytes, len, hash);
+	rc = sqlite3_prepare_v2(
+		s->db,
+		"INSERT INTO quarantine(origin, seq, hash, bytes, reason, code, peer,"
+		" received_ms) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE NOT EXISTS"
+		" (SELECT 1 FROM quarantine WHERE hash = ?3)",
+		-1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		if (origin) {
+			sqlite3_bind_blob(st, 1, origin, CN_KEY_BYTES, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
+		}
+		sqlite3_bind_blob(st, 3, hash, CN_HASH_BYTES, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 4, bytes, (int)len, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, reason, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 6, (int)code);
+		if (peer)
+			sqlite3_bind_text(st, 7, peer, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 8, (sqlite3_int64)now_ms);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? CN_OK : sqlerr(s, rc, "quarantining an op", diag);
+}
+
+static bool row_exists(cn_store *s, const char *sql, const void *blob, int len, int64_t num)
+{
+	sqlite3_stmt *st = NULL;
+	bool found = false;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_blob(st, 1, blob, len, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, num);
+		found = sqlite3_step(st) == SQLITE_ROW;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+cn_err cn_store_receive(cn_store *s, const void *bytes, size_t len, const char *peer,
+			uint64_t now_ms, cn_store_authorize_fn authorize, void *ctx,
+			cn_receipt *receipt, cn_diag *why, cn_diag *diag)
+{
+	cn_op_decoded *d = NULL;
+	uint8_t head_hash[CN_HASH_BYTES];
+	uint64_t head_seq;
+	const cn_op *op;
+	cn_err code, err = CN_OK;
+	bool dup;
+
+	*receipt = CN_RECEIPT_QUARANTINED;
+	code = cn_op_decode(bytes, len, &d, why);
+	if (code) {
+		/* name the claimed origin and sequence when the header parses */
+		cn_op_decoded *u = NULL;
+		const uint8_t *origin = NULL;
+		uint64_t seq = 0;
+		if (!cn_op_decode_unverified(bytes, len, &u, NULL)) {
+			origin = u->op.origin;
+			seq = u->op.seq;
+		}
+		err = quarantine(s, bytes, len, origin, seq, code, why->text, peer, now_ms, diag);
+		cn_op_free(u);
+		return err;
+	}
+	op = &d->op;
+	if (row_exists(s, "SELECT 1 FROM ops WHERE hash = ?1 AND ?2 = ?2", d->hash, CN_HASH_BYTES,
+		       0)) {
+		*receipt = CN_RECEIPT_DUPLICATE;
+		goto done;
+	}
+	if (row_exists(s, "SELECT 1 FROM quarantine WHERE origin = ?1 AND seq <= ?2", op->origin,
+		       CN_KEY_BYTES, (int64_t)op->seq)) {
+		/* the chain passes through a refused op (or forks from it) */
+		cn_diag_set(why, "同一节点此序号或之前的操作已被隔离 / an op of this origin at or "
+				 "before this sequence is in quarantine");
+		code = CN_ERR_CHAIN;
+		goto refuse;
+	}
+	if ((err = cn_store_origin_head(s, op->origin, &head_seq, head_hash, diag)))
+		goto done;
+	if (op->seq <= head_seq) {
+		/* same origin and sequence, another hash: a fork */
+		cn_diag_set(why,
+			    "分叉：同一节点同一序号有两个不同的操作 / fork: two different ops with "
+			    "this origin and sequence");
+		code = CN_ERR_CHAIN;
+		goto refuse;
+	}
+	if (op->seq > head_seq + 1) {
+		*receipt = CN_RECEIPT_GAP;
+		goto done;
+	}
+	if (op->seq > 1 && memcmp(op->prev, head_hash, CN_HASH_BYTES) != 0) {
+		cn_diag_set(why,
+			    "链断裂：前序哈希与已有操作不符 / broken chain: prev is not the hash "
+			    "of the op held before it");
+		code = CN_ERR_CHAIN;
+		goto refuse;
+	}
+	if (cn_hlc_ms(op->hlc) > now_ms + CN_STORE_MAX_CLOCK_SKEW_MS) {
+		cn_diag_set(why,
+			    "操作时间比本机时钟超前 %llu 秒 / the op's clock is %llu s ahead of "
+			    "this node's",
+			    (unsigned long long)((cn_hlc_ms(op->hlc) - now_ms) / 1000),
+			    (unsigned long long)((cn_hlc_ms(op->hlc) - now_ms) / 1000));
+		code = CN_ERR_INVALID;
+		goto refuse;
+	}
+	if (authorize && (code = authorize(ctx, s, d, why)))
+		goto refuse;
+	for (uint32_t i = 0; i < op->n_changes; i++)
+		if ((code = cn_model_check_change(&op->changes[i], why)))
+			goto refuse;
+	if ((err = append_saved(s, d, peer, &dup, diag)))
+		goto done;
+	*receipt = dup ? CN_RECEIPT_DUPLICATE : CN_RECEIPT_APPLIED;
+	goto done;
+refuse:
+	err = quarantine(s, bytes, len, op->origin, op->seq, code, why->text, peer, now_ms, diag);
+done:
+	cn_op_free(d);
+	return err;
+}
+
+cn_err cn_store_quarantine_count(cn_store *s, uint64_t *n, cn_diag *diag)
+{
+	int64_t v;
+	cn_err err = scalar(s, "SELECT count(*) FROM quarantine", &v, diag);
+
+	*n = (uint64_t)v;
+	return err;
 }
 
 cn_err cn_store_each_op(cn_store *s, int64_t after_pos, uint64_t limit, cn_store_op_fn fn,

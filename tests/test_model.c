@@ -955,8 +955,12 @@ static void test_model_kinds_table(void **state)
 	const cn_kind_def *k = cn_model_kinds(&n);
 
 	(void)state;
-	assert_int_equal(n, 5);
+	assert_int_equal(n, 7);
 	assert_string_equal(k[0].name, "child");
+	/* shared reference data: certificates (mutable), revocations (events) */
+	assert_false(cn_model_kind("cert", 4)->event);
+	assert_true(cn_model_kind("revocation", 10)->event);
+	assert_int_equal(field("cert", "chain")->type, CN_FT_CHAIN);
 	assert_false(k[0].event);
 	assert_true(cn_model_kind("visit", 5)->event);
 	assert_null(cn_model_kind("visits", 6));

@@ -1176,6 +1176,58 @@ static void three_ops(struct fixture *fx, uint8_t child[16], char who[17])
 	cn_hex(cn_node_pubkey(fx->node[0]), 8, who);
 }
 
+/* A database of schema version 1 (issue #2) is upgraded on open: same
+ * ops, same state, the new tables present. The version-1 layout is made
+ * by taking the version-2 additions away. */
+static void test_store_migrates_schema_1(void **state)
+{
+	struct fixture *fx = *state;
+	cn_diag diag = {{0}};
+	uint8_t before[CN_HASH_BYTES], after[CN_HASH_BYTES];
+	char path[256], ver[16];
+	uint64_t n_ops = 0, q = 1;
+	sqlite3 *db;
+	cn_store *s = NULL;
+
+	build_scenario(fx);
+	digest(nstore(fx, V), NULL, before);
+	snprintf(path, sizeof(path), "%s/v1.db", fx->dir);
+	ok(cn_store_create(path, &s, &diag));
+	cn_store_close(s);
+	s = NULL;
+	/* copy the scenario's ops in, then downgrade to version 1 */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	{
+		char sql[512];
+		snprintf(sql, sizeof(sql), "ATTACH '%s/carenode.db' AS src", fx->node_dir[V]);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	}
+	assert_int_equal(
+		sqlite3_exec(db,
+			     "INSERT INTO ops SELECT * FROM src.ops WHERE origin IS NOT NULL;"
+			     "DETACH src;"
+			     "DROP TABLE quarantine; ALTER TABLE ops DROP COLUMN peer;"
+			     "DROP TABLE cert; DROP TABLE revocation;"
+			     "UPDATE meta SET value = '1' WHERE key = 'schema_version';",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(db);
+	/* read-only cannot upgrade, and says so */
+	assert_int_equal(cn_store_open(path, true, &s, &diag), CN_ERR_MISMATCH);
+	assert_contains(diag.text, "upgraded");
+	cn_diag_clear(&diag);
+	ok(cn_store_open(path, false, &s, &diag));
+	ok(cn_store_meta_get(s, "schema_version", ver, sizeof(ver), &diag));
+	assert_int_equal(atoi(ver), CN_STORE_SCHEMA_VERSION);
+	ok(cn_store_quarantine_count(s, &q, &diag));
+	assert_int_equal(q, 0);
+	ok(cn_store_rebuild(s, &n_ops, &diag));
+	ok(cn_store_verify(s, &n_ops, &diag));
+	digest(s, NULL, after);
+	assert_memory_equal(before, after, CN_HASH_BYTES);
+	cn_store_close(s);
+}
+
 static void test_store_verify_good_store(void **state)
 {
 	struct fixture *fx = *state;
@@ -2135,6 +2187,7 @@ int main(void)
 		T(test_store_record_kind_is_first_write),
 		T(test_store_child_village_matches_division),
 		T(test_store_rebuild_same_digest),
+		T(test_store_migrates_schema_1),
 		T(test_store_convergence_property),
 		T(test_store_sensitive_conflict_rows),
 		T(test_store_conflict_cleared_by_later_write),

@@ -28,6 +28,8 @@ typedef enum cn_field_type {
 	CN_FT_DIVISION, /* 12-digit statistical code of a known village */
 	CN_FT_PHONE,    /* digits with an optional +, - or space */
 	CN_FT_RECORD,   /* 32 hex digits naming another record (a child) */
+	CN_FT_CHAIN,    /* hex of a certificate chain file (cert.h) */
+	CN_FT_REVOKE,   /* hex of a signed revocation (cert.h) */
 } cn_field_type;
 
 enum {

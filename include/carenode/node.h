@@ -89,6 +89,15 @@ const cn_val *cn_draft_get(const cn_draft *d, size_t idx, const char *field);
 CN_NODISCARD cn_err cn_node_commit(cn_node *n, const cn_draft *d, const char *actor, uint64_t flags,
 				   uint8_t hash[CN_HASH_BYTES], cn_diag *diag);
 
+/* Takes one op received from peer (replication or a bundle) in the
+ * caller's transaction: cn_store_receive with this node's clock and the
+ * author's rights checked against the deployment root (scope.h). The node
+ * must have joined (carenode join). */
+CN_NODISCARD cn_err cn_node_receive(cn_node *n, const void *bytes, size_t len, const char *peer,
+				    cn_receipt *receipt, cn_diag *why, cn_diag *diag);
+/* True once the node has joined a deployment (root key known). */
+bool cn_node_joined(const cn_node *n);
+
 CN_NODISCARD cn_err cn_node_begin(cn_node *n, cn_diag *diag);
 CN_NODISCARD cn_err cn_node_end(cn_node *n, cn_diag *diag); /* commit */
 void cn_node_abort(cn_node *n);                             /* roll back */

@@ -3,12 +3,16 @@
  * metadata, and the projection kept in step with the log inside one
  * transaction per append.
  *
- * Storage layout (schema version 1):
+ * Storage layout (schema version 2; version 1 is migrated on open):
  *   meta(key, value)                      node identity and settings
- *   ops(pos, origin, seq, hash, hlc, urgent, bytes)
+ *   ops(pos, origin, seq, hash, hlc, urgent, bytes, peer)
  *                                         the log: exact signed bytes, in
  *                                         arrival order; (origin, seq) and
- *                                         hash unique
+ *                                         hash unique; peer = who delivered
+ *                                         it (NULL: written here)
+ *   quarantine(id, origin, seq, hash, bytes, reason, code, peer, received_ms)
+ *                                         received ops refused, with why;
+ *                                         never applied (v2)
  *   changes, heads, conflicts, <kinds>    the projection (project.h)
  * The database runs in WAL mode with synchronous=FULL: an op reported as
  * written survives a power cut.
@@ -26,7 +30,7 @@
 #include "carenode/op.h"
 #include "carenode/project.h"
 
-#define CN_STORE_SCHEMA_VERSION 1
+#define CN_STORE_SCHEMA_VERSION 2
 
 typedef struct cn_store cn_store;
 
@@ -66,6 +70,36 @@ CN_NODISCARD cn_err cn_store_max_hlc(cn_store *s, uint64_t *hlc, cn_diag *diag);
  * (same hash) sets *dup and changes nothing; the same (origin, seq) with a
  * different hash is a fork: CN_ERR_CHAIN. bytes/len are d's bytes. */
 CN_NODISCARD cn_err cn_store_append(cn_store *s, const cn_op_decoded *d, bool *dup, cn_diag *diag);
+
+/* What cn_store_receive did with one received op. */
+typedef enum cn_receipt {
+	CN_RECEIPT_APPLIED = 0, /* appended and projected */
+	CN_RECEIPT_DUPLICATE,   /* already held: nothing changed */
+	CN_RECEIPT_GAP,         /* the origin's earlier ops are missing: send them first */
+	CN_RECEIPT_QUARANTINED, /* refused: kept in quarantine with the reason */
+} cn_receipt;
+
+/* Decides whether a decoded, signature-checked op may be applied here
+ * (the author's rights); CN_OK or an error with the reason in diag. */
+typedef cn_err (*cn_store_authorize_fn)(void *ctx, cn_store *s, const cn_op_decoded *d,
+					cn_diag *diag);
+
+/* Takes one op received from peer (bytes borrowed) in the caller's
+ * transaction: strict decoding and signature, chain (a fork is
+ * quarantined), authorization, model, then append. Everything refused is
+ * quarantined with its reason and *receipt says so; the return value is an
+ * error only when the store itself failed (disk, database), so a sync goes
+ * on past a bad op. Ops that follow a quarantined op of the same origin are
+ * quarantined too: their chain passes through a refused op. */
+CN_NODISCARD cn_err cn_store_receive(cn_store *s, const void *bytes, size_t len, const char *peer,
+				     uint64_t now_ms, cn_store_authorize_fn authorize, void *ctx,
+				     cn_receipt *receipt, cn_diag *why, cn_diag *diag);
+
+/* Counts quarantined ops. */
+CN_NODISCARD cn_err cn_store_quarantine_count(cn_store *s, uint64_t *n, cn_diag *diag);
+
+/* How far ahead of the receiver's clock an op's time may be. */
+#define CN_STORE_MAX_CLOCK_SKEW_MS (5 * 60 * 1000)
 
 /* Counts ops in the log. */
 CN_NODISCARD cn_err cn_store_op_count(cn_store *s, uint64_t *n, cn_diag *diag);

@@ -1,0 +1,49 @@
+/*
+ * scope.h - jurisdiction and need-to-know: what a certified node may read
+ * and write (the table in proto/CERT.md), and the check every received op
+ * passes before it is applied (R3, R11): signature and chain are the
+ * codec's and the store's; here, the author's certificate chain to the
+ * county root, its validity and revocation at the op's time, and the
+ * right to write each change's kind at each change's division.
+ */
+#ifndef CARENODE_SCOPE_H
+#define CARENODE_SCOPE_H
+
+#include <stdbool.h>
+
+#include "carenode/cert.h"
+#include "carenode/err.h"
+#include "carenode/op.h"
+#include "carenode/store.h"
+
+/* Kinds of shared reference data every node receives and any enrolled
+ * node may carry (their own signatures authorize them). */
+#define CN_KIND_CERT "cert"
+#define CN_KIND_REVOCATION "revocation"
+/* Reference data is placed at the county's own code. */
+#define CN_REFERENCE_DIVISION "370522000000"
+
+typedef struct cn_rights {
+	char prefix[CN_DIVISION_LEN + 1]; /* jurisdiction: code prefix */
+	unsigned read;                    /* bit i: model kind i (cn_model_kinds order) */
+	unsigned write;
+} cn_rights;
+
+/* The rights a certificate's role grants at its scope. */
+void cn_scope_rights(const cn_cert *leaf, cn_rights *out);
+bool cn_scope_may_read(const cn_rights *r, const char *kind, size_t kind_len, const char *division);
+bool cn_scope_may_write(const cn_rights *r, const char *kind, size_t kind_len,
+			const char *division);
+
+/* Decides whether a received op may be applied: CN_OK, or CN_ERR_DENIED
+ * (or CN_ERR_INVALID for a malformed certificate or revocation it
+ * carries) with the reason in diag. root is the deployment's root key.
+ * The store supplies known certificates and revocations. */
+CN_NODISCARD cn_err cn_scope_authorize(cn_store *s, const uint8_t root[CN_KEY_BYTES],
+				       const cn_op_decoded *d, cn_diag *diag);
+
+/* The record id of a node's certificate record: the first 16 bytes of its
+ * public key. */
+void cn_scope_cert_record(const uint8_t key[CN_KEY_BYTES], uint8_t out[CN_RECORD_BYTES]);
+
+#endif

@@ -1,0 +1,268 @@
+/*
+ * scope.c - what a certified node may read and write, and the
+ * authorization of every received op: the author's chain to the county
+ * root, valid and unrevoked at the op's time, and its right to write each
+ * change's kind at each change's division (R3.1, R11.1).
+ */
+#include "carenode/scope.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "carenode/model.h"
+
+/* The ledger kinds of the model, by name. */
+static const char *const ledger_kinds[] = {"child", "guardian", "assessment", "visit", "contact"};
+
+static unsigned kind_bit(const char *name, size_t len)
+{
+	size_t nk;
+	const cn_kind_def *kinds = cn_model_kinds(&nk);
+	const cn_kind_def *k = cn_model_kind(name, len);
+
+	return k ? 1u << (unsigned)(k - kinds) : 0;
+}
+
+static unsigned kinds_mask(const char *const *names, size_t n)
+{
+	unsigned m = 0;
+
+	for (size_t i = 0; i < n; i++)
+		m |= kind_bit(names[i], strlen(names[i]));
+	return m;
+}
+
+void cn_scope_rights(const cn_cert *leaf, cn_rights *out)
+{
+	static const char *const police[] = {"child", "guardian"};
+	static const char *const child_only[] = {"child"};
+	unsigned ledger = kinds_mask(ledger_kinds, 5);
+	unsigned reference = kind_bit(CN_KIND_CERT, 4) | kind_bit(CN_KIND_REVOCATION, 10);
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->prefix, sizeof(out->prefix), "%s", leaf->scope);
+	switch (leaf->role) {
+	case CN_ROLE_VILLAGE:
+	case CN_ROLE_TOWNSHIP:
+	case CN_ROLE_COUNTY:
+	case CN_ROLE_CIVIL_AFFAIRS:
+		out->read = ledger;
+		out->write = ledger;
+		break;
+	case CN_ROLE_POLICE: out->read = kinds_mask(police, 2); break;
+	case CN_ROLE_ROOT: break;
+	default: /* education and the other departments */ out->read = kinds_mask(child_only, 1);
+	}
+	/* every node receives and may carry the shared reference data */
+	out->read |= reference;
+	out->write |= reference;
+}
+
+static bool is_reference(const char *kind, size_t len)
+{
+	return (len == 4 && !memcmp(kind, CN_KIND_CERT, 4)) ||
+	       (len == 10 && !memcmp(kind, CN_KIND_REVOCATION, 10));
+}
+
+bool cn_scope_may_read(const cn_rights *r, const char *kind, size_t len, const char *division)
+{
+	if (!(r->read & kind_bit(kind, len)))
+		return false;
+	return is_reference(kind, len) || !strncmp(division, r->prefix, strlen(r->prefix));
+}
+
+bool cn_scope_may_write(const cn_rights *r, const char *kind, size_t len, const char *division)
+{
+	if (!(r->write & kind_bit(kind, len)))
+		return false;
+	return is_reference(kind, len) || !strncmp(division, r->prefix, strlen(r->prefix));
+}
+
+void cn_scope_cert_record(const uint8_t key[CN_KEY_BYTES], uint8_t out[CN_RECORD_BYTES])
+{
+	memcpy(out, key, CN_RECORD_BYTES);
+}
+
+/* ---- looking certificates and revocations up in the store ---- */
+
+typedef struct lookup {
+	cn_store *s;
+	uint64_t at; /* the op's time, Unix seconds */
+} lookup;
+
+/* The hex field of a projected reference record, decoded into buf. */
+static bool load_hex(cn_store *s, const char *sql, const uint8_t *id, uint8_t *buf, size_t cap,
+		     size_t *len)
+{
+	sqlite3_stmt *st = NULL;
+	bool found = false;
+
+	if (sqlite3_prepare_v2(cn_store_db(s), sql, -1, &st, NULL) != SQLITE_OK)
+		return false;
+	sqlite3_bind_blob(st, 1, id, CN_RECORD_BYTES, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *hex = (const char *)sqlite3_column_text(st, 0);
+		size_t hlen = hex ? strlen(hex) : 0;
+		if (hlen % 2 == 0 && hlen / 2 <= cap && cn_unhex(hex, hlen, buf, hlen / 2)) {
+			*len = hlen / 2;
+			found = true;
+		}
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+/* Revoked at or before the op's time? Later revocations do not reach back:
+ * what a node wrote while it was trusted stays. */
+static bool revoked(void *ctx, const uint8_t serial[CN_SERIAL_BYTES])
+{
+	lookup *l = ctx;
+	uint8_t buf[CN_CERT_MAX_BYTES];
+	cn_revocation rv;
+	size_t len;
+
+	if (!load_hex(l->s, "SELECT revocation FROM revocation WHERE id = ?", serial, buf,
+		      sizeof(buf), &len))
+		return false;
+	if (cn_revocation_decode(buf, len, &rv, NULL))
+		return false;
+	return rv.revoked_at <= l->at;
+}
+
+static cn_err chain_from_hex(const char *hex, size_t hlen, uint8_t *buf, size_t cap, cn_cert *certs,
+			     size_t *n, cn_diag *diag)
+{
+	if (hlen % 2 || hlen / 2 > cap || !cn_unhex(hex, hlen, buf, hlen / 2)) {
+		cn_diag_set(diag, "证书链编码错误 / malformed certificate chain");
+		return CN_ERR_INVALID;
+	}
+	return cn_cert_chain_decode(buf, hlen / 2, certs, NULL, NULL, n, diag);
+}
+
+/* Checks a change that carries a certificate chain or a revocation. */
+static cn_err check_reference(lookup *l, const uint8_t root[CN_KEY_BYTES], const cn_change *c,
+			      cn_diag *diag)
+{
+	uint8_t buf[CN_VALUE_MAX / 2], rec[CN_RECORD_BYTES];
+	cn_cert certs[CN_CHAIN_MAX];
+	size_t n;
+	cn_err err;
+
+	if (c->kind_len == 4) {
+		const cn_field *f = cn_change_field(c, "chain");
+		if (!f || f->val.type != CN_VAL_STR)
+			return CN_OK; /* an update that sets nothing checkable: model refuses */
+		if ((err = chain_from_hex(f->val.s, f->val.len, buf, sizeof(buf), certs, &n, diag)))
+			return err;
+		cn_scope_cert_record(certs[0].subject, rec);
+		if (memcmp(rec, c->record, CN_RECORD_BYTES) != 0) {
+			cn_diag_set(diag,
+				    "证书记录编号与证书主体不符 / a certificate record's id must "
+				    "be its subject's key");
+			return CN_ERR_DENIED;
+		}
+		return cn_cert_chain_verify(certs, n, root, l->at, revoked, l, diag);
+	} else {
+		const cn_field *f = cn_change_field(c, "revocation");
+		cn_revocation rv;
+		size_t len, clen;
+		if (!f || f->val.type != CN_VAL_STR || f->val.len % 2 ||
+		    f->val.len / 2 > sizeof(buf) ||
+		    !cn_unhex(f->val.s, f->val.len, buf, f->val.len / 2))
+			return CN_ERR_INVALID;
+		len = f->val.len / 2;
+		if ((err = cn_revocation_decode(buf, len, &rv, diag)))
+			return err;
+		if (memcmp(rv.serial, c->record, CN_SERIAL_BYTES) != 0) {
+			cn_diag_set(diag,
+				    "吊销记录编号与证书序号不符 / a revocation record's id must be "
+				    "the serial it revokes");
+			return CN_ERR_DENIED;
+		}
+		if (!memcmp(rv.issuer, root, CN_KEY_BYTES))
+			return CN_OK;
+		/* otherwise only the issuer of the revoked certificate */
+		cn_scope_cert_record(rv.subject, rec);
+		if (load_hex(l->s, "SELECT chain FROM cert WHERE id = ?", rec, buf, sizeof(buf),
+			     &clen) &&
+		    !cn_cert_chain_decode(buf, clen, certs, NULL, NULL, &n, NULL) &&
+		    !memcmp(certs[0].serial, rv.serial, CN_SERIAL_BYTES) &&
+		    !memcmp(certs[0].issuer, rv.issuer, CN_KEY_BYTES))
+			return CN_OK;
+		cn_diag_set(diag,
+			    "吊销记录的签发者既不是根也不是该证书的签发者 / a revocation must be "
+			    "signed by the root or by the certificate's issuer");
+		return CN_ERR_DENIED;
+	}
+}
+
+cn_err cn_scope_authorize(cn_store *s, const uint8_t root[CN_KEY_BYTES], const cn_op_decoded *d,
+			  cn_diag *diag)
+{
+	const cn_op *op = &d->op;
+	uint8_t rec[CN_RECORD_BYTES], buf[CN_VALUE_MAX / 2];
+	cn_cert certs[CN_CHAIN_MAX];
+	lookup l = {s, cn_hlc_ms(op->hlc) / 1000};
+	cn_rights rights;
+	size_t n = 0, len;
+	bool have = false;
+	char who[17];
+	cn_err err;
+
+	cn_hex(op->origin, 8, who);
+	cn_scope_cert_record(op->origin, rec);
+	/* the author's chain: carried in this op (a node's first op announces
+	 * it), or known from an earlier certificate record */
+	for (uint32_t i = 0; i < op->n_changes && !have; i++) {
+		const cn_change *c = &op->changes[i];
+		const cn_field *f = cn_change_field(c, "chain");
+		if (c->kind_len == 4 && !memcmp(c->kind, CN_KIND_CERT, 4) &&
+		    !memcmp(c->record, rec, CN_RECORD_BYTES) && f && f->val.type == CN_VAL_STR) {
+			if ((err = chain_from_hex(f->val.s, f->val.len, buf, sizeof(buf), certs, &n,
+						  diag)))
+				return err;
+			have = true;
+		}
+	}
+	if (!have &&
+	    load_hex(s, "SELECT chain FROM cert WHERE id = ?", rec, buf, sizeof(buf), &len))
+		have = !cn_cert_chain_decode(buf, len, certs, NULL, NULL, &n, NULL);
+	if (!have) {
+		cn_diag_set(diag, "作者节点 %s 没有已知证书 / author %s has no known certificate",
+			    who, who);
+		return CN_ERR_DENIED;
+	}
+	if (memcmp(certs[0].subject, op->origin, CN_KEY_BYTES) != 0) {
+		cn_diag_set(diag,
+			    "证书不属于作者节点 %s / the certificate is not the author's (%s)", who,
+			    who);
+		return CN_ERR_DENIED;
+	}
+	/* work a node did before it was enrolled is vouched for by the
+	 * certificate its key later received: judge such an op at the start of
+	 * the chain's validity; expiry and revocation still bind at op time */
+	for (size_t i = 0; i < n; i++)
+		if (l.at < certs[i].not_before)
+			l.at = certs[i].not_before;
+	if ((err = cn_cert_chain_verify(certs, n, root, l.at, revoked, &l, diag)))
+		return err;
+	cn_scope_rights(&certs[0], &rights);
+	for (uint32_t i = 0; i < op->n_changes; i++) {
+		const cn_change *c = &op->changes[i];
+		if (!cn_scope_may_write(&rights, c->kind, c->kind_len, c->division)) {
+			cn_diag_set(
+				diag,
+				"%s（%s %s）无权在 %s 写入 %.*s / %s (%s, scope %s) may not write "
+				"%.*s at %s",
+				who, cn_role_zh(certs[0].role), certs[0].scope, c->division,
+				(int)c->kind_len, c->kind, who, cn_role_name(certs[0].role),
+				certs[0].scope, (int)c->kind_len, c->kind, c->division);
+			return CN_ERR_DENIED;
+		}
+		if (is_reference(c->kind, c->kind_len) &&
+		    (err = check_reference(&l, root, c, diag)))
+			return err;
+	}
+	return CN_OK;
+}
