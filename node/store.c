@@ -64,12 +64,16 @@ static const char log_schema[] =
 	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;"
 	"CREATE TABLE ops(pos INTEGER PRIMARY KEY, origin BLOB NOT NULL, seq INTEGER NOT NULL,"
 	" hash BLOB NOT NULL UNIQUE, hlc INTEGER NOT NULL, urgent INTEGER NOT NULL,"
-	" bytes BLOB NOT NULL, peer TEXT, UNIQUE(origin, seq)) STRICT;"
+	" bytes BLOB NOT NULL, peer TEXT, skip_from INTEGER, UNIQUE(origin, seq)) STRICT;"
 	"CREATE INDEX ops_hlc ON ops(hlc);"
 	"CREATE TABLE quarantine(id INTEGER PRIMARY KEY, origin BLOB, seq INTEGER, hash BLOB,"
 	" bytes BLOB NOT NULL, reason TEXT NOT NULL, code INTEGER NOT NULL, peer TEXT,"
 	" received_ms INTEGER NOT NULL) STRICT;"
-	"CREATE INDEX quarantine_origin ON quarantine(origin, seq);";
+	"CREATE INDEX quarantine_origin ON quarantine(origin, seq);"
+	"CREATE TABLE peers(name TEXT PRIMARY KEY, pull_cursor INTEGER NOT NULL DEFAULT 0,"
+	" push_cursor INTEGER NOT NULL DEFAULT 0, last_contact_ms INTEGER, last_ok_ms INTEGER,"
+	" last_error TEXT, sent INTEGER NOT NULL DEFAULT 0, received INTEGER NOT NULL DEFAULT 0)"
+	" STRICT;";
 
 static cn_err exec(cn_store *s, const char *sql, const char *doing, cn_diag *diag);
 
@@ -79,11 +83,18 @@ static cn_err migrate(cn_store *s, int from, cn_diag *diag)
 {
 	static const char v1_to_v2[] =
 		"ALTER TABLE ops ADD COLUMN peer TEXT;"
+		"ALTER TABLE ops ADD COLUMN skip_from INTEGER;"
 		"CREATE TABLE quarantine(id INTEGER PRIMARY KEY, origin BLOB, seq INTEGER, hash "
 		"BLOB,"
 		" bytes BLOB NOT NULL, reason TEXT NOT NULL, code INTEGER NOT NULL, peer TEXT,"
 		" received_ms INTEGER NOT NULL) STRICT;"
-		"CREATE INDEX quarantine_origin ON quarantine(origin, seq);";
+		"CREATE INDEX quarantine_origin ON quarantine(origin, seq);"
+		"CREATE TABLE peers(name TEXT PRIMARY KEY, pull_cursor INTEGER NOT NULL DEFAULT 0,"
+		" push_cursor INTEGER NOT NULL DEFAULT 0, last_contact_ms INTEGER, last_ok_ms "
+		"INTEGER,"
+		" last_error TEXT, sent INTEGER NOT NULL DEFAULT 0, received INTEGER NOT NULL "
+		"DEFAULT 0)"
+		" STRICT;";
 	char ver[16];
 	cn_err err;
 
@@ -342,7 +353,7 @@ cn_err cn_store_max_hlc(cn_store *s, uint64_t *hlc, cn_diag *diag)
 cn_err cn_store_op_count(cn_store *s, uint64_t *n, cn_diag *diag)
 {
 	int64_t v;
-	cn_err err = scalar(s, "SELECT count(*) FROM ops", &v, diag);
+	cn_err err = scalar(s, "SELECT count(*) FROM ops WHERE skip_from IS NULL", &v, diag);
 
 	*n = (uint64_t)v;
 	return err;
@@ -586,6 +597,48 @@ done:
 	return err;
 }
 
+cn_err cn_store_receive_skip(cn_store *s, const uint8_t origin[CN_KEY_BYTES], uint64_t from,
+			     uint64_t to, const uint8_t hash[CN_HASH_BYTES], const char *peer,
+			     cn_receipt *receipt, cn_diag *diag)
+{
+	uint8_t head_hash[CN_HASH_BYTES];
+	uint64_t head_seq;
+	sqlite3_stmt *st = NULL;
+	cn_err err;
+	int rc;
+
+	*receipt = CN_RECEIPT_DUPLICATE;
+	if (from == 0 || to < from || to > INT64_MAX)
+		return CN_ERR_FORMAT;
+	if ((err = cn_store_origin_head(s, origin, &head_seq, head_hash, diag)))
+		return err;
+	if (to <= head_seq)
+		return CN_OK; /* already past it */
+	if (from != head_seq + 1) {
+		*receipt = CN_RECEIPT_GAP;
+		return CN_OK;
+	}
+	rc = sqlite3_prepare_v2(
+		s->db,
+		"INSERT INTO ops(origin, seq, hash, hlc, urgent, bytes, peer, skip_from)"
+		" VALUES(?, ?, ?, 0, 0, X'', ?, ?)",
+		-1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_blob(st, 1, origin, CN_KEY_BYTES, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)to);
+		sqlite3_bind_blob(st, 3, hash, CN_HASH_BYTES, SQLITE_STATIC);
+		if (peer)
+			sqlite3_bind_text(st, 4, peer, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, (sqlite3_int64)from);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return sqlerr(s, rc, "recording a withheld range", diag);
+	*receipt = CN_RECEIPT_APPLIED;
+	return CN_OK;
+}
+
 cn_err cn_store_quarantine_count(cn_store *s, uint64_t *n, cn_diag *diag)
 {
 	int64_t v;
@@ -603,8 +656,9 @@ cn_err cn_store_each_op(cn_store *s, int64_t after_pos, uint64_t limit, cn_store
 	int rc;
 
 	rc = sqlite3_prepare_v2(s->db,
-				"SELECT pos, bytes FROM ops WHERE pos > ? ORDER BY pos LIMIT ?", -1,
-				&st, NULL);
+				"SELECT pos, bytes FROM ops WHERE pos > ? AND skip_from IS NULL "
+				"ORDER BY pos LIMIT ?",
+				-1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return sqlerr(s, rc, "reading the log", diag);
 	sqlite3_bind_int64(st, 1, after_pos);
@@ -715,8 +769,9 @@ cn_err cn_store_verify(cn_store *s, uint64_t *n_ops, cn_diag *diag)
 	began = true;
 	/* arrival order: the table is read front to back, and a node appends
 	 * each origin's ops in chain order, so each chain is met in order */
-	rc = sqlite3_prepare_v2(s->db, "SELECT origin, seq, hash, bytes FROM ops ORDER BY pos", -1,
-				&st, NULL);
+	rc = sqlite3_prepare_v2(s->db,
+				"SELECT origin, seq, hash, bytes, skip_from FROM ops ORDER BY pos",
+				-1, &st, NULL);
 	if (rc != SQLITE_OK) {
 		err = sqlerr(s, rc, "verifying", diag);
 		goto done;
@@ -731,6 +786,27 @@ cn_err cn_store_verify(cn_store *s, uint64_t *n_ops, cn_diag *diag)
 
 		if (sqlite3_column_bytes(st, 0) == CN_KEY_BYTES)
 			origin_hex(origin, who);
+		if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
+			/* a withheld range: ops outside this node's scope that a
+			 * later op's signed prev vouches for */
+			uint64_t from = (uint64_t)sqlite3_column_int64(st, 4);
+			if (sqlite3_column_bytes(st, 0) != CN_KEY_BYTES ||
+			    sqlite3_column_bytes(st, 2) != CN_HASH_BYTES ||
+			    !(cs = chain_find(&chains, origin))) {
+				err = CN_ERR_MISMATCH;
+			} else if (from != cs->next || seq < from) {
+				err = CN_ERR_CHAIN;
+			} else {
+				memcpy(cs->prev, sqlite3_column_blob(st, 2), CN_HASH_BYTES);
+				cs->next = seq + 1;
+				continue;
+			}
+			cn_diag_set(diag,
+				    "节点 %s 第 %llu 号的保留区间不连续 / origin %s seq %llu: "
+				    "a withheld range does not continue the chain",
+				    who, (unsigned long long)seq, who, (unsigned long long)seq);
+			goto done;
+		}
 		err = cn_op_decode(sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3),
 				   &d, &why);
 		if (!err && !(cs = chain_find(&chains, d->op.origin)))

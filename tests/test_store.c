@@ -1207,6 +1207,7 @@ static void test_store_migrates_schema_1(void **state)
 			     "INSERT INTO ops SELECT * FROM src.ops WHERE origin IS NOT NULL;"
 			     "DETACH src;"
 			     "DROP TABLE quarantine; ALTER TABLE ops DROP COLUMN peer;"
+			     "ALTER TABLE ops DROP COLUMN skip_from; DROP TABLE peers;"
 			     "DROP TABLE cert; DROP TABLE revocation;"
 			     "UPDATE meta SET value = '1' WHERE key = 'schema_version';",
 			     NULL, NULL, NULL),

@@ -5,14 +5,22 @@
  *
  * Storage layout (schema version 2; version 1 is migrated on open):
  *   meta(key, value)                      node identity and settings
- *   ops(pos, origin, seq, hash, hlc, urgent, bytes, peer)
+ *   ops(pos, origin, seq, hash, hlc, urgent, bytes, peer, skip_from)
  *                                         the log: exact signed bytes, in
  *                                         arrival order; (origin, seq) and
  *                                         hash unique; peer = who delivered
- *                                         it (NULL: written here)
+ *                                         it (NULL: written here); a row
+ *                                         with skip_from set and no bytes
+ *                                         is a withheld range: ops
+ *                                         skip_from..seq of that origin lie
+ *                                         outside this node's scope, hash
+ *                                         is seq's (vouched for by the next
+ *                                         op's signed prev)
  *   quarantine(id, origin, seq, hash, bytes, reason, code, peer, received_ms)
  *                                         received ops refused, with why;
  *                                         never applied (v2)
+ *   peers(name, pull_cursor, push_cursor, last_contact_ms, last_ok_ms,
+ *         last_error, sent, received)     sync state per peer (v2)
  *   changes, heads, conflicts, <kinds>    the projection (project.h)
  * The database runs in WAL mode with synchronous=FULL: an op reported as
  * written survives a power cut.
@@ -94,6 +102,14 @@ typedef cn_err (*cn_store_authorize_fn)(void *ctx, cn_store *s, const cn_op_deco
 CN_NODISCARD cn_err cn_store_receive(cn_store *s, const void *bytes, size_t len, const char *peer,
 				     uint64_t now_ms, cn_store_authorize_fn authorize, void *ctx,
 				     cn_receipt *receipt, cn_diag *why, cn_diag *diag);
+
+/* Records that ops from..to of origin lie outside this node's scope and
+ * were withheld by the sender, to = hash's op; its successor's signed prev
+ * must name hash. GAP when the origin's ops before from are missing;
+ * DUPLICATE when already past to. */
+CN_NODISCARD cn_err cn_store_receive_skip(cn_store *s, const uint8_t origin[CN_KEY_BYTES], uint64_t from,
+					  uint64_t to, const uint8_t hash[CN_HASH_BYTES], const char *peer,
+					  cn_receipt *receipt, cn_diag *diag);
 
 /* Counts quarantined ops. */
 CN_NODISCARD cn_err cn_store_quarantine_count(cn_store *s, uint64_t *n, cn_diag *diag);

@@ -1,0 +1,57 @@
+/*
+ * sync.h - the sync protocol between a child node and its parent: message
+ * codec and the transport-independent engine (messages in -> messages out),
+ * run over NNG (link.h) or in-process in tests. Byte layout: proto/SYNC.md.
+ *
+ * The child drives every exchange. PUSH sends the parent the child's ops it
+ * lacks (everything not received from that parent), in arrival order, a
+ * batch per request; PULL asks for the parent's ops after a cursor (the
+ * parent's arrival position), of which the parent sends only those the
+ * child may read, and for each origin a withheld range where ops outside
+ * the child's scope lie between ones it receives, so chains still verify.
+ * A batch and its cursor are applied in one transaction: a repeated batch
+ * changes nothing, a cut one is fetched again from the last cursor.
+ */
+#ifndef CARENODE_SYNC_H
+#define CARENODE_SYNC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "carenode/node.h"
+#include "carenode/scope.h"
+#include "carenode/syncmsg.h"
+
+/* Parent side: answers one request from a child called peer (its rights
+ * from its certificate). *resp is malloc'd (free()). */
+CN_NODISCARD cn_err cn_sync_serve(cn_node *n, const char *peer, const cn_rights *rights,
+				  const uint8_t *req, size_t len, uint8_t **resp, size_t *resp_len,
+				  cn_diag *diag);
+
+/* A request/response round trip to the parent (over NNG, or a function
+ * call in tests). *resp is malloc'd (free()). */
+typedef cn_err (*cn_sync_roundtrip_fn)(void *ctx, const uint8_t *req, size_t len, uint8_t **resp,
+				       size_t *resp_len, cn_diag *diag);
+
+typedef struct cn_sync_stats {
+	uint64_t round_trips;
+	uint64_t bytes_sent, bytes_received;
+	uint64_t pushed;         /* ops sent up */
+	uint64_t parent_applied; /* of them, applied by the parent */
+	uint64_t parent_quarantined;
+	uint64_t pulled; /* ops received */
+	uint64_t applied, duplicate, quarantined, skipped_ranges;
+} cn_sync_stats;
+
+/* Child side: one complete exchange with the parent called parent: push
+ * until the parent has everything, then pull until nothing is left. The
+ * peer's state (cursors, last contact, last error) is kept in the store. */
+CN_NODISCARD cn_err cn_sync_run(cn_node *n, const char *parent, cn_sync_roundtrip_fn rt, void *ctx,
+				size_t batch_bytes, cn_sync_stats *stats, cn_diag *diag);
+
+/* Ops waiting to go up to parent (local and from the node's children). */
+CN_NODISCARD cn_err cn_sync_pending_up(cn_node *n, const char *parent, uint64_t *count,
+				       cn_diag *diag);
+
+#endif

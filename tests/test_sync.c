@@ -1,0 +1,462 @@
+/*
+ * test_sync.c - the sync engine between real nodes (issue #3, R3, R11.1):
+ * a county, two townships and three villages, enrolled by a real county
+ * root, edit offline, then exchange through cn_sync_run and cn_sync_serve
+ * (the same code the NNG link runs, called in-process here). Afterwards
+ * every jurisdiction's state digest agrees everywhere it is held, a village
+ * holds no other village's child, a cut exchange resumes without doubling
+ * anything, an idle exchange costs one small round trip, and concurrent
+ * edits to a guardian show the same value everywhere with one open
+ * conflict.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "carenode/enrol.h"
+#include "carenode/keyfile.h"
+#include "carenode/ledger.h"
+#include "carenode/scope.h"
+#include "carenode/sync.h"
+
+#define T1 "370522101000" /* 北宋镇 */
+#define V1 "370522101201" /* 洼张村, 北宋镇 */
+#define V2 "370522101202" /* 杨董村, 北宋镇 */
+#define T2 "370522102000" /* 盐窝镇 */
+#define V3 "370522102201" /* a village of 盐窝镇 */
+#define COUNTY "370522000000"
+/* 2026-06-15 12:00 China Standard Time */
+#define NOW_MS UINT64_C(1781496000000)
+
+enum { N_T1, N_V1, N_V2, N_T2, N_V3, N_POLICE, N_STRAY, N_COUNTY, N_NODES };
+
+typedef struct fixture {
+	char dir[64];
+	uint64_t now;
+	uint64_t counter;
+	cn_env env;
+	cn_node *node[N_NODES];
+	char path[N_NODES][128];
+} fixture;
+
+static uint64_t clock_ms(void *ctx)
+{
+	return ((fixture *)ctx)->now;
+}
+
+static void rand_fn(void *ctx, void *buf, size_t len)
+{
+	fixture *f = ctx;
+	uint8_t seed[32] = {0};
+
+	f->counter++;
+	memcpy(seed, &f->counter, sizeof(f->counter));
+	randombytes_buf_deterministic(buf, len, seed);
+}
+
+#define ok(call)                                                                                   \
+	do {                                                                                       \
+		cn_diag d_ = {{0}};                                                                \
+		cn_err e_ = (call);                                                                \
+		if (e_)                                                                            \
+			fail_msg("%s: %s %s", #call, cn_strerror(e_), d_.text);                    \
+	} while (0)
+
+static void mknode(fixture *f, int i, cn_level level, const char *code)
+{
+	cn_diag d = {{0}};
+	char base[64];
+
+	memcpy(base, f->dir, sizeof(base));
+	snprintf(f->path[i], sizeof(f->path[i]), "%s/n%d", base, i);
+	if (cn_node_init(f->path[i], level, code, &f->env, &d))
+		fail_msg("init %s: %s", code, d.text);
+}
+
+static void join(fixture *f, int i, const uint8_t *chain, size_t len)
+{
+	char ca_pub[160], net[160];
+	uint8_t *pub = NULL, root[32];
+	size_t plen;
+	cn_diag d = {{0}};
+
+	snprintf(ca_pub, sizeof(ca_pub), "%s/ca/root.pub", f->dir);
+	snprintf(net, sizeof(net), "%s/ca/network.key", f->dir);
+	assert_int_equal(cn_file_read(ca_pub, 256, &pub, &plen, &d), CN_OK);
+	assert_true(cn_unhex((char *)pub, 64, root, 32));
+	free(pub);
+	if (cn_enrol_join(f->path[i], chain, len, root, net, &f->env, &d))
+		fail_msg("join %d: %s", i, d.text);
+	assert_int_equal(cn_node_open(f->path[i], false, &f->env, &f->node[i], &d), CN_OK);
+}
+
+static void enrol_root(fixture *f, int i, cn_role role, const char *code)
+{
+	char ca[160];
+	cn_enrol_request req = {.role = role, .days = 365};
+	uint8_t *chain = NULL;
+	size_t len;
+	cn_diag d = {{0}};
+	cn_node *tmp = NULL;
+
+	snprintf(ca, sizeof(ca), "%s/ca", f->dir);
+	assert_int_equal(cn_node_open(f->path[i], true, &f->env, &tmp, &d), CN_OK);
+	memcpy(req.subject, cn_node_pubkey(tmp), 32);
+	cn_node_close(tmp);
+	memcpy(req.code, code, 13);
+	if (cn_enrol_issue_root(ca, &req, &f->env, &chain, &len, &d))
+		fail_msg("issue %s: %s", code, d.text);
+	join(f, i, chain, len);
+	free(chain);
+}
+
+static void enrol_by(fixture *f, int issuer, int i, const char *code)
+{
+	cn_enrol_request req = {.role = CN_ROLE_VILLAGE, .days = 365};
+	uint8_t *chain = NULL;
+	size_t len;
+	cn_diag d = {{0}};
+	cn_node *tmp = NULL;
+
+	assert_int_equal(cn_node_open(f->path[i], true, &f->env, &tmp, &d), CN_OK);
+	memcpy(req.subject, cn_node_pubkey(tmp), 32);
+	cn_node_close(tmp);
+	memcpy(req.code, code, 13);
+	if (cn_enrol_issue_node(f->node[issuer], &req, &chain, &len, &d))
+		fail_msg("enrol %s: %s", code, d.text);
+	join(f, i, chain, len);
+	free(chain);
+}
+
+static int setup(void **state)
+{
+	fixture *f = calloc(1, sizeof(*f));
+	char ca[160];
+	cn_diag d = {{0}};
+
+	strcpy(f->dir, "/tmp/cn-test-sync.");
+	strcat(f->dir, "XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	f->now = NOW_MS;
+	f->env = (cn_env){clock_ms, rand_fn, f};
+	snprintf(ca, sizeof(ca), "%s/ca", f->dir);
+	assert_int_equal(cn_enrol_ca_init(ca, COUNTY, &f->env, &d), CN_OK);
+	mknode(f, N_T1, CN_LEVEL_TOWNSHIP, T1);
+	mknode(f, N_V1, CN_LEVEL_VILLAGE, V1);
+	mknode(f, N_V2, CN_LEVEL_VILLAGE, V2);
+	mknode(f, N_T2, CN_LEVEL_TOWNSHIP, T2);
+	mknode(f, N_V3, CN_LEVEL_VILLAGE, V3);
+	mknode(f, N_POLICE, CN_LEVEL_COUNTY, COUNTY);
+	mknode(f, N_STRAY, CN_LEVEL_VILLAGE, V1); /* never enrolled */
+	mknode(f, N_COUNTY, CN_LEVEL_COUNTY, COUNTY);
+	enrol_root(f, N_T1, CN_ROLE_TOWNSHIP, T1);
+	enrol_root(f, N_T2, CN_ROLE_TOWNSHIP, T2);
+	enrol_root(f, N_POLICE, CN_ROLE_POLICE, COUNTY);
+	enrol_root(f, N_COUNTY, CN_ROLE_COUNTY, COUNTY);
+	enrol_by(f, N_T1, N_V1, V1);
+	enrol_by(f, N_T1, N_V2, V2);
+	enrol_by(f, N_T2, N_V3, V3);
+	assert_int_equal(cn_node_open(f->path[N_STRAY], false, &f->env, &f->node[N_STRAY], &d),
+			 CN_OK);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	char cmd[128];
+
+	for (int i = 0; i < N_NODES; i++)
+		cn_node_close(f->node[i]);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+/* ---- moving ops between nodes ---- */
+
+static void add_child(fixture *f, int i, const char *village, int order)
+{
+	char id[19];
+	uint8_t rec[16];
+	cn_diag d = {{0}};
+	cn_input in[] = {{"name", "王小明"},
+			 {"id_number", id},
+			 {"household_address", "利津县一街1号"},
+			 {"village_code", village}};
+
+	snprintf(id, sizeof(id), "370522201203%02d%03d", 10 + order % 18, 100 + order);
+	id[17] = cn_model_idnum_check_char(id);
+	id[18] = 0;
+	if (cn_ledger_child_add(f->node[i], "联络员", in, 4, NULL, 0, rec, &d))
+		fail_msg("add child: %s", d.text);
+}
+
+/* ---- an in-process link: the child's requests served by the parent ---- */
+
+typedef struct link {
+	fixture *f;
+	int parent, child;
+	cn_rights rights;
+	int fail_after; /* cut the link after this many round trips (0: never) */
+	int calls;
+	uint64_t sent, received;
+} link;
+
+static cn_err serve_rt(void *ctx, const uint8_t *req, size_t len, uint8_t **resp, size_t *rlen,
+		       cn_diag *diag)
+{
+	link *l = ctx;
+	char name[32];
+
+	if (l->fail_after && ++l->calls > l->fail_after) {
+		cn_diag_set(diag, "link cut");
+		return CN_ERR_IO;
+	}
+	snprintf(name, sizeof(name), "node%d", l->child);
+	l->sent += len;
+	return cn_sync_serve(l->f->node[l->parent], name, &l->rights, req, len, resp, rlen, diag);
+}
+
+static void link_init(fixture *f, link *l, int child, int parent)
+{
+	cn_cert certs[CN_CHAIN_MAX];
+	uint8_t root[32];
+	size_t n;
+	cn_diag d = {{0}};
+
+	memset(l, 0, sizeof(*l));
+	l->f = f;
+	l->parent = parent;
+	l->child = child;
+	assert_int_equal(cn_enrol_load(f->path[child], certs, &n, root, &d), CN_OK);
+	cn_scope_rights(&certs[0], &l->rights);
+}
+
+static cn_err sync_once(fixture *f, int child, int parent, size_t batch, cn_sync_stats *st,
+			cn_diag *d)
+{
+	link l;
+	char name[32];
+
+	link_init(f, &l, child, parent);
+	snprintf(name, sizeof(name), "node%d", parent);
+	return cn_sync_run(f->node[child], name, serve_rt, &l, batch, st, d);
+}
+
+static void sync_ok(fixture *f, int child, int parent)
+{
+	cn_sync_stats st;
+	cn_diag d = {{0}};
+
+	if (sync_once(f, child, parent, 0, &st, &d))
+		fail_msg("sync %d -> %d: %s", child, parent, d.text);
+	assert_int_equal(st.quarantined, 0);
+	assert_int_equal(st.parent_quarantined, 0);
+}
+
+static void digest_of(fixture *f, int i, const char *scope, char out[65])
+{
+	uint8_t h[32];
+
+	ok(cn_proj_digest(cn_store_proj(cn_node_store(f->node[i])), scope, h, &d_));
+	cn_hex(h, 32, out);
+}
+
+static int64_t count(fixture *f, int i, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+
+	assert_int_equal(
+		sqlite3_prepare_v2(cn_store_db(cn_node_store(f->node[i])), sql, -1, &st, NULL),
+		SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Everyone edits offline, then up (villages, townships) and down. */
+static void hierarchy_round(fixture *f)
+{
+	sync_ok(f, N_V1, N_T1);
+	sync_ok(f, N_V2, N_T1);
+	sync_ok(f, N_V3, N_T2);
+	sync_ok(f, N_T1, N_COUNTY);
+	sync_ok(f, N_T2, N_COUNTY);
+	sync_ok(f, N_T1, N_COUNTY);
+	sync_ok(f, N_T2, N_COUNTY);
+	sync_ok(f, N_V1, N_T1);
+	sync_ok(f, N_V2, N_T1);
+	sync_ok(f, N_V3, N_T2);
+}
+
+static void test_sync_hierarchy_converges(void **state)
+{
+	fixture *f = *state;
+	char a[65], b[65], c[65];
+
+	for (int k = 0; k < 3; k++) {
+		add_child(f, N_V1, V1, 10 + k);
+		add_child(f, N_V2, V2, 20 + k);
+		add_child(f, N_V3, V3, 30 + k);
+	}
+	add_child(f, N_T1, V1, 42);     /* a township files in its villages: */
+	add_child(f, N_T1, V2, 40);     /* V2 gets this one, V1's withheld */
+	add_child(f, N_COUNTY, V3, 41); /* the county files in a village of the other */
+	hierarchy_round(f);
+
+	/* each village's state agrees at the village, its township, the county
+	 * (scoped: a village also holds other nodes' certificates) */
+	digest_of(f, N_V1, V1, a);
+	digest_of(f, N_T1, V1, b);
+	digest_of(f, N_COUNTY, V1, c);
+	assert_string_equal(a, b);
+	assert_string_equal(a, c);
+	digest_of(f, N_V2, V2, a);
+	digest_of(f, N_T1, V2, b);
+	digest_of(f, N_COUNTY, V2, c);
+	assert_string_equal(a, b);
+	assert_string_equal(a, c);
+	digest_of(f, N_V3, V3, a);
+	digest_of(f, N_T2, V3, b);
+	digest_of(f, N_COUNTY, V3, c);
+	assert_string_equal(a, b);
+	assert_string_equal(a, c);
+	/* the township's whole scope agrees with the county's view of it */
+	digest_of(f, N_T1, "370522101", a);
+	digest_of(f, N_COUNTY, "370522101", b);
+	assert_string_equal(a, b);
+	/* the county sees every child, a village only its own */
+	assert_int_equal(count(f, N_COUNTY, "SELECT count(*) FROM child"), 12);
+	assert_int_equal(count(f, N_T1, "SELECT count(*) FROM child"), 8);
+	assert_int_equal(count(f, N_V1, "SELECT count(*) FROM child"), 4);
+	assert_int_equal(
+		count(f, N_V1, "SELECT count(*) FROM child WHERE village_code != '" V1 "'"), 0);
+	assert_int_equal(count(f, N_V2, "SELECT count(*) FROM child"), 4);
+	assert_int_equal(count(f, N_V3, "SELECT count(*) FROM child"), 4);
+	/* every node's log still verifies, withheld ranges included */
+	for (int i = 0; i < N_NODES; i++) {
+		uint64_t n;
+		if (i == N_STRAY || i == N_POLICE)
+			continue;
+		ok(cn_store_verify(cn_node_store(f->node[i]), &n, &d_));
+	}
+	assert_true(count(f, N_V2, "SELECT count(*) FROM ops WHERE skip_from IS NOT NULL") > 0);
+}
+
+static void test_sync_idle_is_one_small_round_trip(void **state)
+{
+	fixture *f = *state;
+	cn_sync_stats st;
+	cn_diag d = {{0}};
+
+	add_child(f, N_V1, V1, 1);
+	hierarchy_round(f);
+	assert_int_equal(sync_once(f, N_V1, N_T1, 0, &st, &d), CN_OK);
+	assert_int_equal(st.round_trips, 1);
+	assert_int_equal(st.pushed, 0);
+	assert_int_equal(st.pulled, 0);
+	assert_true(st.bytes_sent < 64);
+	assert_true(st.bytes_received < 64);
+}
+
+static void test_sync_cut_link_resumes(void **state)
+{
+	fixture *f = *state;
+	cn_sync_stats st;
+	cn_diag d = {{0}};
+	link l;
+	char want[65], got[65];
+	int cuts = 0;
+
+	for (int k = 0; k < 40; k++)
+		add_child(f, N_V1, V1, 100 + k);
+	/* small batches, and the link cut after every second round trip */
+	for (;;) {
+		cn_err err;
+		link_init(f, &l, N_V1, N_T1);
+		l.fail_after = 2;
+		err = cn_sync_run(f->node[N_V1], "node0", serve_rt, &l, 2048, &st, &d);
+		if (!err)
+			break;
+		assert_int_equal(err, CN_ERR_IO);
+		cn_diag_clear(&d);
+		assert_true(++cuts < 100);
+	}
+	assert_true(cuts > 3);
+	/* nothing lost, nothing doubled */
+	assert_int_equal(count(f, N_T1, "SELECT count(*) FROM child"), 40);
+	/* both hold the village's 41 ops and the township's certificate */
+	assert_int_equal(count(f, N_T1, "SELECT count(*) FROM ops WHERE skip_from IS NULL"),
+			 count(f, N_V1, "SELECT count(*) FROM ops WHERE skip_from IS NULL"));
+	assert_int_equal(count(f, N_T1, "SELECT count(*) FROM ops"), 42);
+	digest_of(f, N_V1, V1, want);
+	digest_of(f, N_T1, V1, got);
+	assert_string_equal(want, got);
+}
+
+static void test_sync_concurrent_guardian_edits(void **state)
+{
+	fixture *f = *state;
+	uint8_t rec[16];
+	char id[19], av[65], bv[65], cv[65];
+	cn_input g[] = {{"guardian_type", "grandparent"}, {"name", "张奶奶"}, {"relation", "祖母"}};
+	cn_input g1[] = {{"name", "李爷爷"}};
+	cn_input g2[] = {{"name", "王姑姑"}, {"guardian_type", "other_relative"}};
+	cn_diag d = {{0}};
+
+	add_child(f, N_V1, V1, 7);
+	snprintf(id, sizeof(id), "370522201203%02d%03d", 17, 107);
+	id[17] = cn_model_idnum_check_char(id);
+	id[18] = 0;
+	ok(cn_ledger_find_child(f->node[N_V1], id, rec, &d_));
+	ok(cn_ledger_guardian_set(f->node[N_V1], "联络员", rec, g, 3, &d_));
+	hierarchy_round(f);
+	/* offline, the village and the township change the guardian */
+	f->now += 1000;
+	ok(cn_ledger_guardian_set(f->node[N_V1], "联络员", rec, g1, 1, &d_));
+	ok(cn_ledger_guardian_set(f->node[N_T1], "专干", rec, g2, 2, &d_));
+	hierarchy_round(f);
+	hierarchy_round(f);
+	digest_of(f, N_V1, V1, av);
+	digest_of(f, N_T1, V1, bv);
+	digest_of(f, N_COUNTY, V1, cv);
+	assert_string_equal(av, bv);
+	assert_string_equal(av, cv);
+	/* one open conflict on the guardian's name, both values kept */
+	assert_int_equal(count(f, N_V1, "SELECT count(DISTINCT field) FROM conflicts"), 1);
+	assert_int_equal(count(f, N_V1, "SELECT count(*) FROM conflicts WHERE field = 'name'"), 2);
+	assert_int_equal(count(f, N_COUNTY, "SELECT count(*) FROM conflicts WHERE field = 'name'"),
+			 2);
+	/* the guardian type changed on one side only: no conflict, it wins */
+	assert_int_equal(count(f, N_V1,
+			       "SELECT count(*) FROM guardian WHERE guardian_type = "
+			       "'other_relative'"),
+			 1);
+	(void)d;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+		T(test_sync_hierarchy_converges),
+		T(test_sync_idle_is_one_small_round_trip),
+		T(test_sync_cut_link_resumes),
+		T(test_sync_concurrent_guardian_edits),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
