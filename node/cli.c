@@ -118,7 +118,8 @@ static void usage(FILE *f)
 	      "  4 未找到 not found, 5 完整性校验失败 integrity failure, 6 超出辖区 outside "
 	      "jurisdiction,\n"
 	      "  7 已存在或状态不允许 exists / wrong state, 8 存储错误 storage (disk full, "
-	      "read-only, I/O)\n",
+	      "read-only, I/O),\n"
+	      "  9 网络不通或对方无应答 network (the peer is unreachable or silent)\n",
 	      f);
 }
 
@@ -143,6 +144,7 @@ static int exit_code(cn_err err)
 	case CN_ERR_DB:
 	case CN_ERR_FULL:
 	case CN_ERR_READONLY: return 8;
+	case CN_ERR_NETWORK: return 9;
 	default: return 1;
 	}
 }

@@ -266,3 +266,11 @@ cn_err cn_scope_authorize(cn_store *s, const uint8_t root[CN_KEY_BYTES], const c
 	}
 	return CN_OK;
 }
+
+cn_err cn_scope_check_chain(cn_store *s, const uint8_t root[CN_KEY_BYTES], const cn_cert *certs,
+			    size_t n, uint64_t now, cn_diag *diag)
+{
+	lookup l = {s, now};
+
+	return cn_cert_chain_verify(certs, n, root, now, revoked, &l, diag);
+}

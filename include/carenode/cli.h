@@ -7,7 +7,7 @@
  *   0 ok, 1 other failure, 2 usage, 3 invalid input, 4 not found,
  *   5 integrity failure (signature, chain, tampering), 6 outside
  *   jurisdiction, 7 already exists or wrong state, 8 storage (disk full,
- *   read-only, I/O, database).
+ *   read-only, I/O, database), 9 network (peer unreachable or silent).
  */
 #ifndef CARENODE_CLI_H
 #define CARENODE_CLI_H

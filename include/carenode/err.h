@@ -38,6 +38,7 @@ typedef enum cn_err {
 	CN_ERR_MISMATCH,  /* two things that must agree do not */
 	CN_ERR_LIMIT,     /* a size or count limit was exceeded */
 	CN_ERR_USAGE,     /* a command line was wrong */
+	CN_ERR_NETWORK,   /* the peer could not be reached or did not answer */
 	CN_ERR__COUNT
 } cn_err;
 
