@@ -90,6 +90,17 @@ static const command commands[] = {
 	{"join", "join --chain 证书链 --root 根公钥或root.pub --network-key network.key",
 	 "安装本节点的证书链与网络密钥；链须签发给本节点并验证到县级根 / install this node's chain "
 	 "and network key; the chain must certify this node and verify to the county root."},
+	{"serve",
+	 "serve [--listen tcp://地址:端口] [--parent tcp://上级:端口] [--interval 秒] [--batch "
+	 "字节]",
+	 "运行节点：接受下级连接，并持续与上级同步（失败时退避重试）/ run the node: serve children "
+	 "and sync with the parent continuously, backing off on failure. Ctrl-C 停止 / stops."},
+	{"sync", "sync --once --parent tcp://上级:端口 [--timeout 秒] [--batch 字节]",
+	 "与上级同步一次后退出；退出码说明结果 / one exchange with the parent, then exit with a "
+	 "meaningful status."},
+	{"status", "status",
+	 "显示与各节点的同步状态、待上传操作、隔离数 / sync state per peer: last "
+	 "contact, ops pending, quarantine."},
 	{"synth", "synth --village 代码 --count N [--seed S] [--out 文件]",
 	 "生成合成儿童台账CSV（演示与测试用，非真实数据）/ write a synthetic ledger CSV (demo and "
 	 "tests; no real data)."},
@@ -231,7 +242,7 @@ void cn_cli_time(uint64_t hlc, char out[32])
 /* Options that never take a value. */
 static bool is_flag(const char *name)
 {
-	static const char *const flags[] = {"json", "help", "skip-bad", "h"};
+	static const char *const flags[] = {"json", "help", "skip-bad", "h", "once"};
 
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
 		if (!strcmp(name, flags[i]))
@@ -344,6 +355,12 @@ static cn_err dispatch(cn_cli *c, const char *cmd, const char *sub)
 		return cn_cli_enroll(c);
 	if (!strcmp(cmd, "join"))
 		return cn_cli_join(c);
+	if (!strcmp(cmd, "serve"))
+		return cn_cli_serve(c);
+	if (!strcmp(cmd, "sync"))
+		return cn_cli_sync(c);
+	if (!strcmp(cmd, "status"))
+		return cn_cli_status(c);
 	cn_diag_set(&c->diag, "未知命令“%s”，见 carenode --help / unknown command %s", cmd, cmd);
 	return CN_ERR_USAGE;
 }

@@ -162,7 +162,12 @@ cn_err cn_enrol_issue_root(const char *ca_dir, const cn_enrol_request *req, cons
 	*len = 0;
 	if (!sk)
 		return CN_ERR_NOMEM;
-	if (req->role == CN_ROLE_VILLAGE || req->role == CN_ROLE_ROOT) {
+	if (req->role == CN_ROLE_ROOT) {
+		cn_diag_set(diag, "根证书不签发给节点 / the root role is not issued to a node");
+		err = CN_ERR_INVALID;
+		goto done;
+	}
+	if (req->role == CN_ROLE_VILLAGE) {
 		cn_diag_set(diag,
 			    "村由乡镇节点（carenode enroll）登记 / villages are enrolled by their "
 			    "township node (carenode enroll)");
@@ -274,6 +279,14 @@ cn_err cn_enrol_revoke_root(const char *ca_dir, const uint8_t serial[CN_SERIAL_B
 
 	*out = NULL;
 	*len = 0;
+	if (reason && strlen(reason) > CN_REASON_MAX) {
+		sodium_free(sk);
+		cn_diag_set(diag,
+			    "吊销原因过长（最多 %d 字节，约 %d 个汉字）/ the reason is longer than "
+			    "%d bytes",
+			    CN_REASON_MAX, CN_REASON_MAX / 3, CN_REASON_MAX);
+		return CN_ERR_INVALID;
+	}
 	if (!sk)
 		return CN_ERR_NOMEM;
 	memset(&r, 0, sizeof(r));

@@ -27,9 +27,11 @@ struct cn_node {
 	cn_level level;
 	char code[13];
 	char name[64];
-	uint8_t *sk; /* sodium_malloc'd CN_SECRET_BYTES */
-	bool has_sk; /* false when opened read-only */
-	bool joined; /* root known: received ops can be authorized */
+	uint8_t *sk;      /* sodium_malloc'd CN_SECRET_BYTES */
+	bool has_sk;      /* false when opened read-only */
+	bool joined;      /* root known: received ops can be authorized */
+	bool has_rights;  /* joined with a known role: own writes are checked */
+	cn_rights rights; /* what the node's certificate lets it write */
 	uint8_t root[CN_KEY_BYTES];
 	uint8_t pk[CN_KEY_BYTES];
 	uint64_t last_hlc;
@@ -306,8 +308,23 @@ cn_err cn_node_open(const char *dir, bool readonly, const cn_env *env, cn_node *
 		goto fail;
 	{
 		cn_diag ignore = {{0}};
+		char role[CN_ROLE_MAX + 1];
+		cn_cert self;
+
 		if (!cn_store_meta_get(n->store, "root_public_key", pkhex, sizeof(pkhex), &ignore))
 			n->joined = cn_unhex(pkhex, strlen(pkhex), n->root, CN_KEY_BYTES);
+		memset(&self, 0, sizeof(self));
+		if (n->joined &&
+		    !cn_store_meta_get(n->store, "role", role, sizeof(role), &ignore) &&
+		    cn_role_parse(role, &self.role)) {
+			/* join checked that the certificate's code and scope are the
+			 * node's own */
+			size_t plen = cn_level_prefix_len(n->level);
+			memcpy(self.scope, n->code, plen);
+			self.scope[plen] = 0;
+			cn_scope_rights(&self, &n->rights);
+			n->has_rights = true;
+		}
 	}
 	*out = n;
 	return CN_OK;
@@ -516,6 +533,16 @@ cn_err cn_node_commit(cn_node *n, const cn_draft *d, const char *actor, uint64_t
 				    "区划 %s 不在本节点（%s %s）辖区内 / %s is outside this node's "
 				    "jurisdiction (%s)",
 				    dc->division, n->name, n->code, dc->division, n->code);
+			err = CN_ERR_DENIED;
+			goto fail;
+		}
+		/* R3, R4: a joined node writes only what its role may, exactly as
+		 * every receiver will check it (scope.h) */
+		if (n->has_rights && !cn_scope_may_write(&n->rights, dc->kind->name,
+							 strlen(dc->kind->name), dc->division)) {
+			cn_diag_set(diag,
+				    "本节点的角色无权写入 %s / this node's role may not write %s",
+				    dc->kind->name, dc->kind->name);
 			err = CN_ERR_DENIED;
 			goto fail;
 		}

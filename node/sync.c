@@ -161,8 +161,8 @@ static cn_err own_copy(batch_builder *b, const void *bytes, size_t len, const ui
 	return CN_OK;
 }
 
-static cn_err serve_pull(cn_node *n, const cn_rights *r, const cn_sync_msg *req, uint8_t **resp,
-			 size_t *len, cn_diag *diag)
+static cn_err serve_pull(cn_node *n, const char *peer, const cn_rights *r, const cn_sync_msg *req,
+			 uint8_t **resp, size_t *len, cn_diag *diag)
 {
 	uint64_t max = req->max_bytes ? req->max_bytes : CN_SYNC_DEFAULT_BATCH;
 	batch_builder b = {0};
@@ -181,16 +181,32 @@ static cn_err serve_pull(cn_node *n, const cn_rights *r, const cn_sync_msg *req,
 	if (rc != SQLITE_OK)
 		return sqlerr(n, rc, "reading the log", diag);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)req->cursor);
+	sqlite3_bind_text(st, 2, peer, -1, SQLITE_STATIC);
 	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t pos = sqlite3_column_int64(st, 0);
+		bool from_child = sqlite3_column_int(st, 6) != 0;
 		const uint8_t *origin = sqlite3_column_blob(st, 1);
 		uint64_t seq = (uint64_t)sqlite3_column_int64(st, 2);
 		const void *bytes = sqlite3_column_blob(st, 4);
 		size_t blen = (size_t)sqlite3_column_bytes(st, 4);
 		bool skip_row = sqlite3_column_type(st, 5) != SQLITE_NULL;
-		bool can = !skip_row && readable(r, bytes, blen);
+		bool can = !skip_row && (from_child || readable(r, bytes, blen));
 		origin_state *os;
 
+		if (can && from_child) {
+			/* the child sent it: it has it, and may chain past it */
+			if (sqlite3_column_bytes(st, 1) != CN_KEY_BYTES ||
+			    !(os = state_for(&b, origin))) {
+				err = CN_ERR_NOMEM;
+				break;
+			}
+			m.cursor = (uint64_t)pos;
+			os->last = seq;
+			os->last_read = true;
+			os->run_from = 0;
+			memcpy(os->last_hash, sqlite3_column_blob(st, 3), CN_HASH_BYTES);
+			continue;
+		}
 		if (can && b.n && b.bytes + blen + 120 > max) {
 			m.more = true;
 			break;
@@ -320,7 +336,7 @@ cn_err cn_sync_serve(cn_node *n, const char *peer, const cn_rights *rights, cons
 	if ((err = cn_syncmsg_decode(req, len, &m, &why)))
 		return reply_error(err, why.text, resp, resp_len);
 	switch (m.type) {
-	case CN_SYNC_PULL: err = serve_pull(n, rights, &m, resp, resp_len, diag); break;
+	case CN_SYNC_PULL: err = serve_pull(n, peer, rights, &m, resp, resp_len, diag); break;
 	case CN_SYNC_PUSH: err = serve_push(n, peer, &m, resp, resp_len, diag); break;
 	default: err = reply_error(CN_ERR_USAGE, "expected pull or push", resp, resp_len);
 	}
@@ -593,20 +609,18 @@ cn_err cn_sync_run(cn_node *n, const char *parent, cn_sync_roundtrip_fn rt, void
 
 cn_err cn_sync_pending_up(cn_node *n, const char *parent, uint64_t *count, cn_diag *diag)
 {
-	peer_state ps;
 	sqlite3_stmt *st = NULL;
-	cn_err err;
 	int rc;
 
 	*count = 0;
-	if ((err = peer_load(n, parent, &ps, diag)))
-		return err;
-	rc = sqlite3_prepare_v2(cn_store_db(cn_node_store(n)),
-				"SELECT count(*) FROM ops WHERE pos > ?1 AND skip_from IS NULL AND"
-				" (peer IS NULL OR peer != ?2)",
-				-1, &st, NULL);
+	/* read only: status runs on a read-only database */
+	rc = sqlite3_prepare_v2(
+		cn_store_db(cn_node_store(n)),
+		"SELECT count(*) FROM ops WHERE pos > coalesce((SELECT push_cursor FROM"
+		" peers WHERE name = ?2), 0) AND skip_from IS NULL AND"
+		" (peer IS NULL OR peer != ?2)",
+		-1, &st, NULL);
 	if (rc == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)ps.push_cursor);
 		sqlite3_bind_text(st, 2, parent, -1, SQLITE_STATIC);
 		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			*count = (uint64_t)sqlite3_column_int64(st, 0);

@@ -54,6 +54,18 @@ bool cn_role_parse(const char *s, cn_role *out)
 	return false;
 }
 
+/* The wire form: only the ASCII names, so each role has one encoding. */
+static bool role_from_wire(const char *s, cn_role *out)
+{
+	for (int i = 0; i < CN_ROLE__COUNT; i++) {
+		if (!strcmp(s, roles[i].name)) {
+			*out = (cn_role)i;
+			return true;
+		}
+	}
+	return false;
+}
+
 bool cn_role_is_department(cn_role role)
 {
 	return role >= CN_ROLE_CIVIL_AFFAIRS && role < CN_ROLE__COUNT;
@@ -238,7 +250,7 @@ cn_err cn_cert_decode(const void *bytes, size_t len, cn_cert *c, cn_diag *diag)
 	c->not_before = cn_mp_read_uint(&r);
 	c->not_after = cn_mp_read_uint(&r);
 	c->can_enroll = cn_mp_read_bool(&r);
-	if (!r.err && !cn_role_parse(role, &c->role))
+	if (!r.err && !role_from_wire(role, &c->role))
 		cn_mp_fail(&r, CN_ERR_FORMAT, "unknown role");
 	/* the root is the only self-issued certificate: check against the
 	 * named issuer (the chain check pins the root itself) */

@@ -28,7 +28,8 @@ static const char *const cn_err_text[CN_ERR__COUNT] = {
 	[CN_ERR_MISMATCH] = "数据不一致 / values that must agree do not",
 	[CN_ERR_LIMIT] = "超出长度或数量限制 / size or count limit exceeded",
 	[CN_ERR_USAGE] = "命令用法错误 / wrong command usage",
-	[CN_ERR_NETWORK] = "无法连接对方节点或对方无应答 / the peer cannot be reached or did not answer",
+	[CN_ERR_NETWORK] =
+		"无法连接对方节点或对方无应答 / the peer cannot be reached or did not answer",
 };
 
 const char *cn_strerror(cn_err err)

@@ -195,7 +195,8 @@ static void add_child(fixture *f, int i, const char *village, int order)
 			 {"household_address", "利津县一街1号"},
 			 {"village_code", village}};
 
-	snprintf(id, sizeof(id), "370522201203%02d%03d", 10 + order % 18, 100 + order);
+	snprintf(id, sizeof(id), "370522201203%02u%03u", (unsigned)(10 + order % 18) % 100u,
+		 (unsigned)(100 + order) % 1000u);
 	id[17] = cn_model_idnum_check_char(id);
 	id[18] = 0;
 	if (cn_ledger_child_add(f->node[i], "联络员", in, 4, NULL, 0, rec, &d))

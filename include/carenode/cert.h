@@ -86,10 +86,12 @@ CN_NODISCARD cn_err cn_revocation_decode(const void *bytes, size_t len, cn_revoc
 					 cn_diag *diag);
 
 /* Checks a chain: certs[0] is the leaf, each next one its issuer, and the
- * last is issued by root (the root's own certificate need not be in it).
- * Every signature, every issuer's right to enrol, scope narrowing at each
- * step, the roles' levels, and validity at now (Unix seconds). is_revoked
- * (may be NULL) is asked about each serial. */
+ * last is issued by root (the root's own certificate must not be in it).
+ * Each link's issuer key, every issuer's right to enrol, scope narrowing at
+ * each step, the roles' levels, and validity at now (Unix seconds).
+ * is_revoked (may be NULL) is asked about each serial. Signatures are not
+ * checked here: certs must come from cn_cert_decode or
+ * cn_cert_chain_decode, which checked each one. */
 typedef bool (*cn_cert_revoked_fn)(void *ctx, const uint8_t serial[CN_SERIAL_BYTES]);
 CN_NODISCARD cn_err cn_cert_chain_verify(const cn_cert *certs, size_t n,
 					 const uint8_t root[CN_KEY_BYTES], uint64_t now,

@@ -76,5 +76,8 @@ cn_err cn_cli_synth(cn_cli *c);
 cn_err cn_cli_ca(cn_cli *c, const char *sub);
 cn_err cn_cli_enroll(cn_cli *c);
 cn_err cn_cli_join(cn_cli *c);
+cn_err cn_cli_serve(cn_cli *c);
+cn_err cn_cli_sync(cn_cli *c);
+cn_err cn_cli_status(cn_cli *c);
 
 #endif

@@ -44,8 +44,9 @@ CN_NODISCARD cn_err cn_scope_authorize(cn_store *s, const uint8_t root[CN_KEY_BY
 
 /* Checks a peer's certificate chain (from a handshake) to root at now
  * (Unix seconds), with the revocations this store knows. */
-CN_NODISCARD cn_err cn_scope_check_chain(cn_store *s, const uint8_t root[CN_KEY_BYTES], const cn_cert *certs,
-					 size_t n, uint64_t now, cn_diag *diag);
+CN_NODISCARD cn_err cn_scope_check_chain(cn_store *s, const uint8_t root[CN_KEY_BYTES],
+					 const cn_cert *certs, size_t n, uint64_t now,
+					 cn_diag *diag);
 
 /* The record id of a node's certificate record: the first 16 bytes of its
  * public key. */

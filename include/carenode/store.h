@@ -107,8 +107,9 @@ CN_NODISCARD cn_err cn_store_receive(cn_store *s, const void *bytes, size_t len,
  * were withheld by the sender, to = hash's op; its successor's signed prev
  * must name hash. GAP when the origin's ops before from are missing;
  * DUPLICATE when already past to. */
-CN_NODISCARD cn_err cn_store_receive_skip(cn_store *s, const uint8_t origin[CN_KEY_BYTES], uint64_t from,
-					  uint64_t to, const uint8_t hash[CN_HASH_BYTES], const char *peer,
+CN_NODISCARD cn_err cn_store_receive_skip(cn_store *s, const uint8_t origin[CN_KEY_BYTES],
+					  uint64_t from, uint64_t to,
+					  const uint8_t hash[CN_HASH_BYTES], const char *peer,
 					  cn_receipt *receipt, cn_diag *diag);
 
 /* Counts quarantined ops. */

@@ -1,0 +1,46 @@
+/*
+ * link.h - the secure link over NNG (issue #3): a parent listens with a
+ * rep socket, a child dials with a req socket; every exchange starts with
+ * the handshake (handshake.h) and then carries sealed sync messages
+ * (sync.h). Each side checks the other's certificate chain to the county
+ * root and that the other is its own child or parent in the hierarchy.
+ *
+ * Wire envelope (proto/PROTOCOL.md, section 3): one tag byte, then
+ *   'H' msg1 -> 'H' msg2,  'T' msg3 -> 'T' msg4,  'S' sealed -> 'S' sealed,
+ *   and 'E' text from the parent when it refuses (unknown session, a
+ *   refused handshake), so the child can start over or report.
+ */
+#ifndef CARENODE_LINK_H
+#define CARENODE_LINK_H
+
+#include "carenode/node.h"
+#include "carenode/sync.h"
+
+#define CN_LINK_MAX_SESSIONS 512
+#define CN_LINK_DEFAULT_URL "tcp://127.0.0.1:7400"
+
+typedef struct cn_link_server cn_link_server;
+typedef struct cn_link_client cn_link_client;
+
+/* Listens at url (tcp://host:port) for this node's children. The node must
+ * have joined. n is borrowed and must outlive the server. */
+CN_NODISCARD cn_err cn_link_server_new(cn_node *n, const char *url, cn_link_server **out,
+				       cn_diag *diag);
+/* Waits up to timeout_ms for one request and answers it. A bad request is
+ * answered (or dropped) and logged; only a local failure is returned. */
+CN_NODISCARD cn_err cn_link_server_step(cn_link_server *s, int timeout_ms, cn_diag *diag);
+void cn_link_server_free(cn_link_server *s);
+
+/* Dials the parent at url (the connection is made and remade in the
+ * background). n is borrowed. */
+CN_NODISCARD cn_err cn_link_client_new(cn_node *n, const char *url, cn_link_client **out,
+				       cn_diag *diag);
+/* One complete exchange with the parent (handshake when needed, then push
+ * and pull). timeout_ms bounds each round trip. */
+CN_NODISCARD cn_err cn_link_sync(cn_link_client *c, size_t batch_bytes, int timeout_ms,
+				 cn_sync_stats *stats, cn_diag *diag);
+/* The parent's peer name once known ("<code>/<key prefix>"), else "". */
+const char *cn_link_parent(const cn_link_client *c);
+void cn_link_client_free(cn_link_client *c);
+
+#endif

@@ -1,0 +1,330 @@
+/*
+ * cli_sync.c - running a node in the hierarchy: serve (listen for children,
+ * sync with the parent continuously, with backoff), sync --once, status.
+ */
+#include "carenode/cli.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "carenode/json.h"
+#include "carenode/link.h"
+
+/* The one piece of process-wide state: a signal handler can only set a
+ * flag. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void stamp(FILE *f)
+{
+	time_t t = time(NULL);
+	char when[32];
+
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
+	fprintf(f, "%s carenode: ", when);
+}
+
+static void print_stats(cn_cli *c, const char *parent, const cn_sync_stats *st)
+{
+	if (c->json) {
+		cn_json j;
+		cn_json_init(&j, c->out);
+		cn_json_object(&j);
+		cn_json_kv_bool(&j, "ok", true);
+		cn_json_kv_str(&j, "parent", parent);
+		cn_json_kv_int(&j, "round_trips", (int64_t)st->round_trips);
+		cn_json_kv_int(&j, "bytes_sent", (int64_t)st->bytes_sent);
+		cn_json_kv_int(&j, "bytes_received", (int64_t)st->bytes_received);
+		cn_json_kv_int(&j, "pushed", (int64_t)st->pushed);
+		cn_json_kv_int(&j, "parent_applied", (int64_t)st->parent_applied);
+		cn_json_kv_int(&j, "parent_quarantined", (int64_t)st->parent_quarantined);
+		cn_json_kv_int(&j, "pulled", (int64_t)st->pulled);
+		cn_json_kv_int(&j, "applied", (int64_t)st->applied);
+		cn_json_kv_int(&j, "quarantined", (int64_t)st->quarantined);
+		cn_json_object_end(&j);
+		fputc('\n', c->out);
+		return;
+	}
+	fprintf(c->out,
+		"已与上级 %s 同步 / synced with parent %s: 上传 pushed %llu（对方接收 applied "
+		"%llu，隔离 "
+		"quarantined %llu），下载 pulled %llu（接收 applied %llu，隔离 quarantined "
+		"%llu），往返 "
+		"round trips %llu，字节 bytes %llu/%llu\n",
+		parent, parent, (unsigned long long)st->pushed,
+		(unsigned long long)st->parent_applied, (unsigned long long)st->parent_quarantined,
+		(unsigned long long)st->pulled, (unsigned long long)st->applied,
+		(unsigned long long)st->quarantined, (unsigned long long)st->round_trips,
+		(unsigned long long)st->bytes_sent, (unsigned long long)st->bytes_received);
+}
+
+static size_t batch_opt(cn_cli *c)
+{
+	const char *b = cn_cli_opt(c, "batch");
+
+	return b ? (size_t)strtoull(b, NULL, 10) : CN_SYNC_DEFAULT_BATCH;
+}
+
+cn_err cn_cli_sync(cn_cli *c)
+{
+	const char *parent = cn_cli_opt(c, "parent"), *timeout = cn_cli_opt(c, "timeout");
+	size_t batch = batch_opt(c);
+	cn_link_client *lc = NULL;
+	cn_sync_stats st;
+	cn_node *n = NULL;
+	cn_err err;
+
+	(void)cn_cli_opt(c, "once"); /* the only mode of this command */
+	if (!parent) {
+		cn_diag_set(&c->diag,
+			    "需要 --parent tcp://上级地址:端口 / --parent URL is required");
+		return CN_ERR_USAGE;
+	}
+	if ((err = cn_cli_no_leftovers(c)) || (err = cn_cli_open(c, false, &n)))
+		return err;
+	if (!(err = cn_link_client_new(n, parent, &lc, &c->diag)) &&
+	    !(err = cn_link_sync(lc, batch, timeout ? atoi(timeout) * 1000 : 60000, &st, &c->diag)))
+		print_stats(c, cn_link_parent(lc), &st);
+	cn_link_client_free(lc);
+	cn_node_close(n);
+	return err;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+cn_err cn_cli_serve(cn_cli *c)
+{
+	const char *listen = cn_cli_opt(c, "listen"), *parent = cn_cli_opt(c, "parent");
+	const char *interval_opt = cn_cli_opt(c, "interval");
+	double interval = interval_opt ? atof(interval_opt) : 30, next = 0, delay;
+	size_t batch = batch_opt(c);
+	cn_link_server *ls = NULL;
+	cn_link_client *lc = NULL;
+	cn_node *n = NULL;
+	unsigned failures = 0;
+	cn_err err;
+
+	if (!listen && !parent) {
+		cn_diag_set(&c->diag,
+			    "需要 --listen 和/或 --parent / serve needs --listen and/or --parent");
+		return CN_ERR_USAGE;
+	}
+	if (interval < 0.1)
+		interval = 0.1;
+	if ((err = cn_cli_no_leftovers(c)) || (err = cn_cli_open(c, false, &n)))
+		return err;
+	if (listen && (err = cn_link_server_new(n, listen, &ls, &c->diag)))
+		goto done;
+	if (parent && (err = cn_link_client_new(n, parent, &lc, &c->diag)))
+		goto done;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	stamp(stderr);
+	fprintf(stderr, "%s %s（%s）运行中 / serving%s%s%s%s\n", cn_level_zh(cn_node_level(n)),
+		cn_node_name(n), cn_node_code(n), listen ? " listen " : "", listen ? listen : "",
+		parent ? " parent " : "", parent ? parent : "");
+	while (!stop_requested) {
+		double t = now_s();
+		if (lc && t >= next) {
+			cn_sync_stats st;
+			cn_diag d = {{0}};
+			cn_err e = cn_link_sync(lc, batch, 60000, &st, &d);
+			stamp(stderr);
+			if (e) {
+				/* back off with jitter: 1x, 2x, 4x ... up to 5 minutes */
+				failures++;
+				delay = interval * (double)(1u << (failures < 8 ? failures : 8));
+				if (delay > 300)
+					delay = 300;
+				delay *= 0.5 + (double)randombytes_uniform(1000) / 1000.0;
+				fprintf(stderr,
+					"同步失败，%.0f 秒后重试 / sync failed, retry in %.0f s: "
+					"%s: %s\n",
+					delay, delay, cn_strerror(e), d.text);
+			} else {
+				failures = 0;
+				delay = interval;
+				if (st.pushed || st.pulled)
+					fprintf(stderr,
+						"同步 / synced with %s: pushed %llu (applied "
+						"%llu), "
+						"pulled %llu (applied %llu, quarantined %llu), "
+						"%llu round "
+						"trips, %llu/%llu bytes\n",
+						cn_link_parent(lc), (unsigned long long)st.pushed,
+						(unsigned long long)st.parent_applied,
+						(unsigned long long)st.pulled,
+						(unsigned long long)st.applied,
+						(unsigned long long)st.quarantined,
+						(unsigned long long)st.round_trips,
+						(unsigned long long)st.bytes_sent,
+						(unsigned long long)st.bytes_received);
+				else
+					fprintf(stderr, "同步 / synced with %s: nothing new\n",
+						cn_link_parent(lc));
+			}
+			next = now_s() + delay;
+		}
+		if (ls) {
+			cn_diag d = {{0}};
+			int wait = lc ? (int)((next - now_s()) * 1000) : 1000;
+			if (wait < 10)
+				wait = 10;
+			if (wait > 1000)
+				wait = 1000;
+			if ((err = cn_link_server_step(ls, wait, &d))) {
+				stamp(stderr);
+				fprintf(stderr, "服务出错 / serving failed: %s: %s\n",
+					cn_strerror(err), d.text);
+				if (err != CN_ERR_NETWORK)
+					break;
+				err = CN_OK;
+			}
+		} else {
+			struct timespec ts = {0, 50 * 1000000};
+			nanosleep(&ts, NULL);
+		}
+	}
+	stamp(stderr);
+	fprintf(stderr, "已停止 / stopped\n");
+done:
+	cn_link_client_free(lc);
+	cn_link_server_free(ls);
+	cn_node_close(n);
+	return err;
+}
+
+cn_err cn_cli_status(cn_cli *c)
+{
+	cn_node *n = NULL;
+	sqlite3_stmt *st = NULL;
+	uint64_t q = 0;
+	cn_json j;
+	cn_err err;
+	int rc;
+
+	if ((err = cn_cli_no_leftovers(c)) || (err = cn_cli_open(c, true, &n)))
+		return err;
+	if ((err = cn_store_quarantine_count(cn_node_store(n), &q, &c->diag)))
+		goto done;
+	if (c->json) {
+		cn_json_init(&j, c->out);
+		cn_json_object(&j);
+		cn_json_kv_str(&j, "node", cn_node_code(n));
+		cn_json_kv_bool(&j, "joined", cn_node_joined(n));
+		cn_json_kv_int(&j, "quarantined", (int64_t)q);
+		cn_json_key(&j, "parents");
+		cn_json_array(&j);
+	} else {
+		fprintf(c->out,
+			"节点 / node: %s%s %s（%s）%s\n隔离的操作 / quarantined ops: %llu\n",
+			cn_level_zh(cn_node_level(n)), "级", cn_node_name(n), cn_node_code(n),
+			cn_node_joined(n) ? "" : " 【尚未加入 / not joined】",
+			(unsigned long long)q);
+	}
+	rc = sqlite3_prepare_v2(
+		cn_store_db(cn_node_store(n)),
+		"SELECT name, last_contact_ms, last_ok_ms, last_error, sent, received"
+		" FROM peers ORDER BY name",
+		-1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		err = cn_proj_sqlite_err(cn_store_db(cn_node_store(n)), rc, "reading peers",
+					 &c->diag);
+		goto done;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		const char *error = (const char *)sqlite3_column_text(st, 3);
+		char contact[32] = "—", ok[32] = "—";
+		uint64_t pending = 0;
+		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+			cn_cli_time((uint64_t)sqlite3_column_int64(st, 1) << 16, contact);
+		if (sqlite3_column_type(st, 2) != SQLITE_NULL)
+			cn_cli_time((uint64_t)sqlite3_column_int64(st, 2) << 16, ok);
+		if ((err = cn_sync_pending_up(n, name, &pending, &c->diag)))
+			break;
+		if (c->json) {
+			cn_json_object(&j);
+			cn_json_kv_str(&j, "peer", name);
+			cn_json_kv_str(&j, "last_contact", contact);
+			cn_json_kv_str(&j, "last_synced", ok);
+			cn_json_kv_str(&j, "last_error", error);
+			cn_json_kv_int(&j, "pending_up", (int64_t)pending);
+			cn_json_kv_int(&j, "sent", sqlite3_column_int64(st, 4));
+			cn_json_kv_int(&j, "received", sqlite3_column_int64(st, 5));
+			cn_json_kv_str(&j, "state",
+				       error     ? "rejected"
+				       : pending ? "pending"
+						 : "synced");
+			cn_json_object_end(&j);
+		} else {
+			fprintf(c->out,
+				"上级 / parent %s: 状态 %s；最后联系 last contact %s；最后同步成功 "
+				"last "
+				"synced %s；待上传 pending up %llu；已发 sent %lld；已收 received "
+				"%lld%s%s\n",
+				name,
+				error     ? "出错 / error"
+				: pending ? "待上传 / pending"
+					  : "已同步 / synced",
+				contact, ok, (unsigned long long)pending,
+				sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 5),
+				error ? "；错误 error: " : "", error ? error : "");
+		}
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (err)
+		goto done;
+	/* what each child (or parent) has delivered, and what of it was refused */
+	if (c->json) {
+		cn_json_array_end(&j);
+		cn_json_key(&j, "received_from");
+		cn_json_array(&j);
+	}
+	rc = sqlite3_prepare_v2(
+		cn_store_db(cn_node_store(n)),
+		"SELECT peer, sum(n), sum(q) FROM (SELECT peer, count(*) AS n, 0 AS q"
+		" FROM ops WHERE peer IS NOT NULL AND skip_from IS NULL GROUP BY peer"
+		" UNION ALL SELECT peer, 0, count(*) FROM quarantine WHERE peer IS NOT"
+		" NULL GROUP BY peer) GROUP BY peer ORDER BY peer",
+		-1, &st, NULL);
+	while (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+		if (c->json) {
+			cn_json_object(&j);
+			cn_json_kv_str(&j, "peer", (const char *)sqlite3_column_text(st, 0));
+			cn_json_kv_int(&j, "ops", sqlite3_column_int64(st, 1));
+			cn_json_kv_int(&j, "quarantined", sqlite3_column_int64(st, 2));
+			cn_json_object_end(&j);
+		} else {
+			fprintf(c->out, "收自 / from %s: 操作 ops %lld，隔离 quarantined %lld\n",
+				sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
+				sqlite3_column_int64(st, 2));
+		}
+	}
+	if (c->json) {
+		cn_json_array_end(&j);
+		cn_json_object_end(&j);
+		fputc('\n', c->out);
+	}
+done:
+	sqlite3_finalize(st);
+	cn_node_close(n);
+	return err;
+}

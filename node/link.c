@@ -1,0 +1,600 @@
+/*
+ * link.c - the sync link over NNG req/rep: the handshake, sessions, sealed
+ * requests and replies, the hierarchy check on both sides, and the NNG
+ * options the brief asks for (receive size limit, resend time, reconnect
+ * backoff) set explicitly.
+ */
+#include "carenode/link.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <nng/nng.h>
+#include <sodium.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "carenode/enrol.h"
+#include "carenode/handshake.h"
+#include "carenode/keyfile.h"
+
+#define MAX_MSG (CN_SYNC_MAX_MSG + 1024)
+
+/* What both ends load at start: the network key, the node's chain (sent as
+ * the handshake payload) and its decoded leaf, the root, the secret key
+ * (read again from node.key: the handshake needs it). */
+typedef struct identity {
+	uint8_t netkey[32];
+	uint8_t *sk; /* sodium_malloc'd */
+	uint8_t root[CN_KEY_BYTES];
+	uint8_t *chain;
+	size_t chain_len;
+	cn_cert leaf;
+} identity;
+
+static void identity_fini(identity *id)
+{
+	sodium_memzero(id->netkey, sizeof(id->netkey));
+	sodium_free(id->sk);
+	free(id->chain);
+	memset(id, 0, sizeof(*id));
+}
+
+static cn_err identity_load(cn_node *n, identity *id, cn_diag *diag)
+{
+	char path[4200];
+	uint8_t seed[CN_SEED_BYTES], pk[CN_KEY_BYTES];
+	cn_cert certs[CN_CHAIN_MAX];
+	size_t nc;
+	cn_err err;
+
+	memset(id, 0, sizeof(*id));
+	if (!(id->sk = sodium_malloc(CN_SECRET_BYTES)))
+		return CN_ERR_NOMEM;
+	if ((err = cn_enrol_load(cn_node_dir(n), certs, &nc, id->root, diag)))
+		goto fail;
+	id->leaf = certs[0];
+	snprintf(path, sizeof(path), "%s/%s", cn_node_dir(n), CN_NODE_CHAIN);
+	if ((err = cn_file_read(path, CN_CHAIN_FILE_MAX, &id->chain, &id->chain_len, diag)))
+		goto fail;
+	snprintf(path, sizeof(path), "%s/%s", cn_node_dir(n), CN_NETWORK_KEY);
+	if ((err = cn_keyfile_read(path, CN_KEYFILE_NETWORK, id->netkey, diag)))
+		goto fail;
+	snprintf(path, sizeof(path), "%s/%s", cn_node_dir(n), CN_NODE_KEY);
+	if ((err = cn_keyfile_read(path, CN_KEYFILE_NODE, seed, diag)))
+		goto fail;
+	crypto_sign_seed_keypair(pk, id->sk, seed);
+	sodium_memzero(seed, sizeof(seed));
+	return CN_OK;
+fail:
+	identity_fini(id);
+	return err;
+}
+
+static cn_err nng_err(int rv, const char *doing, cn_diag *diag)
+{
+	cn_diag_set(diag, "网络错误（%s）/ network error while %s: %s", doing, doing,
+		    nng_strerror(rv));
+	switch (rv) {
+	case NNG_ENOMEM: return CN_ERR_NOMEM;
+	case NNG_EADDRINUSE:
+	case NNG_EADDRINVAL:
+	case NNG_EINVAL: return CN_ERR_USAGE;
+	default: return CN_ERR_NETWORK;
+	}
+}
+
+static void peer_name(const cn_cert *leaf, char out[64])
+{
+	char hex[17];
+
+	cn_hex(leaf->subject, 8, hex);
+	snprintf(out, 64, "%s/%s", leaf->division, hex);
+}
+
+/* Decodes and checks a peer's chain from a handshake payload; the leaf
+ * must certify pk. */
+static cn_err peer_chain(cn_node *n, const identity *id, const uint8_t *pk, const uint8_t *payload,
+			 size_t len, cn_cert *leaf, cn_diag *diag)
+{
+	cn_cert certs[CN_CHAIN_MAX];
+	size_t nc;
+	cn_err err;
+
+	if ((err = cn_cert_chain_decode(payload, len, certs, NULL, NULL, &nc, diag)) ||
+	    (err = cn_scope_check_chain(cn_node_store(n), id->root, certs, nc,
+					cn_node_now_ms(n) / 1000, diag)))
+		return err;
+	if (memcmp(certs[0].subject, pk, CN_KEY_BYTES) != 0) {
+		cn_diag_set(diag,
+			    "对方的证书不属于其密钥 / the peer's certificate is not for its key");
+		return CN_ERR_DENIED;
+	}
+	*leaf = certs[0];
+	return CN_OK;
+}
+
+/* Is child a direct child of parent in the hierarchy? */
+static bool is_child(const cn_cert *parent, const cn_cert *child)
+{
+	if (parent->role == CN_ROLE_TOWNSHIP)
+		return child->role == CN_ROLE_VILLAGE &&
+		       !strncmp(child->scope, parent->scope, strlen(parent->scope));
+	if (parent->role == CN_ROLE_COUNTY)
+		return (child->role == CN_ROLE_TOWNSHIP || cn_role_is_department(child->role)) &&
+		       !strncmp(child->scope, parent->scope, strlen(parent->scope));
+	return false;
+}
+
+/* ---- server ---- */
+
+typedef struct session {
+	bool used;
+	uint8_t sid[CN_HS_SID_BYTES];
+	cn_hs *hs;     /* during the handshake */
+	cn_chan *chan; /* after it */
+	char peer[64];
+	cn_rights rights;
+	uint8_t *cached; /* the last reply (a resend gets it again) */
+	size_t cached_len;
+	uint64_t last_used;
+} session;
+
+struct cn_link_server {
+	cn_node *n;
+	identity id;
+	nng_socket sock;
+	bool open;
+	session s[CN_LINK_MAX_SESSIONS];
+	uint64_t tick;
+};
+
+static void session_clear(session *ss)
+{
+	cn_hs_free(ss->hs);
+	cn_chan_free(ss->chan);
+	free(ss->cached);
+	memset(ss, 0, sizeof(*ss));
+}
+
+static session *session_find(cn_link_server *s, const uint8_t *sid)
+{
+	for (int i = 0; i < CN_LINK_MAX_SESSIONS; i++)
+		if (s->s[i].used && !memcmp(s->s[i].sid, sid, CN_HS_SID_BYTES))
+			return &s->s[i];
+	return NULL;
+}
+
+/* A free slot, or the least recently used one (pending handshakes that
+ * never finish are evicted this way too). */
+static session *session_new(cn_link_server *s)
+{
+	session *best = &s->s[0];
+
+	for (int i = 0; i < CN_LINK_MAX_SESSIONS; i++) {
+		if (!s->s[i].used)
+			return &s->s[i];
+		if (s->s[i].last_used < best->last_used)
+			best = &s->s[i];
+	}
+	session_clear(best);
+	return best;
+}
+
+cn_err cn_link_server_new(cn_node *n, const char *url, cn_link_server **out, cn_diag *diag)
+{
+	cn_link_server *s = calloc(1, sizeof(*s));
+	int rv;
+	cn_err err;
+
+	*out = NULL;
+	if (!s)
+		return CN_ERR_NOMEM;
+	s->n = n;
+	if ((err = identity_load(n, &s->id, diag)))
+		goto fail;
+	if (s->id.leaf.role != CN_ROLE_TOWNSHIP && s->id.leaf.role != CN_ROLE_COUNTY) {
+		cn_diag_set(diag,
+			    "只有乡镇和县节点接受下级连接 / only township and county nodes serve "
+			    "children");
+		err = CN_ERR_STATE;
+		goto fail;
+	}
+	if ((rv = nng_rep0_open(&s->sock)) != 0) {
+		err = nng_err(rv, "opening the socket", diag);
+		goto fail;
+	}
+	s->open = true;
+	if ((rv = nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, MAX_MSG)) != 0 ||
+	    (rv = nng_listen(s->sock, url, NULL, 0)) != 0) {
+		err = nng_err(rv, "listening", diag);
+		goto fail;
+	}
+	*out = s;
+	return CN_OK;
+fail:
+	cn_link_server_free(s);
+	return err;
+}
+
+void cn_link_server_free(cn_link_server *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < CN_LINK_MAX_SESSIONS; i++)
+		session_clear(&s->s[i]);
+	if (s->open)
+		nng_close(s->sock);
+	identity_fini(&s->id);
+	free(s);
+}
+
+/* Builds a reply: tag byte then body. */
+static cn_err tagged(char tag, const void *body, size_t len, uint8_t **out, size_t *out_len)
+{
+	*out = malloc(len + 1);
+	if (!*out)
+		return CN_ERR_NOMEM;
+	(*out)[0] = (uint8_t)tag;
+	if (len)
+		memcpy(*out + 1, body, len);
+	*out_len = len + 1;
+	return CN_OK;
+}
+
+static void log_refusal(const char *what, const cn_diag *why)
+{
+	time_t t = time(NULL);
+	char when[32];
+
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
+	fprintf(stderr, "%s carenode: 拒绝 / refused %s: %s\n", when, what, why->text);
+}
+
+/* Answers one request; *reply (malloc'd) is what goes back. */
+static cn_err handle(cn_link_server *s, const uint8_t *req, size_t len, uint8_t **reply,
+		     size_t *reply_len, cn_diag *diag)
+{
+	uint8_t sid[CN_HS_SID_BYTES];
+	cn_diag why = {{0}};
+	session *ss;
+	cn_err err;
+
+	*reply = NULL;
+	if (len < 1)
+		goto refuse;
+	if (req[0] == 'H') {
+		uint8_t msg2[CN_HS_MSG2_BYTES];
+		ss = session_new(s);
+		if ((err = cn_hs_server_new(s->id.netkey, s->id.sk, s->id.chain, s->id.chain_len,
+					    NULL, &ss->hs, &why)) ||
+		    (err = cn_hs_server_msg2(ss->hs, req + 1, len - 1, msg2, &why)) ||
+		    (err = cn_hs_sid(ss->hs, ss->sid))) {
+			session_clear(ss);
+			goto refuse;
+		}
+		ss->used = true;
+		ss->last_used = ++s->tick;
+		/* keep msg2: an NNG resend of msg1 gets the same answer */
+		if ((err = tagged('H', msg2, sizeof(msg2), &ss->cached, &ss->cached_len)))
+			return err;
+		return tagged('H', msg2, sizeof(msg2), reply, reply_len);
+	}
+	if (req[0] == 'T') {
+		const uint8_t *payload;
+		size_t plen;
+		uint8_t pk[CN_KEY_BYTES], *msg4 = NULL;
+		cn_cert leaf;
+		if (cn_hs_msg3_sid(req + 1, len - 1, sid, &why) || !(ss = session_find(s, sid)))
+			goto refuse_session;
+		if (!ss->hs && ss->chan) /* a resend of msg3: answer msg4 again */
+			return tagged('T', ss->cached + 1, ss->cached_len - 1, reply, reply_len);
+		if ((err = cn_hs_server_read3(ss->hs, req + 1, len - 1, &why)) ||
+		    (err = cn_hs_peer(ss->hs, pk, &payload, &plen)))
+			goto refuse_drop;
+		if ((err = peer_chain(s->n, &s->id, pk, payload, plen, &leaf, &why)) ||
+		    !is_child(&s->id.leaf, &leaf)) {
+			if (!err)
+				cn_diag_set(&why,
+					    "%s（%s）不是本节点的下级 / %s (%s) is not a child of "
+					    "this node",
+					    leaf.division, cn_role_zh(leaf.role), leaf.division,
+					    cn_role_name(leaf.role));
+			err = cn_hs_refuse(ss->hs, NULL); /* always CN_ERR_DENIED */
+			goto refuse_drop;
+		}
+		if ((err = cn_hs_accept(ss->hs, &why)) ||
+		    (err = cn_hs_server_msg4(ss->hs, &msg4, &plen, &why)) ||
+		    (err = cn_hs_chan(ss->hs, &ss->chan, &why))) {
+			free(msg4);
+			goto refuse_drop;
+		}
+		cn_hs_free(ss->hs);
+		ss->hs = NULL;
+		peer_name(&leaf, ss->peer);
+		cn_scope_rights(&leaf, &ss->rights);
+		ss->last_used = ++s->tick;
+		free(ss->cached);
+		ss->cached = NULL;
+		err = tagged('T', msg4, plen, &ss->cached, &ss->cached_len);
+		free(msg4);
+		if (err)
+			return err;
+		return tagged('T', ss->cached + 1, ss->cached_len - 1, reply, reply_len);
+	}
+	if (req[0] == 'S') {
+		uint8_t *plain = NULL, *resp = NULL, *sealed = NULL;
+		size_t plen, rlen, slen;
+		bool dup;
+		if (cn_chan_peek_sid(req + 1, len - 1, sid, &why) || !(ss = session_find(s, sid)) ||
+		    !ss->chan)
+			goto refuse_session;
+		if ((err = cn_chan_open(ss->chan, req + 1, len - 1, &plain, &plen, &dup, &why)))
+			goto refuse;
+		ss->last_used = ++s->tick;
+		if (dup && ss->cached) /* the transport resent: the same answer */
+			return tagged('S', ss->cached + 1, ss->cached_len - 1, reply, reply_len);
+		err = cn_sync_serve(s->n, ss->peer, &ss->rights, plain, plen, &resp, &rlen, diag);
+		free(plain);
+		if (err)
+			return err;
+		err = cn_chan_seal(ss->chan, resp, rlen, &sealed, &slen, diag);
+		free(resp);
+		if (err)
+			return err;
+		free(ss->cached);
+		ss->cached = NULL;
+		err = tagged('S', sealed, slen, &ss->cached, &ss->cached_len);
+		free(sealed);
+		if (err)
+			return err;
+		return tagged('S', ss->cached + 1, ss->cached_len - 1, reply, reply_len);
+	}
+refuse:
+	if (!why.text[0])
+		cn_diag_set(&why, "无法识别的请求 / unrecognised request");
+	log_refusal("a request", &why);
+	return tagged('E', why.text, strlen(why.text), reply, reply_len);
+refuse_session:
+	cn_diag_set(&why, "未知会话，请重新握手 / unknown session: start a new handshake");
+	return tagged('E', why.text, strlen(why.text), reply, reply_len);
+refuse_drop:
+	log_refusal("a handshake", &why);
+	session_clear(ss);
+	return tagged('E', why.text, strlen(why.text), reply, reply_len);
+}
+
+cn_err cn_link_server_step(cn_link_server *s, int timeout_ms, cn_diag *diag)
+{
+	nng_msg *msg = NULL, *out = NULL;
+	uint8_t *reply = NULL;
+	size_t rlen = 0;
+	cn_err err;
+	int rv;
+
+	nng_socket_set_ms(s->sock, NNG_OPT_RECVTIMEO, timeout_ms);
+	rv = nng_recvmsg(s->sock, &msg, 0);
+	if (rv == NNG_ETIMEDOUT)
+		return CN_OK;
+	if (rv != 0)
+		return nng_err(rv, "receiving", diag);
+	err = handle(s, nng_msg_body(msg), nng_msg_len(msg), &reply, &rlen, diag);
+	nng_msg_free(msg);
+	if (err) {
+		free(reply);
+		return err;
+	}
+	if ((rv = nng_msg_alloc(&out, rlen)) != 0) {
+		free(reply);
+		return nng_err(rv, "replying", diag);
+	}
+	memcpy(nng_msg_body(out), reply, rlen);
+	free(reply);
+	if ((rv = nng_sendmsg(s->sock, out, 0)) != 0) {
+		nng_msg_free(out);
+		return nng_err(rv, "replying", diag);
+	}
+	return CN_OK;
+}
+
+/* ---- client ---- */
+
+struct cn_link_client {
+	cn_node *n;
+	identity id;
+	nng_socket sock;
+	bool open;
+	cn_chan *chan;
+	char parent[64];
+	int timeout_ms;
+};
+
+cn_err cn_link_client_new(cn_node *n, const char *url, cn_link_client **out, cn_diag *diag)
+{
+	cn_link_client *c = calloc(1, sizeof(*c));
+	int rv;
+	cn_err err;
+
+	*out = NULL;
+	if (!c)
+		return CN_ERR_NOMEM;
+	c->n = n;
+	if ((err = identity_load(n, &c->id, diag)))
+		goto fail;
+	if ((rv = nng_req0_open(&c->sock)) != 0) {
+		err = nng_err(rv, "opening the socket", diag);
+		goto fail;
+	}
+	c->open = true;
+	/* explicit, not defaults: large sync messages, a resend when a reply
+	 * is lost (answered from the parent's cache), reconnects backing off
+	 * from 0.1 s to 30 s */
+	if ((rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, MAX_MSG)) != 0 ||
+	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, 20000)) != 0 ||
+	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 100)) != 0 ||
+	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 30000)) != 0 ||
+	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, 10000)) != 0 ||
+	    (rv = nng_dial(c->sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+		err = nng_err(rv, "dialling the parent", diag);
+		goto fail;
+	}
+	*out = c;
+	return CN_OK;
+fail:
+	cn_link_client_free(c);
+	return err;
+}
+
+void cn_link_client_free(cn_link_client *c)
+{
+	if (!c)
+		return;
+	cn_chan_free(c->chan);
+	if (c->open)
+		nng_close(c->sock);
+	identity_fini(&c->id);
+	free(c);
+}
+
+const char *cn_link_parent(const cn_link_client *c)
+{
+	return c->parent;
+}
+
+/* One request/reply: tag + body out, tag + body back. */
+static cn_err exchange(cn_link_client *c, char tag, const uint8_t *body, size_t len, uint8_t **out,
+		       size_t *out_len, cn_diag *diag)
+{
+	nng_msg *msg = NULL;
+	uint8_t *reply;
+	size_t rlen;
+	int rv;
+
+	*out = NULL;
+	if ((rv = nng_msg_alloc(&msg, len + 1)) != 0)
+		return nng_err(rv, "sending", diag);
+	((uint8_t *)nng_msg_body(msg))[0] = (uint8_t)tag;
+	if (len)
+		memcpy((uint8_t *)nng_msg_body(msg) + 1, body, len);
+	nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, c->timeout_ms);
+	if ((rv = nng_sendmsg(c->sock, msg, 0)) != 0) {
+		nng_msg_free(msg);
+		return nng_err(rv, "sending to the parent", diag);
+	}
+	if ((rv = nng_recvmsg(c->sock, &msg, 0)) != 0)
+		return nng_err(rv, "waiting for the parent", diag);
+	reply = nng_msg_body(msg);
+	rlen = nng_msg_len(msg);
+	if (rlen < 1 || (reply[0] != (uint8_t)tag && reply[0] != 'E')) {
+		nng_msg_free(msg);
+		cn_diag_set(diag, "上级节点的回复格式错误 / malformed reply from the parent");
+		return CN_ERR_FORMAT;
+	}
+	if (reply[0] == 'E') {
+		cn_diag_set(diag, "上级节点拒绝 / the parent refused: %.*s",
+			    (int)(rlen - 1 < 400 ? rlen - 1 : 400), (const char *)reply + 1);
+		nng_msg_free(msg);
+		return CN_ERR_DENIED;
+	}
+	*out = malloc(rlen - 1 ? rlen - 1 : 1);
+	if (!*out) {
+		nng_msg_free(msg);
+		return CN_ERR_NOMEM;
+	}
+	memcpy(*out, reply + 1, rlen - 1);
+	*out_len = rlen - 1;
+	nng_msg_free(msg);
+	return CN_OK;
+}
+
+static bool is_parent(const cn_cert *me, const cn_cert *parent)
+{
+	return is_child(parent, me);
+}
+
+static cn_err handshake(cn_link_client *c, cn_diag *diag)
+{
+	uint8_t msg1[CN_HS_MSG1_BYTES], *msg2 = NULL, *msg3 = NULL, *msg4 = NULL, pk[CN_KEY_BYTES];
+	const uint8_t *payload;
+	size_t len2 = 0, len3, len4 = 0, plen;
+	cn_hs *hs = NULL;
+	cn_cert leaf;
+	cn_err err;
+
+	cn_chan_free(c->chan);
+	c->chan = NULL;
+	if ((err = cn_hs_client_new(c->id.netkey, c->id.sk, c->id.chain, c->id.chain_len, NULL,
+				    NULL, &hs, diag)) ||
+	    (err = cn_hs_client_msg1(hs, msg1, diag)) ||
+	    (err = exchange(c, 'H', msg1, sizeof(msg1), &msg2, &len2, diag)) ||
+	    (err = cn_hs_client_msg3(hs, msg2, len2, &msg3, &len3, diag)) ||
+	    (err = exchange(c, 'T', msg3, len3, &msg4, &len4, diag)) ||
+	    (err = cn_hs_client_finish(hs, msg4, len4, diag)) ||
+	    (err = cn_hs_peer(hs, pk, &payload, &plen)))
+		goto done;
+	if ((err = peer_chain(c->n, &c->id, pk, payload, plen, &leaf, diag)) ||
+	    !is_parent(&c->id.leaf, &leaf)) {
+		if (!err) {
+			cn_diag_set(diag,
+				    "对方（%s %s）不是本节点的上级 / the peer (%s %s) is not this "
+				    "node's parent",
+				    cn_role_zh(leaf.role), leaf.division, cn_role_name(leaf.role),
+				    leaf.division);
+			err = CN_ERR_DENIED;
+		}
+		if (cn_hs_refuse(hs, NULL) != CN_ERR_DENIED)
+			err = CN_ERR_STATE; /* cannot happen: refuse always denies */
+		goto done;
+	}
+	if ((err = cn_hs_accept(hs, diag)) || (err = cn_hs_chan(hs, &c->chan, diag)))
+		goto done;
+	peer_name(&leaf, c->parent);
+done:
+	free(msg2);
+	free(msg3);
+	free(msg4);
+	cn_hs_free(hs);
+	return err;
+}
+
+static cn_err sealed_rt(void *ctx, const uint8_t *req, size_t len, uint8_t **resp, size_t *resp_len,
+			cn_diag *diag)
+{
+	cn_link_client *c = ctx;
+	uint8_t *sealed = NULL, *reply = NULL;
+	size_t slen, rlen;
+	bool dup;
+	cn_err err;
+
+	if ((err = cn_chan_seal(c->chan, req, len, &sealed, &slen, diag)))
+		return err;
+	err = exchange(c, 'S', sealed, slen, &reply, &rlen, diag);
+	free(sealed);
+	if (err)
+		return err;
+	err = cn_chan_open(c->chan, reply, rlen, resp, resp_len, &dup, diag);
+	free(reply);
+	if (!err && dup) {
+		cn_diag_set(diag, "收到重复的回复 / a repeated reply");
+		err = CN_ERR_CHAIN;
+	}
+	return err;
+}
+
+cn_err cn_link_sync(cn_link_client *c, size_t batch_bytes, int timeout_ms, cn_sync_stats *stats,
+		    cn_diag *diag)
+{
+	cn_err err;
+
+	c->timeout_ms = timeout_ms > 0 ? timeout_ms : 60000;
+	memset(stats, 0, sizeof(*stats));
+	/* a session per exchange: a restarted parent, a new key, a lost
+	 * session all start cleanly */
+	if ((err = handshake(c, diag)))
+		return err;
+	err = cn_sync_run(c->n, c->parent, sealed_rt, c, batch_bytes, stats, diag);
+	stats->round_trips += 2; /* the handshake */
+	return err;
+}
