@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # carenode demo: installs what is missing, builds, and runs the main job on
-# its embedded default — a village node for 洼张村 (北宋镇, code 370522101201)
-# filled with synthetic children, assessed, visited, verified and exported.
+# its embedded default — a small county on this machine: the county root
+# identity, the county node, two townships (北宋镇, 盐窝镇) and four of their
+# villages, all on 127.0.0.1. The villages file synthetic children offline
+# (one is assessed, visited, contacted, has its guardian changed, one child
+# leaves the ledger), then the hierarchy syncs and the county shows the
+# consolidated counts.
 #
 #   ./deploy/demo.sh [FOLDER]     FOLDER defaults to a new temporary folder
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-village=370522101201
-count=${CARENODE_DEMO_CHILDREN:-40}
+count=${CARENODE_DEMO_CHILDREN:-12}
 
 "$root/deploy/install-deps.sh"
 echo "== 构建 / building carenode =="
@@ -16,56 +19,115 @@ cn="$root/build/carenode"
 
 base=${1:-$(mktemp -d /tmp/carenode-demo.XXXXXX)}
 mkdir -p "$base"
-node="$base/village-$village"
-export CARENODE_USER=demo-联络员
-run() { echo "\$ carenode $*"; "$cn" --dir "$node" "$@"; }
+export CARENODE_USER=demo
+pids=()
+stop() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap stop EXIT
+run() { local d=$1; shift; echo "\$ carenode --dir $d $*"; "$cn" --dir "$base/$d" "$@"; }
+quiet() { local d=$1; shift; "$cn" --dir "$base/$d" "$@" >/dev/null; }
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+county=370522000000
+towns=(370522101000 370522102000)
+villages=(370522101201 370522101202 370522102201 370522102202)
 
 echo
-echo "== 1. 创建村级节点 / create a village node =="
-run init --level village --code "$village"
+echo "== 1. 县级根身份（应在离线电脑上）/ the county root identity (on an offline machine in practice) =="
+run ca ca init
+echo
+echo "== 2. 创建并登记县、乡镇、村节点 / create and enrol the county, township and village nodes =="
+quiet county init --level county --code $county
+quiet ca ca enroll --subject "$(cat "$base/county/node.pub")" --role county --code $county --out "$base/county.chain"
+quiet county join --chain "$base/county.chain" --root "$base/ca/root.pub" --network-key "$base/ca/network.key"
+for t in "${towns[@]}"; do
+	quiet "town-$t" init --level township --code "$t"
+	quiet ca ca enroll --subject "$(cat "$base/town-$t/node.pub")" --role township --code "$t" --out "$base/town-$t.chain"
+	quiet "town-$t" join --chain "$base/town-$t.chain" --root "$base/ca/root.pub" --network-key "$base/ca/network.key"
+done
+for v in "${villages[@]}"; do
+	t=${v:0:9}000
+	quiet "village-$v" init --level village --code "$v"
+	quiet "town-$t" enroll --subject "$(cat "$base/village-$v/node.pub")" --code "$v" --out "$base/village-$v.chain"
+	quiet "village-$v" join --chain "$base/village-$v.chain" --root "$base/ca/root.pub" --network-key "$base/ca/network.key"
+	echo "  已登记 / enrolled: $("$cn" --dir "$base/village-$v" info | sed -n 1p)"
+done
 
 echo
-echo "== 2. 生成并导入 $count 名合成儿童的台账 / import a synthetic ledger of $count children =="
-"$cn" synth --village "$village" --count "$count" --seed 2017 --out "$base/ledger.csv"
-echo "（合成数据，非真实儿童 / synthetic data, no real child）$base/ledger.csv"
-run import "$base/ledger.csv"
-
-echo
-echo "== 3. 评估、走访、亲情联系、监护变更、移出台账 / assess, visit, contact, change a guardian, remove =="
-mapfile -t ids < <("$cn" --dir "$node" child list --json | python3 -c \
+echo "== 3. 各村离线建档（合成数据，非真实儿童）/ villages file children offline (synthetic data) =="
+i=0
+for v in "${villages[@]}"; do
+	i=$((i + 1))
+	"$cn" synth --village "$v" --count "$count" --seed "$i" --out "$base/ledger-$v.csv"
+	run "village-$v" import "$base/ledger-$v.csv"
+done
+v=${villages[0]}
+mapfile -t ids < <("$cn" --dir "$base/village-$v" child list --json | python3 -c \
 	'import json,sys; [print(c["id"]) for c in json.load(sys.stdin)]')
 today=$(TZ=Asia/Shanghai date +%F)
-run assess "${ids[0]}" --date "$today" --assessor 王专干 --safety "居住安全" \
-	--guardianship "祖母照料，能力一般" --health "身体健康，性格内向" --result 一般
-run assess "${ids[1]}" --date "$today" --assessor 王专干 --safety "独自在家时间较长" \
+run "village-$v" assess "${ids[0]}" --date "$today" --assessor 王专干 --safety "独自在家时间较长" \
 	--guardianship "监护人年迈" --health "情绪低落" --result 差
-run visit "${ids[1]}" --type party_cadre --date "$today" --visitor 张书记 --findings "上门家访，已联系父母"
-run contact "${ids[1]}" --date "$today" --parent mother --method video --note "每周视频一次"
-run guardian set "${ids[2]}" --phone 13905460000 --ability-eval-date "$today" --ability-eval-result 具备监护能力 \
-	--ability-evaluator 村委会
-run child remove "${ids[3]}" --reason 父母返乡 --caring-parent 母亲 --note "母亲返乡就业"
+run "village-$v" visit "${ids[0]}" --type party_cadre --date "$today" --visitor 张书记 --findings "上门家访，已联系父母"
+run "village-$v" contact "${ids[0]}" --date "$today" --parent mother --method video --note "每周视频一次"
+run "village-$v" guardian set "${ids[1]}" --phone 13905460000
+run "village-$v" child remove "${ids[2]}" --reason 父母返乡 --caring-parent 母亲
 
 echo
-echo "== 4. 查看 / look =="
-run child list --status all | sed -n 1,12p
-echo "..."
-run child show "${ids[1]}"
+echo "== 4. 运行县、乡镇节点并同步 / run the county and townships, then sync =="
+pk=$(port)
+"$cn" --dir "$base/county" serve --listen "tcp://127.0.0.1:$pk" >/dev/null 2>"$base/county.log" &
+pids+=($!)
+declare -A tport
+for t in "${towns[@]}"; do
+	tport[$t]=$(port)
+	"$cn" --dir "$base/town-$t" serve --listen "tcp://127.0.0.1:${tport[$t]}" \
+		--parent "tcp://127.0.0.1:$pk" --interval 1 >/dev/null 2>"$base/town-$t.log" &
+	pids+=($!)
+done
+sleep 0.5
+for v in "${villages[@]}"; do
+	run "village-$v" sync --once --parent "tcp://127.0.0.1:${tport[${v:0:9}000]}"
+done
+# the townships pass it on to the county within a second or two
+for try in $(seq 1 30); do
+	sleep 0.5
+	done_all=1
+	for v in "${villages[@]}"; do
+		[ "$("$cn" --dir "$base/county" digest --scope "$v")" = \
+			"$("$cn" --dir "$base/village-$v" digest --scope "$v")" ] || done_all=0
+	done
+	[ $done_all = 1 ] && break
+done
 
 echo
-echo "== 5. 校验与导出 / verify and export =="
-run verify
-run digest
-run export --format csv --out "$base/export.csv"
-run export --format json --out "$base/export.json"
-run info
+echo "== 5. 县级汇总 / the county's consolidated view =="
+"$cn" --dir "$base/county" child list --status all --json | python3 -c '
+import json, sys, collections
+rows = json.load(sys.stdin)
+by = collections.OrderedDict()
+for c in sorted(rows, key=lambda c: c["village_code"]):
+    k = (c["village_code"], c["village"])
+    by.setdefault(k, [0, 0])
+    by[k][0 if c["status"] == "active" else 1] += 1
+print("%-14s %-18s %6s %6s" % ("村代码", "村（居）", "在册", "已移出"))
+for (code, name), (a, r) in by.items():
+    print("%-14s %-18s %6d %6d" % (code, name, a, r))
+print("全县 / county: %d 名在册 / active, %d 名已移出 / removed" % (
+    sum(v[0] for v in by.values()), sum(v[1] for v in by.values())))'
+echo
+for v in "${villages[@]}"; do
+	a=$("$cn" --dir "$base/village-$v" digest --scope "$v")
+	b=$("$cn" --dir "$base/county" digest --scope "$v")
+	echo "  $v 状态摘要 / digest: 村 village ${a:0:16}… 县 county ${b:0:16}… $([ "$a" = "$b" ] && echo 一致 / equal || echo 不一致 / DIFFERENT)"
+done
+run county status
+run county verify
 
 cat <<MSG
 
-完成 / done.
-  节点目录 / node folder:  $node
-    数据库 / database:     $node/carenode.db  (SQLite, WAL)
-    节点私钥 / secret key: $node/node.key (0600)
-  导出 / exports:          $base/export.csv (Excel 可直接打开 / opens in Excel), $base/export.json
-  操作日志 / the op log:   $cn --dir $node log
-  帮助 / help:             $cn --help
+完成 / done. 所有节点都在 / every node is in: $base
+  县 / county:      $base/county        乡镇 / townships: $base/town-*
+  村 / villages:    $base/village-*     根身份 / root:    $base/ca (root.key 应离线保存 / keep offline)
+  日志 / logs:      $base/*.log
+  试试 / try:       $cn --dir $base/county child list
+                    $cn --dir $base/village-${villages[0]} log
 MSG

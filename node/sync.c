@@ -175,8 +175,8 @@ static cn_err serve_pull(cn_node *n, const char *peer, const cn_rights *r, const
 		max = CN_SYNC_MAX_MSG / 2;
 	rc = sqlite3_prepare_v2(
 		cn_store_db(cn_node_store(n)),
-		"SELECT pos, origin, seq, hash, bytes, skip_from FROM ops WHERE pos > ?"
-		" ORDER BY pos",
+		"SELECT pos, origin, seq, hash, bytes, skip_from, peer IS ?2 FROM ops"
+		" WHERE pos > ?1 ORDER BY pos",
 		-1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return sqlerr(n, rc, "reading the log", diag);

@@ -373,6 +373,22 @@ static void test_sync_idle_is_one_small_round_trip(void **state)
 	assert_true(st.bytes_received < 64);
 }
 
+/* What a child pushed is not sent back to it. */
+static void test_sync_no_echo(void **state)
+{
+	fixture *f = *state;
+	cn_sync_stats st;
+	cn_diag d = {{0}};
+
+	for (int k = 0; k < 10; k++)
+		add_child(f, N_V1, V1, 60 + k);
+	assert_int_equal(sync_once(f, N_V1, N_T1, 0, &st, &d), CN_OK);
+	assert_int_equal(st.pushed, 11); /* its certificate and ten children */
+	assert_int_equal(st.parent_applied, 11);
+	assert_int_equal(st.pulled, 1); /* only the township's certificate */
+	assert_int_equal(st.duplicate, 0);
+}
+
 static void test_sync_cut_link_resumes(void **state)
 {
 	fixture *f = *state;
@@ -455,6 +471,7 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 		T(test_sync_hierarchy_converges),
 		T(test_sync_idle_is_one_small_round_trip),
+		T(test_sync_no_echo),
 		T(test_sync_cut_link_resumes),
 		T(test_sync_concurrent_guardian_edits),
 	};
