@@ -590,8 +590,17 @@ cn_err cn_link_sync(cn_link_client *c, size_t batch_bytes, int timeout_ms, cn_sy
 
 	c->timeout_ms = timeout_ms > 0 ? timeout_ms : 60000;
 	memset(stats, 0, sizeof(*stats));
-	/* a session per exchange: a restarted parent, a new key, a lost
-	 * session all start cleanly */
+	/* keep the session across exchanges: an idle sync is then one round
+	 * trip. A parent that lost it (restarted) answers 'E': start over once */
+	if (c->chan) {
+		cn_diag first = {{0}};
+		err = cn_sync_run(c->n, c->parent, sealed_rt, c, batch_bytes, stats, &first);
+		if (err != CN_ERR_DENIED && err != CN_ERR_NETWORK) {
+			if (err)
+				cn_diag_set(diag, "%s", first.text);
+			return err;
+		}
+	}
 	if ((err = handshake(c, diag)))
 		return err;
 	err = cn_sync_run(c->n, c->parent, sealed_rt, c, batch_bytes, stats, diag);

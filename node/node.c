@@ -27,11 +27,12 @@ struct cn_node {
 	cn_level level;
 	char code[13];
 	char name[64];
-	uint8_t *sk;      /* sodium_malloc'd CN_SECRET_BYTES */
-	bool has_sk;      /* false when opened read-only */
-	bool joined;      /* root known: received ops can be authorized */
-	bool has_rights;  /* joined with a known role: own writes are checked */
-	cn_rights rights; /* what the node's certificate lets it write */
+	uint8_t *sk;            /* sodium_malloc'd CN_SECRET_BYTES */
+	bool has_sk;            /* false when opened read-only */
+	bool joined;            /* root known: received ops can be authorized */
+	cn_scope_cache *chains; /* authors' chains, decoded once */
+	bool has_rights;        /* joined with a known role: own writes are checked */
+	cn_rights rights;       /* what the node's certificate lets it write */
 	uint8_t root[CN_KEY_BYTES];
 	uint8_t pk[CN_KEY_BYTES];
 	uint64_t last_hlc;
@@ -270,6 +271,8 @@ cn_err cn_node_open(const char *dir, bool readonly, const cn_env *env, cn_node *
 		return CN_ERR_NOMEM;
 	env_fill(&n->env, env);
 	snprintf(n->dir, sizeof(n->dir), "%s", dir);
+	if ((err = cn_scope_cache_new(&n->chains)))
+		goto fail;
 	n->sk = sodium_malloc(CN_SECRET_BYTES);
 	if (!n->sk) {
 		err = CN_ERR_NOMEM;
@@ -338,6 +341,7 @@ void cn_node_close(cn_node *n)
 	if (!n)
 		return;
 	cn_store_close(n->store);
+	cn_scope_cache_free(n->chains);
 	cn_divisions_free(n->divs);
 	sodium_free(n->sk);
 	free(n);
@@ -464,7 +468,7 @@ static cn_err authorize(void *ctx, cn_store *s, const cn_op_decoded *d, cn_diag 
 {
 	const cn_node *n = ctx;
 
-	return cn_scope_authorize(s, n->root, d, why);
+	return cn_scope_authorize(s, n->root, n->chains, d, why);
 }
 
 cn_err cn_node_receive(cn_node *n, const void *bytes, size_t len, const char *peer,

@@ -84,21 +84,76 @@ void cn_scope_cert_record(const uint8_t key[CN_KEY_BYTES], uint8_t out[CN_RECORD
 	memcpy(out, key, CN_RECORD_BYTES);
 }
 
+/* ---- decoded chains, cached ---- */
+
+#define CACHE_SLOTS 64
+
+typedef struct cache_entry {
+	bool used;
+	uint8_t key[CN_HASH_BYTES];
+	size_t n;
+	cn_cert certs[CN_CHAIN_MAX];
+} cache_entry;
+
+struct cn_scope_cache {
+	cache_entry e[CACHE_SLOTS];
+	unsigned next;
+};
+
+cn_err cn_scope_cache_new(cn_scope_cache **out)
+{
+	*out = calloc(1, sizeof(**out));
+	return *out ? CN_OK : CN_ERR_NOMEM;
+}
+
+void cn_scope_cache_free(cn_scope_cache *c)
+{
+	free(c);
+}
+
+/* cn_cert_chain_decode, remembered by the hash of the bytes. */
+static cn_err decode_chain(cn_scope_cache *c, const uint8_t *bytes, size_t len, cn_cert *certs,
+			   size_t *n, cn_diag *diag)
+{
+	uint8_t key[CN_HASH_BYTES];
+	cn_err err;
+
+	if (!c)
+		return cn_cert_chain_decode(bytes, len, certs, NULL, NULL, n, diag);
+	cn_hash(bytes, len, key);
+	for (unsigned i = 0; i < CACHE_SLOTS; i++) {
+		if (c->e[i].used && !memcmp(c->e[i].key, key, sizeof(key))) {
+			*n = c->e[i].n;
+			memcpy(certs, c->e[i].certs, *n * sizeof(*certs));
+			return CN_OK;
+		}
+	}
+	if ((err = cn_cert_chain_decode(bytes, len, certs, NULL, NULL, n, diag)))
+		return err;
+	cache_entry *e = &c->e[c->next++ % CACHE_SLOTS];
+	e->used = true;
+	memcpy(e->key, key, sizeof(key));
+	e->n = *n;
+	memcpy(e->certs, certs, *n * sizeof(*certs));
+	return CN_OK;
+}
+
 /* ---- looking certificates and revocations up in the store ---- */
 
 typedef struct lookup {
 	cn_store *s;
 	uint64_t at; /* the op's time, Unix seconds */
+	cn_scope_cache *cache;
 } lookup;
 
 /* The hex field of a projected reference record, decoded into buf. */
 static bool load_hex(cn_store *s, const char *sql, const uint8_t *id, uint8_t *buf, size_t cap,
 		     size_t *len)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = cn_store_stmt(s, sql);
 	bool found = false;
 
-	if (sqlite3_prepare_v2(cn_store_db(s), sql, -1, &st, NULL) != SQLITE_OK)
+	if (!st)
 		return false;
 	sqlite3_bind_blob(st, 1, id, CN_RECORD_BYTES, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
@@ -109,7 +164,8 @@ static bool load_hex(cn_store *s, const char *sql, const uint8_t *id, uint8_t *b
 			found = true;
 		}
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 	return found;
 }
 
@@ -130,14 +186,14 @@ static bool revoked(void *ctx, const uint8_t serial[CN_SERIAL_BYTES])
 	return rv.revoked_at <= l->at;
 }
 
-static cn_err chain_from_hex(const char *hex, size_t hlen, uint8_t *buf, size_t cap, cn_cert *certs,
-			     size_t *n, cn_diag *diag)
+static cn_err chain_from_hex(cn_scope_cache *cache, const char *hex, size_t hlen, uint8_t *buf,
+			     size_t cap, cn_cert *certs, size_t *n, cn_diag *diag)
 {
 	if (hlen % 2 || hlen / 2 > cap || !cn_unhex(hex, hlen, buf, hlen / 2)) {
 		cn_diag_set(diag, "证书链编码错误 / malformed certificate chain");
 		return CN_ERR_INVALID;
 	}
-	return cn_cert_chain_decode(buf, hlen / 2, certs, NULL, NULL, n, diag);
+	return decode_chain(cache, buf, hlen / 2, certs, n, diag);
 }
 
 /* Checks a change that carries a certificate chain or a revocation. */
@@ -153,7 +209,8 @@ static cn_err check_reference(lookup *l, const uint8_t root[CN_KEY_BYTES], const
 		const cn_field *f = cn_change_field(c, "chain");
 		if (!f || f->val.type != CN_VAL_STR)
 			return CN_OK; /* an update that sets nothing checkable: model refuses */
-		if ((err = chain_from_hex(f->val.s, f->val.len, buf, sizeof(buf), certs, &n, diag)))
+		if ((err = chain_from_hex(l->cache, f->val.s, f->val.len, buf, sizeof(buf), certs,
+					  &n, diag)))
 			return err;
 		cn_scope_cert_record(certs[0].subject, rec);
 		if (memcmp(rec, c->record, CN_RECORD_BYTES) != 0) {
@@ -186,7 +243,7 @@ static cn_err check_reference(lookup *l, const uint8_t root[CN_KEY_BYTES], const
 		cn_scope_cert_record(rv.subject, rec);
 		if (load_hex(l->s, "SELECT chain FROM cert WHERE id = ?", rec, buf, sizeof(buf),
 			     &clen) &&
-		    !cn_cert_chain_decode(buf, clen, certs, NULL, NULL, &n, NULL) &&
+		    !decode_chain(l->cache, buf, clen, certs, &n, NULL) &&
 		    !memcmp(certs[0].serial, rv.serial, CN_SERIAL_BYTES) &&
 		    !memcmp(certs[0].issuer, rv.issuer, CN_KEY_BYTES))
 			return CN_OK;
@@ -197,13 +254,13 @@ static cn_err check_reference(lookup *l, const uint8_t root[CN_KEY_BYTES], const
 	}
 }
 
-cn_err cn_scope_authorize(cn_store *s, const uint8_t root[CN_KEY_BYTES], const cn_op_decoded *d,
-			  cn_diag *diag)
+cn_err cn_scope_authorize(cn_store *s, const uint8_t root[CN_KEY_BYTES], cn_scope_cache *cache,
+			  const cn_op_decoded *d, cn_diag *diag)
 {
 	const cn_op *op = &d->op;
 	uint8_t rec[CN_RECORD_BYTES], buf[CN_VALUE_MAX / 2];
 	cn_cert certs[CN_CHAIN_MAX];
-	lookup l = {s, cn_hlc_ms(op->hlc) / 1000};
+	lookup l = {s, cn_hlc_ms(op->hlc) / 1000, cache};
 	cn_rights rights;
 	size_t n = 0, len;
 	bool have = false;
@@ -219,15 +276,15 @@ cn_err cn_scope_authorize(cn_store *s, const uint8_t root[CN_KEY_BYTES], const c
 		const cn_field *f = cn_change_field(c, "chain");
 		if (c->kind_len == 4 && !memcmp(c->kind, CN_KIND_CERT, 4) &&
 		    !memcmp(c->record, rec, CN_RECORD_BYTES) && f && f->val.type == CN_VAL_STR) {
-			if ((err = chain_from_hex(f->val.s, f->val.len, buf, sizeof(buf), certs, &n,
-						  diag)))
+			if ((err = chain_from_hex(cache, f->val.s, f->val.len, buf, sizeof(buf),
+						  certs, &n, diag)))
 				return err;
 			have = true;
 		}
 	}
 	if (!have &&
 	    load_hex(s, "SELECT chain FROM cert WHERE id = ?", rec, buf, sizeof(buf), &len))
-		have = !cn_cert_chain_decode(buf, len, certs, NULL, NULL, &n, NULL);
+		have = !decode_chain(cache, buf, len, certs, &n, NULL);
 	if (!have) {
 		cn_diag_set(diag, "作者节点 %s 没有已知证书 / author %s has no known certificate",
 			    who, who);
@@ -270,7 +327,7 @@ cn_err cn_scope_authorize(cn_store *s, const uint8_t root[CN_KEY_BYTES], const c
 cn_err cn_scope_check_chain(cn_store *s, const uint8_t root[CN_KEY_BYTES], const cn_cert *certs,
 			    size_t n, uint64_t now, cn_diag *diag)
 {
-	lookup l = {s, now};
+	lookup l = {s, now, NULL};
 
 	return cn_cert_chain_verify(certs, n, root, now, revoked, &l, diag);
 }

@@ -12,8 +12,14 @@
 
 #include "carenode/model.h"
 
+#define STMT_CACHE 32
+
 struct cn_store {
 	sqlite3 *db;
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+	} cache[STMT_CACHE];
 	cn_proj *proj;
 	sqlite3_stmt *ins_op;
 	sqlite3_stmt *sel_hash;
@@ -38,6 +44,27 @@ void cn_store_set_fault(cn_store *s, cn_store_fault_fn fn, void *ctx)
 	s->fault_ctx = ctx;
 }
 
+sqlite3_stmt *cn_store_stmt(cn_store *s, const char *sql)
+{
+	int i;
+
+	for (i = 0; i < STMT_CACHE && s->cache[i].sql; i++)
+		if (s->cache[i].sql == sql || !strcmp(s->cache[i].sql, sql))
+			return s->cache[i].st;
+	if (i == STMT_CACHE) {
+		/* full: the last slot is reused */
+		i = STMT_CACHE - 1;
+		sqlite3_finalize(s->cache[i].st);
+		s->cache[i].sql = NULL;
+		s->cache[i].st = NULL;
+	}
+	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->cache[i].st, NULL) !=
+	    SQLITE_OK)
+		return NULL;
+	s->cache[i].sql = sql;
+	return s->cache[i].st;
+}
+
 sqlite3 *cn_store_db(cn_store *s)
 {
 	return s->db;
@@ -52,6 +79,8 @@ void cn_store_close(cn_store *s)
 {
 	if (!s)
 		return;
+	for (int i = 0; i < STMT_CACHE; i++)
+		sqlite3_finalize(s->cache[i].st);
 	sqlite3_finalize(s->ins_op);
 	sqlite3_finalize(s->sel_hash);
 	sqlite3_finalize(s->sel_head);
@@ -499,15 +528,16 @@ static cn_err quarantine(cn_store *s, const void *bytes, size_t len, const uint8
 
 static bool row_exists(cn_store *s, const char *sql, const void *blob, int len, int64_t num)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = cn_store_stmt(s, sql);
 	bool found = false;
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK) {
+	if (st) {
 		sqlite3_bind_blob(st, 1, blob, len, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, num);
 		found = sqlite3_step(st) == SQLITE_ROW;
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
 	}
-	sqlite3_finalize(st);
 	return found;
 }
 

@@ -79,7 +79,7 @@ cn_err cn_synth_ledger(FILE *out, const char *village, size_t count, uint64_t se
 	char today[11], id[64], addr[160], father[32], mother[32], child[32], gname[32];
 	char fphone[24], mphone[24], gphone[24], eval[48];
 	char *seen = NULL;
-	uint64_t s = seed ^ strtoull(village, NULL, 10);
+	uint64_t s = seed * 0x9e3779b97f4a7c15ull + strtoull(village, NULL, 10);
 	int ty;
 	cn_err err;
 

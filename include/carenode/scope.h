@@ -35,12 +35,20 @@ bool cn_scope_may_read(const cn_rights *r, const char *kind, size_t kind_len, co
 bool cn_scope_may_write(const cn_rights *r, const char *kind, size_t kind_len,
 			const char *division);
 
+/* Certificate chains already decoded and signature-checked, by the hash of
+ * their bytes (a chain's content never changes, so an entry never goes
+ * stale; validity and revocation are still checked at each use). */
+typedef struct cn_scope_cache cn_scope_cache;
+CN_NODISCARD cn_err cn_scope_cache_new(cn_scope_cache **out);
+void cn_scope_cache_free(cn_scope_cache *c);
+
 /* Decides whether a received op may be applied: CN_OK, or CN_ERR_DENIED
  * (or CN_ERR_INVALID for a malformed certificate or revocation it
  * carries) with the reason in diag. root is the deployment's root key.
  * The store supplies known certificates and revocations. */
 CN_NODISCARD cn_err cn_scope_authorize(cn_store *s, const uint8_t root[CN_KEY_BYTES],
-				       const cn_op_decoded *d, cn_diag *diag);
+				       cn_scope_cache *cache, const cn_op_decoded *d,
+				       cn_diag *diag);
 
 /* Checks a peer's certificate chain (from a handshake) to root at now
  * (Unix seconds), with the revocations this store knows. */

@@ -56,6 +56,11 @@ void cn_store_set_fault(cn_store *s, cn_store_fault_fn fn, void *ctx);
 sqlite3 *cn_store_db(cn_store *s);   /* borrowed */
 cn_proj *cn_store_proj(cn_store *s); /* borrowed */
 
+/* A prepared statement for sql, kept for the store's lifetime (sql must be
+ * a string that lives as long, e.g. a literal). The caller binds, steps
+ * and must sqlite3_reset() it before the next use. NULL on failure. */
+sqlite3_stmt *cn_store_stmt(cn_store *s, const char *sql);
+
 CN_NODISCARD cn_err cn_store_meta_get(cn_store *s, const char *key, char *buf, size_t cap,
 				      cn_diag *diag);
 CN_NODISCARD cn_err cn_store_meta_set(cn_store *s, const char *key, const char *value,
