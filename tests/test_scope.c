@@ -5,176 +5,13 @@
  * author's certificate allowed that write at that place. Everything else
  * lands in quarantine with the reason, and the exchange goes on.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "county.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
-
-#include "carenode/enrol.h"
-#include "carenode/keyfile.h"
-#include "carenode/ledger.h"
-#include "carenode/scope.h"
-
-#define T1 "370522101000" /* 北宋镇 */
-#define V1 "370522101201" /* 洼张村, 北宋镇 */
-#define V2 "370522101202" /* 杨董村, 北宋镇 */
-#define T2 "370522102000" /* 盐窝镇 */
-#define V3 "370522102201" /* a village of 盐窝镇 */
-#define COUNTY "370522000000"
-/* 2026-06-15 12:00 China Standard Time */
-#define NOW_MS UINT64_C(1781496000000)
-
-enum { N_T1, N_V1, N_V2, N_T2, N_V3, N_POLICE, N_STRAY, N_NODES };
-
-typedef struct fixture {
-	char dir[64];
-	uint64_t now;
-	uint64_t counter;
-	cn_env env;
-	cn_node *node[N_NODES];
-	char path[N_NODES][128];
-} fixture;
-
-static uint64_t clock_ms(void *ctx)
-{
-	return ((fixture *)ctx)->now;
-}
-
-static void rand_fn(void *ctx, void *buf, size_t len)
-{
-	fixture *f = ctx;
-	uint8_t seed[32] = {0};
-
-	f->counter++;
-	memcpy(seed, &f->counter, sizeof(f->counter));
-	randombytes_buf_deterministic(buf, len, seed);
-}
-
-#define ok(call)                                                                                   \
-	do {                                                                                       \
-		cn_diag d_ = {{0}};                                                                \
-		cn_err e_ = (call);                                                                \
-		if (e_)                                                                            \
-			fail_msg("%s: %s %s", #call, cn_strerror(e_), d_.text);                    \
-	} while (0)
-
-static void mknode(fixture *f, int i, cn_level level, const char *code)
-{
-	cn_diag d = {{0}};
-	char base[64];
-
-	memcpy(base, f->dir, sizeof(base));
-	snprintf(f->path[i], sizeof(f->path[i]), "%s/n%d", base, i);
-	if (cn_node_init(f->path[i], level, code, &f->env, &d))
-		fail_msg("init %s: %s", code, d.text);
-}
-
-static void join(fixture *f, int i, const uint8_t *chain, size_t len)
-{
-	char ca_pub[160], net[160];
-	uint8_t *pub = NULL, root[32];
-	size_t plen;
-	cn_diag d = {{0}};
-
-	snprintf(ca_pub, sizeof(ca_pub), "%s/ca/root.pub", f->dir);
-	snprintf(net, sizeof(net), "%s/ca/network.key", f->dir);
-	assert_int_equal(cn_file_read(ca_pub, 256, &pub, &plen, &d), CN_OK);
-	assert_true(cn_unhex((char *)pub, 64, root, 32));
-	free(pub);
-	if (cn_enrol_join(f->path[i], chain, len, root, net, &f->env, &d))
-		fail_msg("join %d: %s", i, d.text);
-	assert_int_equal(cn_node_open(f->path[i], false, &f->env, &f->node[i], &d), CN_OK);
-}
-
-static void enrol_root(fixture *f, int i, cn_role role, const char *code)
-{
-	char ca[160];
-	cn_enrol_request req = {.role = role, .days = 365};
-	uint8_t *chain = NULL;
-	size_t len;
-	cn_diag d = {{0}};
-	cn_node *tmp = NULL;
-
-	snprintf(ca, sizeof(ca), "%s/ca", f->dir);
-	assert_int_equal(cn_node_open(f->path[i], true, &f->env, &tmp, &d), CN_OK);
-	memcpy(req.subject, cn_node_pubkey(tmp), 32);
-	cn_node_close(tmp);
-	memcpy(req.code, code, 13);
-	if (cn_enrol_issue_root(ca, &req, &f->env, &chain, &len, &d))
-		fail_msg("issue %s: %s", code, d.text);
-	join(f, i, chain, len);
-	free(chain);
-}
-
-static void enrol_by(fixture *f, int issuer, int i, const char *code)
-{
-	cn_enrol_request req = {.role = CN_ROLE_VILLAGE, .days = 365};
-	uint8_t *chain = NULL;
-	size_t len;
-	cn_diag d = {{0}};
-	cn_node *tmp = NULL;
-
-	assert_int_equal(cn_node_open(f->path[i], true, &f->env, &tmp, &d), CN_OK);
-	memcpy(req.subject, cn_node_pubkey(tmp), 32);
-	cn_node_close(tmp);
-	memcpy(req.code, code, 13);
-	if (cn_enrol_issue_node(f->node[issuer], &req, &chain, &len, &d))
-		fail_msg("enrol %s: %s", code, d.text);
-	join(f, i, chain, len);
-	free(chain);
-}
-
-static int setup(void **state)
-{
-	fixture *f = calloc(1, sizeof(*f));
-	char ca[160];
-	cn_diag d = {{0}};
-
-	strcpy(f->dir, "/tmp/cn-test-scope.");
-	strcat(f->dir, "XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	f->now = NOW_MS;
-	f->env = (cn_env){clock_ms, rand_fn, f};
-	snprintf(ca, sizeof(ca), "%s/ca", f->dir);
-	assert_int_equal(cn_enrol_ca_init(ca, COUNTY, &f->env, &d), CN_OK);
-	mknode(f, N_T1, CN_LEVEL_TOWNSHIP, T1);
-	mknode(f, N_V1, CN_LEVEL_VILLAGE, V1);
-	mknode(f, N_V2, CN_LEVEL_VILLAGE, V2);
-	mknode(f, N_T2, CN_LEVEL_TOWNSHIP, T2);
-	mknode(f, N_V3, CN_LEVEL_VILLAGE, V3);
-	mknode(f, N_POLICE, CN_LEVEL_COUNTY, COUNTY);
-	mknode(f, N_STRAY, CN_LEVEL_VILLAGE, V1); /* never enrolled */
-	enrol_root(f, N_T1, CN_ROLE_TOWNSHIP, T1);
-	enrol_root(f, N_T2, CN_ROLE_TOWNSHIP, T2);
-	enrol_root(f, N_POLICE, CN_ROLE_POLICE, COUNTY);
-	enrol_by(f, N_T1, N_V1, V1);
-	enrol_by(f, N_T1, N_V2, V2);
-	enrol_by(f, N_T2, N_V3, V3);
-	assert_int_equal(cn_node_open(f->path[N_STRAY], false, &f->env, &f->node[N_STRAY], &d),
-			 CN_OK);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fixture *f = *state;
-	char cmd[128];
-
-	for (int i = 0; i < N_NODES; i++)
-		cn_node_close(f->node[i]);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
-	return 0;
-}
 
 /* ---- moving ops between nodes ---- */
 
@@ -243,23 +80,6 @@ static uint64_t quarantined(fixture *f, int i)
 	return n;
 }
 
-static void add_child(fixture *f, int i, const char *village, int order)
-{
-	char id[19];
-	uint8_t rec[16];
-	cn_diag d = {{0}};
-	cn_input in[] = {{"name", "王小明"},
-			 {"id_number", id},
-			 {"household_address", "利津县一街1号"},
-			 {"village_code", village}};
-
-	snprintf(id, sizeof(id), "370522201203%02d%03d", 10 + order % 18, 100 + order);
-	id[17] = cn_model_idnum_check_char(id);
-	id[18] = 0;
-	if (cn_ledger_child_add(f->node[i], "联络员", in, 4, NULL, 0, rec, &d))
-		fail_msg("add child: %s", d.text);
-}
-
 /* An op signed with node i's key but never appended at i: what a stolen key
  * could make. It extends i's chain (seq = head + 1). */
 static void forge(fixture *f, int i, const char *kind, const char *division, uint64_t hlc_ms,
@@ -304,8 +124,8 @@ static void test_scope_village_ops_apply_upward(void **state)
 	fixture *f = *state;
 	batch b;
 
-	add_child(f, N_V1, V1, 1);
-	add_child(f, N_V1, V1, 2);
+	county_add_child(f, N_V1, V1, 1);
+	county_add_child(f, N_V1, V1, 2);
 	collect(f, N_V1, &b);
 	assert_int_equal(b.n, 3); /* the certificate record, then two children */
 	deliver_all(f, N_T1, &b, CN_RECEIPT_APPLIED);
@@ -367,7 +187,7 @@ static void test_scope_unknown_author_refused(void **state)
 	cn_diag why = {{0}};
 	batch b;
 
-	add_child(f, N_STRAY, V1, 3);
+	county_add_child(f, N_STRAY, V1, 3);
 	collect(f, N_STRAY, &b);
 	assert_int_equal(deliver(f, N_T1, b.bytes[0], b.len[0], &why), CN_RECEIPT_QUARANTINED);
 	assert_non_null(strstr(why.text, "no known certificate"));
@@ -380,7 +200,7 @@ static void test_scope_forged_signature_quarantined(void **state)
 	cn_diag why = {{0}};
 	batch b;
 
-	add_child(f, N_V1, V1, 4);
+	county_add_child(f, N_V1, V1, 4);
 	collect(f, N_V1, &b);
 	b.bytes[1][b.len[1] - 5] ^= 0x20;
 	assert_int_equal(deliver(f, N_T1, b.bytes[0], b.len[0], &why), CN_RECEIPT_APPLIED);
@@ -439,7 +259,7 @@ static void test_scope_revocation_blocks_new_ops(void **state)
 	ok(cn_node_commit(f->node[N_T1], draft, "专干", 0, NULL, &d_));
 	cn_draft_free(draft);
 	f->now += 60000;
-	add_child(f, N_V2, V2, 6);
+	county_add_child(f, N_V2, V2, 6);
 	collect(f, N_V2, &b);
 	assert_int_equal(deliver(f, N_T1, b.bytes[1], b.len[1], &why), CN_RECEIPT_QUARANTINED);
 	assert_non_null(strstr(why.text, "revoked"));
@@ -467,8 +287,8 @@ static void test_scope_fork_gap_and_clock(void **state)
 	free(a);
 	free(c);
 	/* a gap is not a fault of the op: the sender must send what is missing */
-	add_child(f, N_V2, V2, 7);
-	add_child(f, N_V2, V2, 8);
+	county_add_child(f, N_V2, V2, 7);
+	county_add_child(f, N_V2, V2, 8);
 	batch_free(&b);
 	collect(f, N_V2, &b);
 	assert_int_equal(deliver(f, N_T1, b.bytes[2], b.len[2], &why), CN_RECEIPT_GAP);
@@ -485,7 +305,7 @@ static void test_scope_fork_gap_and_clock(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, county_setup, county_teardown)
 		T(test_scope_village_ops_apply_upward),
 		T(test_scope_village_cannot_write_neighbour),
 		T(test_scope_township_stays_in_township),
