@@ -137,7 +137,9 @@ typedef struct session {
 	cn_chan *chan; /* after it */
 	char peer[64];
 	cn_rights rights;
-	uint8_t *cached; /* the last reply (a resend gets it again) */
+	uint8_t *msg4; /* tagged msg4 (a resent msg3 gets it again) */
+	size_t msg4_len;
+	uint8_t *cached; /* the last tagged sync reply (a resend gets it again) */
 	size_t cached_len;
 	uint64_t last_used;
 } session;
@@ -155,6 +157,7 @@ static void session_clear(session *ss)
 {
 	cn_hs_free(ss->hs);
 	cn_chan_free(ss->chan);
+	free(ss->msg4);
 	free(ss->cached);
 	memset(ss, 0, sizeof(*ss));
 }
@@ -167,20 +170,38 @@ static session *session_find(cn_link_server *s, const uint8_t *sid)
 	return NULL;
 }
 
-/* A free slot, or the least recently used one (pending handshakes that
- * never finish are evicted this way too). */
+/* A slot for a new handshake. msg1 proves only that the sender holds the
+ * county's network key, which every enrolled node does: pending
+ * handshakes may hold at most a quarter of the table and are evicted
+ * first (least recently used), so a flood of msg1 never evicts an
+ * established session. */
 static session *session_new(cn_link_server *s)
 {
-	session *best = &s->s[0];
+	session *free_slot = NULL, *old_pending = NULL, *old_any = NULL;
+	int pending = 0;
 
 	for (int i = 0; i < CN_LINK_MAX_SESSIONS; i++) {
-		if (!s->s[i].used)
-			return &s->s[i];
-		if (s->s[i].last_used < best->last_used)
-			best = &s->s[i];
+		session *ss = &s->s[i];
+		if (!ss->used) {
+			if (!free_slot)
+				free_slot = ss;
+			continue;
+		}
+		if (ss->hs) {
+			pending++;
+			if (!old_pending || ss->last_used < old_pending->last_used)
+				old_pending = ss;
+		}
+		if (!old_any || ss->last_used < old_any->last_used)
+			old_any = ss;
 	}
-	session_clear(best);
-	return best;
+	if (old_pending && pending >= CN_LINK_MAX_SESSIONS / 4)
+		free_slot = NULL;
+	if (!free_slot) {
+		free_slot = old_pending ? old_pending : old_any;
+		session_clear(free_slot);
+	}
+	return free_slot;
 }
 
 cn_err cn_link_server_new(cn_node *n, const char *url, cn_link_server **out, cn_diag *diag)
@@ -253,9 +274,12 @@ static void log_refusal(const char *what, const cn_diag *why)
 	fprintf(stderr, "%s carenode: 拒绝 / refused %s: %s\n", when, what, why->text);
 }
 
-/* Answers one request; *reply (malloc'd) is what goes back. */
+/* Answers one request; *reply (malloc'd) is what goes back. Whatever the
+ * request, and whatever fails locally while serving it, the answer is a
+ * reply (an 'E' at worst); only running out of memory for the reply
+ * itself is returned. */
 static cn_err handle(cn_link_server *s, const uint8_t *req, size_t len, uint8_t **reply,
-		     size_t *reply_len, cn_diag *diag)
+		     size_t *reply_len)
 {
 	uint8_t sid[CN_HS_SID_BYTES];
 	cn_diag why = {{0}};
@@ -267,19 +291,22 @@ static cn_err handle(cn_link_server *s, const uint8_t *req, size_t len, uint8_t 
 		goto refuse;
 	if (req[0] == 'H') {
 		uint8_t msg2[CN_HS_MSG2_BYTES];
-		ss = session_new(s);
+		cn_hs *hs = NULL;
+		/* check msg1 before a slot is taken (and perhaps evicted) */
 		if ((err = cn_hs_server_new(s->id.netkey, s->id.sk, s->id.chain, s->id.chain_len,
-					    NULL, &ss->hs, &why)) ||
-		    (err = cn_hs_server_msg2(ss->hs, req + 1, len - 1, msg2, &why)) ||
-		    (err = cn_hs_sid(ss->hs, ss->sid))) {
-			session_clear(ss);
+					    NULL, &hs, &why)) ||
+		    (err = cn_hs_server_msg2(hs, req + 1, len - 1, msg2, &why)) ||
+		    (err = cn_hs_sid(hs, sid))) {
+			cn_hs_free(hs);
 			goto refuse;
 		}
+		/* a resent msg1 gets a new session: the client takes whichever
+		 * msg2 reaches it, and the other slot ages out */
+		ss = session_new(s);
+		ss->hs = hs;
+		memcpy(ss->sid, sid, CN_HS_SID_BYTES);
 		ss->used = true;
 		ss->last_used = ++s->tick;
-		/* keep msg2: an NNG resend of msg1 gets the same answer */
-		if ((err = tagged('H', msg2, sizeof(msg2), &ss->cached, &ss->cached_len)))
-			return err;
 		return tagged('H', msg2, sizeof(msg2), reply, reply_len);
 	}
 	if (req[0] == 'T') {
@@ -289,8 +316,11 @@ static cn_err handle(cn_link_server *s, const uint8_t *req, size_t len, uint8_t 
 		cn_cert leaf;
 		if (cn_hs_msg3_sid(req + 1, len - 1, sid, &why) || !(ss = session_find(s, sid)))
 			goto refuse_session;
-		if (!ss->hs && ss->chan) /* a resend of msg3: answer msg4 again */
-			return tagged('T', ss->cached + 1, ss->cached_len - 1, reply, reply_len);
+		if (!ss->hs) { /* a resend of msg3: answer msg4 again, never a sync reply */
+			if (!ss->msg4)
+				goto refuse_session;
+			return tagged('T', ss->msg4 + 1, ss->msg4_len - 1, reply, reply_len);
+		}
 		if ((err = cn_hs_server_read3(ss->hs, req + 1, len - 1, &why)) ||
 		    (err = cn_hs_peer(ss->hs, pk, &payload, &plen)))
 			goto refuse_drop;
@@ -316,13 +346,13 @@ static cn_err handle(cn_link_server *s, const uint8_t *req, size_t len, uint8_t 
 		peer_name(&leaf, ss->peer);
 		cn_scope_rights(&leaf, &ss->rights);
 		ss->last_used = ++s->tick;
-		free(ss->cached);
-		ss->cached = NULL;
-		err = tagged('T', msg4, plen, &ss->cached, &ss->cached_len);
+		err = tagged('T', msg4, plen, &ss->msg4, &ss->msg4_len);
 		free(msg4);
-		if (err)
+		if (err) {
+			session_clear(ss);
 			return err;
-		return tagged('T', ss->cached + 1, ss->cached_len - 1, reply, reply_len);
+		}
+		return tagged('T', ss->msg4 + 1, ss->msg4_len - 1, reply, reply_len);
 	}
 	if (req[0] == 'S') {
 		uint8_t *plain = NULL, *resp = NULL, *sealed = NULL;
@@ -334,22 +364,29 @@ static cn_err handle(cn_link_server *s, const uint8_t *req, size_t len, uint8_t 
 		if ((err = cn_chan_open(ss->chan, req + 1, len - 1, &plain, &plen, &dup, &why)))
 			goto refuse;
 		ss->last_used = ++s->tick;
-		if (dup && ss->cached) /* the transport resent: the same answer */
+		if (dup) { /* the transport resent: the same answer */
+			if (!ss->cached)
+				goto refuse_drop_session;
 			return tagged('S', ss->cached + 1, ss->cached_len - 1, reply, reply_len);
-		err = cn_sync_serve(s->n, ss->peer, &ss->rights, plain, plen, &resp, &rlen, diag);
-		free(plain);
-		if (err)
-			return err;
-		err = cn_chan_seal(ss->chan, resp, rlen, &sealed, &slen, diag);
-		free(resp);
-		if (err)
-			return err;
+		}
 		free(ss->cached);
 		ss->cached = NULL;
-		err = tagged('S', sealed, slen, &ss->cached, &ss->cached_len);
+		ss->cached_len = 0;
+		err = cn_sync_serve(s->n, ss->peer, &ss->rights, plain, plen, &resp, &rlen, &why);
+		free(plain);
+		if (!err)
+			err = cn_chan_seal(ss->chan, resp, rlen, &sealed, &slen, &why);
+		free(resp);
+		if (!err)
+			err = tagged('S', sealed, slen, &ss->cached, &ss->cached_len);
 		free(sealed);
-		if (err)
-			return err;
+		if (err) {
+			/* a local failure (a busy or full database): this request
+			 * has no answer, so the session cannot go on; the child
+			 * starts over, and the server stays up */
+			ss->cached_len = 0;
+			goto refuse_drop_session;
+		}
 		return tagged('S', ss->cached + 1, ss->cached_len - 1, reply, reply_len);
 	}
 refuse:
@@ -363,6 +400,15 @@ refuse_session:
 refuse_drop:
 	log_refusal("a handshake", &why);
 	session_clear(ss);
+	return tagged('E', why.text, strlen(why.text), reply, reply_len);
+refuse_drop_session:
+	/* the reason (a local fault) goes to the log, not to the peer */
+	cn_diag_set(&why, "本地故障 / local failure: %s", cn_strerror(err));
+	log_refusal("a sync request", &why);
+	session_clear(ss);
+	cn_diag_clear(&why);
+	cn_diag_set(&why, "无法应答此请求，请重新握手 / this request cannot be answered: start a "
+			  "new handshake");
 	return tagged('E', why.text, strlen(why.text), reply, reply_len);
 }
 
@@ -380,7 +426,7 @@ cn_err cn_link_server_step(cn_link_server *s, int timeout_ms, cn_diag *diag)
 		return CN_OK;
 	if (rv != 0)
 		return nng_err(rv, "receiving", diag);
-	err = handle(s, nng_msg_body(msg), nng_msg_len(msg), &reply, &rlen, diag);
+	err = handle(s, nng_msg_body(msg), nng_msg_len(msg), &reply, &rlen);
 	nng_msg_free(msg);
 	if (err) {
 		free(reply);

@@ -541,6 +541,25 @@ static bool row_exists(cn_store *s, const char *sql, const void *blob, int len, 
 	return found;
 }
 
+/* Is the held op before d in its origin's chain stamped at or after d?
+ * (False when that op is a withheld range: a range has no time.) */
+static bool hlc_goes_back(cn_store *s, const cn_op *op)
+{
+	sqlite3_stmt *st = cn_store_stmt(s, "SELECT hlc FROM ops WHERE origin = ?1 AND seq = ?2"
+					    " AND skip_from IS NULL");
+	bool back = false;
+
+	if (st && op->seq > 1) {
+		sqlite3_bind_blob(st, 1, op->origin, CN_KEY_BYTES, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)(op->seq - 1));
+		if (sqlite3_step(st) == SQLITE_ROW)
+			back = (uint64_t)sqlite3_column_int64(st, 0) >= op->hlc;
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
+	return back;
+}
+
 cn_err cn_store_receive(cn_store *s, const void *bytes, size_t len, const char *peer,
 			uint64_t now_ms, cn_store_authorize_fn authorize, void *ctx,
 			cn_receipt *receipt, cn_diag *why, cn_diag *diag)
@@ -555,11 +574,18 @@ cn_err cn_store_receive(cn_store *s, const void *bytes, size_t len, const char *
 	*receipt = CN_RECEIPT_QUARANTINED;
 	code = cn_op_decode(bytes, len, &d, why);
 	if (code) {
-		/* name the claimed origin and sequence when the header parses */
+		/* name the claimed origin and sequence only when the origin's
+		 * own signature covers these bytes: a quarantined (origin, seq)
+		 * refuses every later op of that origin (below), so a damaged
+		 * or forged copy sent by anyone else must not be filed under
+		 * an origin it cannot speak for */
 		cn_op_decoded *u = NULL;
 		const uint8_t *origin = NULL;
+		uint8_t signer[CN_KEY_BYTES], signed_hash[CN_HASH_BYTES];
 		uint64_t seq = 0;
-		if (!cn_op_decode_unverified(bytes, len, &u, NULL)) {
+		if (!cn_op_decode_unverified(bytes, len, &u, NULL) &&
+		    !cn_op_verify_bytes(bytes, len, signer, signed_hash, NULL) &&
+		    !memcmp(signer, u->op.origin, CN_KEY_BYTES)) {
 			origin = u->op.origin;
 			seq = u->op.seq;
 		}
@@ -602,14 +628,28 @@ cn_err cn_store_receive(cn_store *s, const void *bytes, size_t len, const char *
 		code = CN_ERR_CHAIN;
 		goto refuse;
 	}
+	/* an honest writer's hlc rises with every op (FORMAT.md section 9); one
+	 * that goes back was stamped by hand, e.g. by a stolen key dodging its
+	 * revocation (CERT.md section 8). This narrows that window to the
+	 * time between the origin's last op and the revocation. */
+	if (hlc_goes_back(s, op)) {
+		cn_diag_set(why,
+			    "操作时间不晚于同一节点的上一操作 / the op is stamped no later than "
+			    "the origin's previous op");
+		code = CN_ERR_CHAIN;
+		goto refuse;
+	}
 	if (cn_hlc_ms(op->hlc) > now_ms + CN_STORE_MAX_CLOCK_SKEW_MS) {
+		/* one of the two clocks is wrong for now: neither take the op
+		 * nor quarantine it (which would refuse the origin's every later
+		 * op for good); the sender offers it again */
 		cn_diag_set(why,
 			    "操作时间比本机时钟超前 %llu 秒 / the op's clock is %llu s ahead of "
 			    "this node's",
 			    (unsigned long long)((cn_hlc_ms(op->hlc) - now_ms) / 1000),
 			    (unsigned long long)((cn_hlc_ms(op->hlc) - now_ms) / 1000));
-		code = CN_ERR_INVALID;
-		goto refuse;
+		*receipt = CN_RECEIPT_LATER;
+		goto done;
 	}
 	if (authorize && (code = authorize(ctx, s, d, why)))
 		goto refuse;

@@ -30,6 +30,11 @@ static cn_err reply_error(cn_err code, const char *text, uint8_t **resp, size_t 
 
 /* ---- parent: PULL ---- */
 
+/* Rows of the log one PULL examines at most: the cursor is the child's
+ * choice, and a child that may read little of a long log would otherwise
+ * hold the single-threaded server for the whole log on every request. */
+#define SYNC_SCAN_MAX 100000
+
 /* May the child read every change of this op? */
 static bool readable(const cn_rights *r, const uint8_t *bytes, size_t len)
 {
@@ -169,6 +174,7 @@ static cn_err serve_pull(cn_node *n, const char *peer, const cn_rights *r, const
 	cn_sync_msg m = {.type = CN_SYNC_BATCH, .cursor = req->cursor};
 	sqlite3_stmt *st = NULL;
 	cn_err err = CN_OK;
+	size_t scanned = 0;
 	int rc;
 
 	if (max > CN_SYNC_MAX_MSG / 2)
@@ -193,6 +199,10 @@ static cn_err serve_pull(cn_node *n, const char *peer, const cn_rights *r, const
 		bool can = !skip_row && (from_child || readable(r, bytes, blen));
 		origin_state *os;
 
+		if (++scanned > SYNC_SCAN_MAX) {
+			m.more = true; /* m.cursor is the last row examined */
+			break;
+		}
 		if (can && from_child) {
 			/* the child sent it: it has it, and may chain past it */
 			if (sqlite3_column_bytes(st, 1) != CN_KEY_BYTES ||
@@ -311,6 +321,13 @@ static cn_err serve_push(cn_node *n, const char *peer, const cn_sync_msg *req, u
 			fprintf(stderr,
 				"carenode: 已隔离来自 %s 的操作 / quarantined an op from %s: %s\n",
 				peer, peer, why.text);
+		} else if (rc == CN_RECEIPT_LATER) {
+			/* stamped ahead of this node's clock: stop here; the
+			 * ACK's counts tell the child how far it got */
+			fprintf(stderr,
+				"carenode: 暂不接收来自 %s 的操作 / deferred an op from %s: %s\n",
+				peer, peer, why.text);
+			break;
 		} else {
 			m.gap = true;
 			break;
@@ -422,7 +439,44 @@ static cn_err roundtrip(cn_sync_roundtrip_fn rt, void *ctx, const cn_sync_msg *r
 		return err;
 	if (resp->type == CN_SYNC_ERROR) {
 		cn_diag_set(diag, "上级节点拒绝 / the parent refused: %s", resp->text);
-		return resp->code ? (cn_err)resp->code : CN_ERR_STATE;
+		/* a code off the network: never CN_OK, never out of range */
+		return resp->code > CN_OK && resp->code < CN_ERR__COUNT ? (cn_err)resp->code
+									: CN_ERR_STATE;
+	}
+	return CN_OK;
+}
+
+/* A withheld range is only as good as the op that vouches for it: the
+ * next item must be the origin's op to + 1, signed by the origin, naming
+ * the range's hash as its prev. Otherwise a parent could make this node
+ * believe anything about an origin's chain (a junk head that quarantines
+ * the origin's next genuine op, a hash that makes another op look held)
+ * and, over this node's own origin, break the chain it writes. */
+static cn_err range_vouched(cn_node *n, const cn_sync_msg *m, size_t i, cn_diag *diag)
+{
+	const cn_sync_item *it = &m->items[i], *next = i + 1 < m->n_items ? &m->items[i + 1] : NULL;
+	cn_op_decoded *d = NULL;
+	char who[17];
+	bool ok;
+
+	cn_hex(it->origin, 8, who);
+	if (!memcmp(it->origin, cn_node_pubkey(n), CN_KEY_BYTES)) {
+		cn_diag_set(diag,
+			    "上级节点发来本节点自己的保留区间 / the parent sent a withheld range "
+			    "over this node's own ops");
+		return CN_ERR_CHAIN;
+	}
+	ok = next && next->op && !cn_op_decode(next->op, next->op_len, &d, NULL) &&
+	     !memcmp(d->op.origin, it->origin, CN_KEY_BYTES) && d->op.seq == it->to + 1 &&
+	     d->op.has_prev && !memcmp(d->op.prev, it->hash, CN_HASH_BYTES);
+	cn_op_free(d);
+	if (!ok) {
+		cn_diag_set(
+			diag,
+			"保留区间没有紧随其后的签名操作作证（节点 %s）/ a withheld range is not "
+			"vouched for by the origin's next signed op (origin %s)",
+			who, who);
+		return CN_ERR_CHAIN;
 	}
 	return CN_OK;
 }
@@ -435,6 +489,8 @@ static cn_err push_all(cn_node *n, const char *parent, peer_state *ps, cn_sync_r
 		       void *ctx, size_t batch, cn_sync_stats *stats, cn_diag *diag)
 {
 	bool resent = false;
+	uint64_t *at = NULL; /* the pos of each item sent */
+	size_t cap_at = 0;
 
 	for (;;) {
 		batch_builder b = {0};
@@ -446,8 +502,10 @@ static cn_err push_all(cn_node *n, const char *parent, peer_state *ps, cn_sync_r
 		int rc;
 
 		rc = sqlite3_prepare_v2(cn_store_db(cn_node_store(n)), push_sql, -1, &st, NULL);
-		if (rc != SQLITE_OK)
+		if (rc != SQLITE_OK) {
+			free(at);
 			return sqlerr(n, rc, "reading the log", diag);
+		}
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)ps->push_cursor);
 		sqlite3_bind_text(st, 2, parent, -1, SQLITE_STATIC);
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -461,10 +519,22 @@ static cn_err push_all(cn_node *n, const char *parent, peer_state *ps, cn_sync_r
 			it->op_len = blen;
 			b.bytes += blen;
 			last = (uint64_t)sqlite3_column_int64(st, 0);
+			if (b.n > cap_at) {
+				size_t nc = cap_at ? 2 * cap_at : 64;
+				uint64_t *na = realloc(at, nc * sizeof(*na));
+				if (!na) {
+					err = CN_ERR_NOMEM;
+					break;
+				}
+				at = na;
+				cap_at = nc;
+			}
+			at[b.n - 1] = last;
 		}
 		sqlite3_finalize(st);
 		if (!err && b.n == 0) {
 			builder_fini(&b);
+			free(at);
 			return CN_OK;
 		}
 		req.items = b.items;
@@ -474,7 +544,16 @@ static cn_err push_all(cn_node *n, const char *parent, peer_state *ps, cn_sync_r
 		builder_fini(&b);
 		if (err) {
 			free(raw);
+			free(at);
 			return err;
+		}
+		if (resp.type != CN_SYNC_ACK) {
+			cn_syncmsg_fini(&resp);
+			free(raw);
+			free(at);
+			cn_diag_set(diag,
+				    "上级节点回复了错误的消息 / the parent answered out of turn");
+			return CN_ERR_FORMAT;
 		}
 		stats->pushed += req.n_items;
 		stats->parent_applied += resp.applied;
@@ -488,16 +567,36 @@ static cn_err push_all(cn_node *n, const char *parent, peer_state *ps, cn_sync_r
 				cn_diag_set(diag,
 					    "上级节点缺少更早的操作 / the parent lacks earlier ops "
 					    "even after a full resend");
+				free(at);
 				return CN_ERR_CHAIN;
 			}
 			resent = true;
 			ps->push_cursor = 0;
 			continue;
 		}
+		if (resp.applied + resp.duplicate + resp.quarantined < req.n_items) {
+			/* the parent deferred an op (stamped ahead of its clock):
+			 * what it took stays taken, the rest goes next time */
+			uint64_t done = resp.applied + resp.duplicate + resp.quarantined;
+			if (done &&
+			    (err = peer_update(n, parent, "push_cursor = ?1, sent = sent + ?2",
+					       (int64_t)at[done - 1], (int64_t)done, NULL, diag))) {
+				free(at);
+				return err;
+			}
+			if (done)
+				ps->push_cursor = at[done - 1];
+			cn_diag_set(diag, "上级节点暂不接收一个操作（其时间超前上级时钟）/ the "
+					  "parent deferred an op stamped ahead of its clock");
+			free(at);
+			return CN_ERR_MISMATCH;
+		}
 		ps->push_cursor = last;
 		if ((err = peer_update(n, parent, "push_cursor = ?1, sent = sent + ?2",
-				       (int64_t)last, (int64_t)req.n_items, NULL, diag)))
+				       (int64_t)last, (int64_t)req.n_items, NULL, diag))) {
+			free(at);
 			return err;
+		}
 	}
 }
 
@@ -524,6 +623,16 @@ static cn_err pull_all(cn_node *n, const char *parent, peer_state *ps, cn_sync_r
 				    "上级节点回复了错误的消息 / the parent answered out of turn");
 			return CN_ERR_FORMAT;
 		}
+		/* the cursor never goes back, and "more" must come with progress:
+		 * otherwise a parent could keep this node pulling for ever */
+		if (resp.cursor < req.cursor || resp.cursor > INT64_MAX ||
+		    (resp.more && resp.cursor == req.cursor)) {
+			cn_syncmsg_fini(&resp);
+			free(raw);
+			cn_diag_set(diag, "上级节点的游标不前进 / the parent's cursor does not "
+					  "move forward");
+			return CN_ERR_STATE;
+		}
 		/* the batch and the cursor in one transaction */
 		err = cn_node_begin(n, diag);
 		for (size_t i = 0; !err && i < resp.n_items; i++) {
@@ -534,7 +643,7 @@ static cn_err pull_all(cn_node *n, const char *parent, peer_state *ps, cn_sync_r
 				err = cn_node_receive(n, it->op, it->op_len, parent, &r, &why,
 						      diag);
 				got++;
-			} else {
+			} else if (!(err = range_vouched(n, &resp, i, diag))) {
 				err = cn_store_receive_skip(cn_node_store(n), it->origin, it->from,
 							    it->to, it->hash, parent, &r, diag);
 				if (!err && r == CN_RECEIPT_APPLIED)
@@ -550,6 +659,14 @@ static cn_err pull_all(cn_node *n, const char *parent, peer_state *ps, cn_sync_r
 					    "ops out of order (origin %s)",
 					    who, who);
 				err = CN_ERR_CHAIN;
+			} else if (r == CN_RECEIPT_LATER) {
+				/* stamped ahead of this node's clock: fetch the batch
+				 * again once the clocks agree */
+				cn_diag_set(diag,
+					    "上级节点发来的操作时间超前本机时钟 / an op from the "
+					    "parent is stamped ahead of this node's clock: %s",
+					    why.text);
+				err = CN_ERR_MISMATCH;
 			} else if (r == CN_RECEIPT_APPLIED && it->op) {
 				stats->applied++;
 			} else if (r == CN_RECEIPT_DUPLICATE && it->op) {
@@ -590,11 +707,21 @@ cn_err cn_sync_run(cn_node *n, const char *parent, cn_sync_roundtrip_fn rt, void
 	memset(stats, 0, sizeof(*stats));
 	if (!batch_bytes)
 		batch_bytes = CN_SYNC_DEFAULT_BATCH;
+	if (batch_bytes > CN_SYNC_MAX_MSG / 2)
+		batch_bytes = CN_SYNC_MAX_MSG / 2; /* a PUSH must still encode */
 	if ((err = peer_load(n, parent, &ps, diag)))
 		return err;
 	err = push_all(n, parent, &ps, rt, ctx, batch_bytes, stats, diag);
-	if (!err)
-		err = pull_all(n, parent, &ps, rt, ctx, batch_bytes, stats, diag);
+	/* pull even when the push could not finish (a deferred op, a parent
+	 * that lacks an origin's earlier ops): updates from above, revocations
+	 * among them, must not wait on it. The first error is reported. */
+	if (err != CN_ERR_NETWORK) {
+		cn_diag pull_diag = {{0}};
+		cn_err pull_err = pull_all(n, parent, &ps, rt, ctx, batch_bytes, stats,
+					   err ? &pull_diag : diag);
+		if (!err)
+			err = pull_err;
+	}
 	if (stats->round_trips)
 		(void)peer_update(n, parent, "last_contact_ms = ?1", (int64_t)cn_node_now_ms(n), 0,
 				  NULL, NULL);

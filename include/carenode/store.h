@@ -90,6 +90,8 @@ typedef enum cn_receipt {
 	CN_RECEIPT_DUPLICATE,   /* already held: nothing changed */
 	CN_RECEIPT_GAP,         /* the origin's earlier ops are missing: send them first */
 	CN_RECEIPT_QUARANTINED, /* refused: kept in quarantine with the reason */
+	CN_RECEIPT_LATER,       /* stamped ahead of this node's clock: not taken, not
+				 * refused; offer it again later */
 } cn_receipt;
 
 /* Decides whether a decoded, signature-checked op may be applied here
@@ -103,7 +105,9 @@ typedef cn_err (*cn_store_authorize_fn)(void *ctx, cn_store *s, const cn_op_deco
  * quarantined with its reason and *receipt says so; the return value is an
  * error only when the store itself failed (disk, database), so a sync goes
  * on past a bad op. Ops that follow a quarantined op of the same origin are
- * quarantined too: their chain passes through a refused op. */
+ * quarantined too: their chain passes through a refused op. An op stamped
+ * more than CN_STORE_MAX_CLOCK_SKEW_MS ahead of now_ms is LATER: a clock
+ * that is wrong for a while must not cost the origin its chain for ever. */
 CN_NODISCARD cn_err cn_store_receive(cn_store *s, const void *bytes, size_t len, const char *peer,
 				     uint64_t now_ms, cn_store_authorize_fn authorize, void *ctx,
 				     cn_receipt *receipt, cn_diag *why, cn_diag *diag);
