@@ -99,6 +99,7 @@ static const char log_schema[] =
 	" bytes BLOB NOT NULL, reason TEXT NOT NULL, code INTEGER NOT NULL, peer TEXT,"
 	" received_ms INTEGER NOT NULL) STRICT;"
 	"CREATE INDEX quarantine_origin ON quarantine(origin, seq);"
+	"CREATE INDEX quarantine_hash ON quarantine(hash);"
 	"CREATE TABLE peers(name TEXT PRIMARY KEY, pull_cursor INTEGER NOT NULL DEFAULT 0,"
 	" push_cursor INTEGER NOT NULL DEFAULT 0, last_contact_ms INTEGER, last_ok_ms INTEGER,"
 	" last_error TEXT, sent INTEGER NOT NULL DEFAULT 0, received INTEGER NOT NULL DEFAULT 0)"
@@ -262,7 +263,14 @@ cn_err cn_store_open(const char *path, bool readonly, cn_store **out, cn_diag *d
 		err = CN_ERR_MISMATCH;
 		goto fail;
 	}
-	if ((err = migrate(s, atoi(ver), diag)) || (err = store_prepare(s, diag)))
+	/* quarantine() looks each refused op up by hash: without this index a
+	 * peer sending refusable bytes makes every insert scan the whole table
+	 * (databases created before the index get it here) */
+	if ((err = migrate(s, atoi(ver), diag)) ||
+	    (!readonly &&
+	     (err = exec(s, "CREATE INDEX IF NOT EXISTS quarantine_hash ON quarantine(hash)",
+			 "opening the database", diag))) ||
+	    (err = store_prepare(s, diag)))
 		goto fail;
 	*out = s;
 	return CN_OK;

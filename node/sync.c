@@ -603,6 +603,8 @@ static cn_err push_all(cn_node *n, const char *parent, peer_state *ps, cn_sync_r
 static cn_err pull_all(cn_node *n, const char *parent, peer_state *ps, cn_sync_roundtrip_fn rt,
 		       void *ctx, size_t batch, cn_sync_stats *stats, cn_diag *diag)
 {
+	bool restarted = false;
+
 	for (;;) {
 		cn_sync_msg req = {.type = CN_SYNC_PULL,
 				   .cursor = ps->pull_cursor,
@@ -610,6 +612,12 @@ static cn_err pull_all(cn_node *n, const char *parent, peer_state *ps, cn_sync_r
 			    resp;
 		uint8_t *raw = NULL;
 		uint64_t got = 0;
+		/* a gap after a cursor: this node lacks ops the parent placed
+		 * before it. An honest parent does that only when its log was
+		 * restored from a backup and its positions were used again, so
+		 * the first gap sends the pull back to the start (duplicates cost
+		 * nothing); a second one is the parent's fault */
+		bool gap = false, may_restart = !restarted && req.cursor > 0;
 		cn_err err;
 
 		if ((err = roundtrip(rt, ctx, &req, &resp, &raw, stats, diag))) {
@@ -654,10 +662,13 @@ static cn_err pull_all(cn_node *n, const char *parent, peer_state *ps, cn_sync_r
 			if (r == CN_RECEIPT_GAP) {
 				char who[17];
 				cn_hex(it->op ? it->op + 4 : it->origin, 8, who);
-				cn_diag_set(diag,
-					    "上级节点发来的操作不连续（节点 %s）/ the parent sent "
-					    "ops out of order (origin %s)",
-					    who, who);
+				if (!may_restart)
+					cn_diag_set(
+						diag,
+						"上级节点发来的操作不连续（节点 %s）/ the parent "
+						"sent ops out of order (origin %s)",
+						who, who);
+				gap = true;
 				err = CN_ERR_CHAIN;
 			} else if (r == CN_RECEIPT_LATER) {
 				/* stamped ahead of this node's clock: fetch the batch
@@ -691,6 +702,11 @@ static cn_err pull_all(cn_node *n, const char *parent, peer_state *ps, cn_sync_r
 		ps->pull_cursor = err ? ps->pull_cursor : resp.cursor;
 		cn_syncmsg_fini(&resp);
 		free(raw);
+		if (gap && may_restart) {
+			restarted = true;
+			ps->pull_cursor = 0;
+			continue;
+		}
 		if (err)
 			return err;
 		if (!resp.more)
