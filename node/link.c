@@ -95,16 +95,16 @@ static void peer_name(const cn_cert *leaf, char out[64])
 }
 
 /* Decodes and checks a peer's chain from a handshake payload; the leaf
- * must certify pk. */
+ * must certify pk. The chain goes to certs/nc (OUT), so a kept session
+ * can be checked again (revocation, expiry) on every request. */
 static cn_err peer_chain(cn_node *n, const identity *id, const uint8_t *pk, const uint8_t *payload,
-			 size_t len, cn_cert *leaf, cn_diag *diag)
+			 size_t len, cn_cert certs[CN_CHAIN_MAX], size_t *nc, cn_diag *diag)
 {
-	cn_cert certs[CN_CHAIN_MAX];
-	size_t nc;
 	cn_err err;
 
-	if ((err = cn_cert_chain_decode(payload, len, certs, NULL, NULL, &nc, diag)) ||
-	    (err = cn_scope_check_chain(cn_node_store(n), id->root, certs, nc,
+	*nc = 0;
+	if ((err = cn_cert_chain_decode(payload, len, certs, NULL, NULL, nc, diag)) ||
+	    (err = cn_scope_check_chain(cn_node_store(n), id->root, certs, *nc,
 					cn_node_now_ms(n) / 1000, diag)))
 		return err;
 	if (memcmp(certs[0].subject, pk, CN_KEY_BYTES) != 0) {
@@ -112,8 +112,16 @@ static cn_err peer_chain(cn_node *n, const identity *id, const uint8_t *pk, cons
 			    "对方的证书不属于其密钥 / the peer's certificate is not for its key");
 		return CN_ERR_DENIED;
 	}
-	*leaf = certs[0];
 	return CN_OK;
+}
+
+/* Is a kept session's peer still what its handshake proved: its chain
+ * valid now, nothing in it revoked as far as this node knows? */
+static cn_err peer_still_valid(cn_node *n, const identity *id, const cn_cert *certs, size_t nc,
+			       cn_diag *diag)
+{
+	return cn_scope_check_chain(cn_node_store(n), id->root, certs, nc, cn_node_now_ms(n) / 1000,
+				    diag);
 }
 
 /* Is child a direct child of parent in the hierarchy? */
@@ -137,6 +145,8 @@ typedef struct session {
 	cn_chan *chan; /* after it */
 	char peer[64];
 	cn_rights rights;
+	cn_cert certs[CN_CHAIN_MAX]; /* the peer's chain, checked again per request */
+	size_t n_certs;
 	uint8_t *msg4; /* tagged msg4 (a resent msg3 gets it again) */
 	size_t msg4_len;
 	uint8_t *cached; /* the last tagged sync reply (a resend gets it again) */
@@ -202,6 +212,30 @@ static session *session_new(cn_link_server *s)
 		session_clear(free_slot);
 	}
 	return free_slot;
+}
+
+/* keep has just been established for its peer: that peer keeps at most
+ * CN_LINK_SESSIONS_PER_PEER sessions, its least recently used go. A child
+ * needs one (it keeps it across exchanges); without a cap a child whose
+ * key was stolen could, handshake by handshake, evict every other
+ * child's session. */
+static void session_cap_peer(cn_link_server *s, const session *keep)
+{
+	for (;;) {
+		session *old = NULL;
+		int n = 0;
+		for (int i = 0; i < CN_LINK_MAX_SESSIONS; i++) {
+			session *o = &s->s[i];
+			if (o == keep || !o->used || !o->chan || strcmp(o->peer, keep->peer) != 0)
+				continue;
+			n++;
+			if (!old || o->last_used < old->last_used)
+				old = o;
+		}
+		if (n < CN_LINK_SESSIONS_PER_PEER)
+			return;
+		session_clear(old);
+	}
 }
 
 cn_err cn_link_server_new(cn_node *n, const char *url, cn_link_server **out, cn_diag *diag)
@@ -324,8 +358,10 @@ static cn_err handle(cn_link_server *s, const uint8_t *req, size_t len, uint8_t 
 		if ((err = cn_hs_server_read3(ss->hs, req + 1, len - 1, &why)) ||
 		    (err = cn_hs_peer(ss->hs, pk, &payload, &plen)))
 			goto refuse_drop;
-		if ((err = peer_chain(s->n, &s->id, pk, payload, plen, &leaf, &why)) ||
-		    !is_child(&s->id.leaf, &leaf)) {
+		if (!(err = peer_chain(s->n, &s->id, pk, payload, plen, ss->certs, &ss->n_certs,
+				       &why)))
+			leaf = ss->certs[0];
+		if (err || !is_child(&s->id.leaf, &leaf)) {
 			if (!err)
 				cn_diag_set(&why,
 					    "%s（%s）不是本节点的下级 / %s (%s) is not a child of "
@@ -346,6 +382,7 @@ static cn_err handle(cn_link_server *s, const uint8_t *req, size_t len, uint8_t 
 		peer_name(&leaf, ss->peer);
 		cn_scope_rights(&leaf, &ss->rights);
 		ss->last_used = ++s->tick;
+		session_cap_peer(s, ss);
 		err = tagged('T', msg4, plen, &ss->msg4, &ss->msg4_len);
 		free(msg4);
 		if (err) {
@@ -363,6 +400,14 @@ static cn_err handle(cn_link_server *s, const uint8_t *req, size_t len, uint8_t 
 			goto refuse_session;
 		if ((err = cn_chan_open(ss->chan, req + 1, len - 1, &plain, &plen, &dup, &why)))
 			goto refuse;
+		/* a session outlives exchanges: its peer's certificate may have
+		 * been revoked or have expired since the handshake */
+		if (peer_still_valid(s->n, &s->id, ss->certs, ss->n_certs, &why)) {
+			free(plain);
+			log_refusal("a session", &why);
+			session_clear(ss);
+			return tagged('E', why.text, strlen(why.text), reply, reply_len);
+		}
 		ss->last_used = ++s->tick;
 		if (dup) { /* the transport resent: the same answer */
 			if (!ss->cached)
@@ -454,6 +499,8 @@ struct cn_link_client {
 	bool open;
 	cn_chan *chan;
 	char parent[64];
+	cn_cert pcerts[CN_CHAIN_MAX]; /* the parent's chain, checked again per exchange */
+	size_t n_pcerts;
 	int timeout_ms;
 };
 
@@ -580,8 +627,9 @@ static cn_err handshake(cn_link_client *c, cn_diag *diag)
 	    (err = cn_hs_client_finish(hs, msg4, len4, diag)) ||
 	    (err = cn_hs_peer(hs, pk, &payload, &plen)))
 		goto done;
-	if ((err = peer_chain(c->n, &c->id, pk, payload, plen, &leaf, diag)) ||
-	    !is_parent(&c->id.leaf, &leaf)) {
+	if (!(err = peer_chain(c->n, &c->id, pk, payload, plen, c->pcerts, &c->n_pcerts, diag)))
+		leaf = c->pcerts[0];
+	if (err || !is_parent(&c->id.leaf, &leaf)) {
 		if (!err) {
 			cn_diag_set(diag,
 				    "对方（%s %s）不是本节点的上级 / the peer (%s %s) is not this "
@@ -637,7 +685,13 @@ cn_err cn_link_sync(cn_link_client *c, size_t batch_bytes, int timeout_ms, cn_sy
 	c->timeout_ms = timeout_ms > 0 ? timeout_ms : 60000;
 	memset(stats, 0, sizeof(*stats));
 	/* keep the session across exchanges: an idle sync is then one round
-	 * trip. A parent that lost it (restarted) answers 'E': start over once */
+	 * trip. A parent that lost it (restarted) answers 'E': start over once.
+	 * A parent whose certificate was revoked or expired since is met
+	 * again only through a new handshake, which refuses it. */
+	if (c->chan && peer_still_valid(c->n, &c->id, c->pcerts, c->n_pcerts, NULL)) {
+		cn_chan_free(c->chan);
+		c->chan = NULL;
+	}
 	if (c->chan) {
 		cn_diag first = {{0}};
 		err = cn_sync_run(c->n, c->parent, sealed_rt, c, batch_bytes, stats, &first);

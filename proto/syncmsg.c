@@ -1,6 +1,6 @@
 /*
  * syncmsg.c - encode and strictly decode the sync protocol's messages
- * (proto/SYNC.md). Every message is a canonical msgpack array whose first
+ * (proto/PROTOCOL.md, section 3). Every message is a canonical msgpack array whose first
  * two elements are the protocol version and the message name.
  */
 #include "carenode/syncmsg.h"

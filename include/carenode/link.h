@@ -17,6 +17,7 @@
 #include "carenode/sync.h"
 
 #define CN_LINK_MAX_SESSIONS 512
+#define CN_LINK_SESSIONS_PER_PEER 4 /* established sessions one child may hold */
 #define CN_LINK_DEFAULT_URL "tcp://127.0.0.1:7400"
 
 typedef struct cn_link_server cn_link_server;

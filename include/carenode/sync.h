@@ -1,7 +1,7 @@
 /*
  * sync.h - the sync protocol between a child node and its parent: message
  * codec and the transport-independent engine (messages in -> messages out),
- * run over NNG (link.h) or in-process in tests. Byte layout: proto/SYNC.md.
+ * run over NNG (link.h) or in-process in tests. Byte layout: proto/PROTOCOL.md, section 3.
  *
  * The child drives every exchange. PUSH sends the parent the child's ops it
  * lacks (everything not received from that parent), in arrival order, a

@@ -1,6 +1,6 @@
 /*
  * syncmsg.h - the sync protocol's messages: PULL, BATCH, PUSH, ACK, ERROR
- * as canonical msgpack (proto/SYNC.md). Encoding and strict decoding only;
+ * as canonical msgpack (proto/PROTOCOL.md, section 3). Encoding and strict decoding only;
  * the engine is sync.h.
  */
 #ifndef CARENODE_SYNCMSG_H
