@@ -97,7 +97,7 @@ int county_setup(void **state)
 	cn_diag d = {{0}};
 
 	strcpy(f->dir, "/tmp/cn-test-county.");
-	strcat(f->dir, "XXXXXX");
+	memset(f->dir + strlen(f->dir), 'X', 6); /* the mkdtemp template */
 	assert_non_null(mkdtemp(f->dir));
 	f->now = NOW_MS;
 	f->env = (cn_env){clock_ms, rand_fn, f};

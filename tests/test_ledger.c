@@ -59,7 +59,8 @@ static int setup(void **state)
 	char path[128];
 	cn_diag d = {{0}};
 
-	strcpy(f->dir, "/tmp/cn-test-ledger.XXXXXX");
+	strcpy(f->dir, "/tmp/cn-test-ledger.");
+	memset(f->dir + strlen(f->dir), 'X', 6); /* the mkdtemp template */
 	assert_non_null(mkdtemp(f->dir));
 	f->env = (cn_env){fixed_now, counting_random, f};
 	snprintf(path, sizeof(path), "%s/v", f->dir);

@@ -163,7 +163,8 @@ static int setup(void **state)
 	if (!fx || sodium_init() < 0)
 		return -1;
 	*state = fx;
-	strcpy(fx->dir, "/tmp/cn-test-store-XXXXXX");
+	strcpy(fx->dir, "/tmp/cn-test-store-");
+	memset(fx->dir + strlen(fx->dir), 'X', 6); /* the mkdtemp template */
 	if (!mkdtemp(fx->dir))
 		return -1;
 	return 0;

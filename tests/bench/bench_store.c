@@ -114,7 +114,7 @@ int main(int argc, char **argv)
 	const char *bin = argc > 1 ? argv[1] : "build/carenode";
 	size_t children = argc > 2 ? strtoul(argv[2], NULL, 10) : 10000;
 	size_t target_ops = argc > 3 ? strtoul(argv[3], NULL, 10) : 100000;
-	char dir[] = "/tmp/carenode-bench.XXXXXX", node_dir[256], csv[256], db[512];
+	char dir[64] = "/tmp/carenode-bench.", node_dir[256], csv[256], db[512];
 	const char *village = "370522101201";
 	cn_node *n = NULL;
 	cn_diag d = {{0}};
@@ -125,6 +125,7 @@ int main(int argc, char **argv)
 	FILE *f;
 	cn_err err;
 
+	memset(dir + strlen(dir), 'X', 6); /* the mkdtemp template */
 	if (sodium_init() < 0 || !mkdtemp(dir))
 		return 1;
 	snprintf(node_dir, sizeof(node_dir), "%s/village", dir);
