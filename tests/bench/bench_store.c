@@ -163,63 +163,23 @@ int main(int argc, char **argv)
 		       st.st_size / 1048576.0, (double)st.st_size / children);
 	}
 
-	/* grow the log to target_ops with the day-to-day work: guardian
-	 * changes, assessments, visits, contacts, file updates */
-	if ((err = cn_node_open(node_dir, false, NULL, &n, &d)))
-		die("open", err, &d);
+	/* grow the log to target_ops with the day-to-day work
+	 * (tests/bench/bench_fill.c, beside this program) */
 	{
-		sqlite3_stmt *s = NULL;
-		uint8_t(*ids)[CN_RECORD_BYTES] = calloc(children, CN_RECORD_BYTES);
-		size_t k = 0;
-		double t0 = now_s();
-
-		sqlite3_prepare_v2(cn_store_db(cn_node_store(n)), "SELECT id FROM child", -1, &s,
-				   NULL);
-		while (sqlite3_step(s) == SQLITE_ROW && k < children)
-			memcpy(ids[k++], sqlite3_column_blob(s, 0), CN_RECORD_BYTES);
-		sqlite3_finalize(s);
-		if ((err = cn_node_begin(n, &d)))
-			die("begin", err, &d);
-		for (size_t i = 0; i + children < target_ops; i++) {
-			const uint8_t *c = ids[i % k];
-			cn_input a[] = {{"date", "2026-01-05"}, {"assessor", "王专干"},
-					{"safety", "安全"},     {"guardianship", "良好"},
-					{"health", "健康"},     {"result", "一般"}};
-			cn_input v[] = {{"visit_type", "party_cadre"},
-					{"date", "2026-02-01"},
-					{"visitor", "张书记"},
-					{"findings", "家中整洁，学习正常"}};
-			cn_input ct[] = {
-				{"date", "2026-03-01"}, {"parent", "mother"}, {"method", "video"}};
-			cn_input u[] = {{"behaviour", i & 1 ? "活泼" : "内向"}};
-			cn_input g[] = {{"phone", i & 1 ? "13800000001" : "13800000002"}};
-			switch (i % 5) {
-			case 0:
-				err = cn_ledger_event_add(n, "bench", "assessment", c, a, 6, NULL,
-							  &d);
-				break;
-			case 1:
-				err = cn_ledger_event_add(n, "bench", "visit", c, v, 4, NULL, &d);
-				break;
-			case 2:
-				err = cn_ledger_event_add(n, "bench", "contact", c, ct, 3, NULL,
-							  &d);
-				break;
-			case 3: err = cn_ledger_child_update(n, "bench", c, u, 1, &d); break;
-			default: err = cn_ledger_guardian_set(n, "bench", c, g, 1, &d);
-			}
-			if (err)
-				die("work", err, &d);
-		}
-		if ((err = cn_node_end(n, &d)))
-			die("commit", err, &d);
-		if ((err = cn_store_op_count(cn_node_store(n), &ops, &d)))
+		char fill[512], target[32];
+		const char *slash = strrchr(argv[0], '/');
+		long rss;
+		snprintf(fill, sizeof(fill), "%.*s/bench_fill", slash ? (int)(slash - argv[0]) : 1,
+			 slash ? argv[0] : ".");
+		snprintf(target, sizeof(target), "%zu", target_ops);
+		char *args[] = {fill, node_dir, target, NULL};
+		t = run(args, &rss);
+		if ((err = cn_node_open(node_dir, true, NULL, &n, &d)) ||
+		    (err = cn_store_op_count(cn_node_store(n), &ops, &d)))
 			die("count", err, &d);
-		printf("  day-to-day ops in one transaction (in-process): %.0f ops/s\n",
-		       (ops - children) / (now_s() - t0));
-		free(ids);
+		cn_node_close(n);
+		printf("  day-to-day ops in one transaction: %.0f ops/s\n", (ops - children) / t);
 	}
-	cn_node_close(n);
 
 	{
 		/* the machine is shared and noisy: alternate the bound and verify
