@@ -25,12 +25,15 @@ static const command commands[] = {
 	 "division code.\n"
 	 "Refuses to overwrite an existing node."},
 	{"info", "info", "显示本节点的身份与数据量 / show this node's identity and counts."},
-	{"child", "child add|update|remove|show|list ...",
+	{"child", "child add|update|remove|move|show|list ...",
 	 "儿童档案（R1）/ children's files (R1):\n"
 	 "  child add --name 姓名 --id 公民身份号码 --household-address 户籍地址 [--字段 值]...\n"
 	 "  child update 儿童 --字段 值 ...      修改档案 / change fields (\"\" clears)\n"
 	 "  child remove 儿童 --reason parents_returned|aged_16|moved_away|other\n"
 	 "               [--caring-parent father|mother|both] [--date 日期] [--note 说明]\n"
+	 "  child move 儿童 --to 村（居）代码      迁往他村（须由同时管辖两村的乡镇或县办理）/\n"
+	 "                                      move to another village (by a township or the\n"
+	 "                                      county holding both places)\n"
 	 "  child show 儿童                      档案全貌 / the whole file\n"
 	 "  child list [--village 代码] [--status active|removed|all] [--age-min N] [--age-max N]\n"
 	 "“儿童”可写18位公民身份号码或档案编号（至少6位）/ a child is named by resident ID or "

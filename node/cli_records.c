@@ -114,6 +114,20 @@ static cn_err child_remove(cn_cli *c, cn_node *n)
 	return CN_OK;
 }
 
+static cn_err child_move(cn_cli *c, cn_node *n)
+{
+	uint8_t rec[CN_RECORD_BYTES];
+	cn_err err;
+
+	if ((err = need_pos(c, 1, "儿童 / child")) || (err = cn_cli_no_leftovers(c)) ||
+	    (err = cn_ledger_find_child(n, c->pos[0], rec, &c->diag)) ||
+	    (err = cn_ledger_child_move(n, c->user, rec, cn_cli_opt(c, "to"), &c->diag)))
+		return err;
+	print_ok(c, "已迁移（档案与全部记录随儿童迁往新村）",
+		 "moved (the file and all its records go with the child)", rec);
+	return CN_OK;
+}
+
 /* Prints every field of a projected row: "label: value" or JSON members. */
 static void show_row(cn_cli *c, cn_json *j, const cn_kind_def *k, sqlite3_stmt *st, int first,
 		     char *buf)
@@ -251,11 +265,23 @@ static cn_err list_conflicts(cn_cli *c, cn_node *n, cn_json *j, const uint8_t *r
 			cn_json_kv_str(j, "op", ohex);
 			cn_json_object_end(j);
 		} else {
+			bool loc = !strcmp(field, CN_PROJ_LOCATION_FIELD);
+			const cn_division *dv =
+				loc ? cn_divisions_find(cn_node_divisions(n), val) : NULL;
+			if (dv) {
+				size_t used = strlen(val);
+				snprintf(val + used, sizeof(val) - used, " %s", dv->name);
+			}
 			fprintf(c->out,
 				"待裁定 / conflict  %.8s %s.%s（%s）= “%s”  由 %s 于 %s 修改 / by "
 				"%s at %s\n",
-				rhex, kind, field, f ? f->zh : field, val,
-				sqlite3_column_text(st, 5), when, sqlite3_column_text(st, 5), when);
+				rhex, kind, field,
+				loc ? "所在地：迁移期间在原地所做的修改 / edits made where the "
+				      "record "
+				      "was"
+				    : (f ? f->zh : field),
+				val, sqlite3_column_text(st, 5), when, sqlite3_column_text(st, 5),
+				when);
 		}
 	}
 	if (j)
@@ -334,13 +360,16 @@ static cn_err child_list(cn_cli *c, cn_node *n)
 		" g.name, g.guardian_type FROM child c LEFT JOIN guardian g ON g.child = "
 		"lower(hex(c.id))"
 		" WHERE (?1 IS NULL OR substr(c.village_code, 1, length(?1)) = ?1)"
-		" AND (?2 = 'all' OR c.status = ?2) ORDER BY c.village_code, c.name, c.id",
+		" AND (?2 = 'all' OR c.status = ?2) AND substr(c.division, 1, length(?3)) = ?3"
+		" ORDER BY c.village_code, c.name, c.id",
 		-1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return cn_proj_sqlite_err(db, rc, "listing children", &c->diag);
 	if (village)
 		sqlite3_bind_text(st, 1, village, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, cn_node_code(n), (int)cn_level_prefix_len(cn_node_level(n)),
+			  SQLITE_STATIC);
 	if (c->json) {
 		cn_json_init(&j, c->out);
 		cn_json_array(&j);
@@ -409,13 +438,14 @@ cn_err cn_cli_child(cn_cli *c, const char *sub)
 	cn_err err;
 
 	if (!sub) {
-		cn_diag_set(
-			&c->diag,
-			"child 需要子命令 add|update|remove|show|list / child needs a subcommand");
+		cn_diag_set(&c->diag,
+			    "child 需要子命令 add|update|remove|move|show|list / child needs a "
+			    "subcommand");
 		return CN_ERR_USAGE;
 	}
 	ro = !strcmp(sub, "show") || !strcmp(sub, "list");
-	if (!ro && strcmp(sub, "add") && strcmp(sub, "update") && strcmp(sub, "remove")) {
+	if (!ro && strcmp(sub, "add") && strcmp(sub, "update") && strcmp(sub, "remove") &&
+	    strcmp(sub, "move")) {
 		cn_diag_set(&c->diag, "未知子命令 child %s / unknown subcommand child %s", sub,
 			    sub);
 		return CN_ERR_USAGE;
@@ -428,6 +458,8 @@ cn_err cn_cli_child(cn_cli *c, const char *sub)
 		err = child_update(c, n);
 	else if (!strcmp(sub, "remove"))
 		err = child_remove(c, n);
+	else if (!strcmp(sub, "move"))
+		err = child_move(c, n);
 	else if (!strcmp(sub, "show"))
 		err = child_show(c, n);
 	else

@@ -86,6 +86,15 @@ static cn_err need_child(cn_node *n, const uint8_t rec[CN_RECORD_BYTES], bool ac
 			    hex);
 		return CN_ERR_NOTFOUND;
 	}
+	if (!cn_division_within(cn_node_code(n), cn_node_level(n), cs->village)) {
+		const cn_division *dv = cn_divisions_find(cn_node_divisions(n), cs->village);
+		cn_diag_set(diag,
+			    "该儿童已迁往 %s（%s），档案由迁入地管理，本节点只保留迁移记录 / this "
+			    "child moved to %s; the file is kept there, this node keeps only the "
+			    "move",
+			    dv ? dv->name : "?", cs->village, cs->village);
+		return CN_ERR_DENIED;
+	}
 	if (active && strcmp(cs->status, "active") != 0) {
 		cn_diag_set(diag,
 			    "儿童“%s”已从台账移出，不能再登记此项 / %s has been removed from the "
@@ -359,6 +368,60 @@ cn_err cn_ledger_child_update(cn_node *n, const char *actor, const uint8_t recor
 		if ((err = idnum_agrees(n, d, ci, idnum, cs.birth, cs.sex, diag)))
 			goto done;
 	}
+	err = cn_node_commit(n, d, actor, 0, NULL, diag);
+done:
+	cn_draft_free(d);
+	return err;
+}
+
+cn_err cn_ledger_child_move(cn_node *n, const char *actor, const uint8_t record[CN_RECORD_BYTES],
+			    const char *to, cn_diag *diag)
+{
+	uint8_t gid[CN_RECORD_BYTES];
+	cn_input in = {"village_code", to};
+	cn_draft *d = NULL;
+	child_state cs;
+	size_t ci, gi;
+	char dest[16];
+	bool has_guardian = false;
+	sqlite3_stmt *st = NULL;
+	cn_err err;
+
+	if ((err = need_child(n, record, true, &cs, diag)))
+		return err;
+	if (!to || !*to) {
+		cn_diag_set(diag, "请用 --to 指定迁入村（居）代码 / say where the child moves with "
+				  "--to VILLAGE_CODE");
+		return CN_ERR_USAGE;
+	}
+	if ((err = cn_draft_new(&d)))
+		return err;
+	/* the file goes where the child goes; moved_from names the place it
+	 * leaves (the author must hold both, R3.1) */
+	if ((err = cn_draft_change(d, "child", record, cs.village, false, &ci)) ||
+	    (err = parse_inputs(n, d, ci, "child", &in, 1, diag)))
+		goto done;
+	draft_text(d, ci, "village_code", dest, sizeof(dest));
+	if (!strcmp(dest, cs.village)) {
+		cn_diag_set(diag, "儿童已在 %s，无需迁移 / the child is already at %s", dest, dest);
+		err = CN_ERR_INVALID;
+		goto done;
+	}
+	if ((err = cn_draft_set_division(d, ci, dest)) ||
+	    (err = set_text(d, ci, "moved_from", cs.village)))
+		goto done;
+	/* the guardianship moves in the same op, so that edits made to it at
+	 * the old place meanwhile show up as stray edits */
+	cn_ledger_guardian_id(record, gid);
+	if (sqlite3_prepare_v2(cn_store_db(cn_node_store(n)), "SELECT 1 FROM guardian WHERE id = ?",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_blob(st, 1, gid, CN_RECORD_BYTES, SQLITE_STATIC);
+		has_guardian = sqlite3_step(st) == SQLITE_ROW;
+	}
+	sqlite3_finalize(st);
+	if (has_guardian && ((err = cn_draft_change(d, "guardian", gid, dest, false, &gi)) ||
+			     (err = set_text(d, gi, "moved_from", cs.village))))
+		goto done;
 	err = cn_node_commit(n, d, actor, 0, NULL, diag);
 done:
 	cn_draft_free(d);

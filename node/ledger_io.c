@@ -100,7 +100,8 @@ cn_err cn_ledger_io_export_csv(cn_node *n, FILE *out, const char *status, cn_dia
 		const cn_field_def *f = c <= child->n_fields
 						? &child->fields[c - 1]
 						: &guard->fields[c - 1 - child->n_fields];
-		if (f->type == CN_FT_RECORD)
+		/* a move's origin is the record's history, not a ledger column */
+		if (f->type == CN_FT_RECORD || !strcmp(f->name, "moved_from"))
 			continue;
 		fields[nout] = f;
 		cells[nout] = f->zh;

@@ -180,6 +180,9 @@ static const cn_field_def child_fields[] = {
 	     caring_parent_values),
 	TEXT("removal_note", "移出说明", "removal notes", "R1.2", ML, 200),
 	TEXT("notes", "备注", "notes", "R1.1", ML, 500),
+	/* last, so that databases of schema 2 gain it as their last column */
+	TYPED("moved_from", CN_FT_DIVISION, "迁出村（居）代码",
+	      "village the child moved from (set only by a move)", "R3.1", 0),
 };
 
 static const cn_field_def guardian_fields[] = {
@@ -208,6 +211,8 @@ static const cn_field_def guardian_fields[] = {
 	INT("monthly_pay", "监护报酬（元/月）", "guardianship pay, yuan per month", "R2.4", 0, 0,
 	    100000),
 	INT("subsidy", "监护补助（元/月）", "subsidy, yuan per month", "R2.4", 0, 0, 100000),
+	TYPED("moved_from", CN_FT_DIVISION, "迁出村（居）代码",
+	      "village the guardianship moved from with the child (set only by a move)", "R3.1", 0),
 };
 
 static const cn_field_def assessment_fields[] = {
@@ -731,6 +736,30 @@ cn_err cn_model_check_change(const cn_change *c, cn_diag *diag)
 				    "the change's division %s",
 				    c->division, c->division);
 			return CN_ERR_INVALID;
+		}
+	}
+	/* a move names where the record came from; the author must hold that
+	 * place too (scope.c), and it is never where the record goes */
+	{
+		const cn_field *mf = cn_change_field(c, "moved_from");
+		if (mf && mf->val.type == CN_VAL_STR) {
+			if (!strcmp(k->name, "child") && !cn_change_field(c, "village_code")) {
+				cn_diag_set(diag, "迁出村代码只能与新的所在村代码一起写入 / "
+						  "moved_from is written only with the new "
+						  "village_code");
+				return CN_ERR_INVALID;
+			}
+			if (mf->val.len == CN_DIVISION_LEN &&
+			    !memcmp(mf->val.s, c->division, CN_DIVISION_LEN)) {
+				cn_diag_set(diag, "迁出村与迁入村相同 / a move must go to "
+						  "another village");
+				return CN_ERR_INVALID;
+			}
+			if (create) {
+				cn_diag_set(diag, "迁移只能针对已有档案 / only an existing "
+						  "record can move");
+				return CN_ERR_INVALID;
+			}
 		}
 	}
 	if (create) {

@@ -464,6 +464,11 @@ bool cn_node_joined(const cn_node *n)
 	return n->joined;
 }
 
+const cn_rights *cn_node_rights(const cn_node *n)
+{
+	return n->has_rights ? &n->rights : NULL;
+}
+
 static cn_err authorize(void *ctx, cn_store *s, const cn_op_decoded *d, cn_diag *why)
 {
 	const cn_node *n = ctx;
@@ -471,17 +476,35 @@ static cn_err authorize(void *ctx, cn_store *s, const cn_op_decoded *d, cn_diag 
 	return cn_scope_authorize(s, n->root, n->chains, d, why);
 }
 
+static cn_err need_joined(const cn_node *n, cn_diag *diag)
+{
+	if (n->joined)
+		return CN_OK;
+	cn_diag_set(diag, "节点尚未加入部署，无法验证收到的操作 / the node has not joined a "
+			  "deployment and cannot authorize received ops");
+	return CN_ERR_STATE;
+}
+
 cn_err cn_node_receive(cn_node *n, const void *bytes, size_t len, const char *peer,
 		       cn_receipt *receipt, cn_diag *why, cn_diag *diag)
 {
-	if (!n->joined) {
-		cn_diag_set(diag,
-			    "节点尚未加入部署，无法验证收到的操作 / the node has not joined a "
-			    "deployment and cannot authorize received ops");
-		return CN_ERR_STATE;
-	}
+	cn_err err = need_joined(n, diag);
+
+	if (err)
+		return err;
 	return cn_store_receive(n->store, bytes, len, peer, cn_node_now_ms(n), authorize, n,
 				receipt, why, diag);
+}
+
+cn_err cn_node_receive_history(cn_node *n, const void *bytes, size_t len, const char *peer,
+			       cn_receipt *receipt, cn_diag *why, cn_diag *diag)
+{
+	cn_err err = need_joined(n, diag);
+
+	if (err)
+		return err;
+	return cn_store_receive_history(n->store, bytes, len, peer, cn_node_now_ms(n), authorize, n,
+					receipt, why, diag);
 }
 
 cn_err cn_node_begin(cn_node *n, cn_diag *diag)
@@ -549,6 +572,29 @@ cn_err cn_node_commit(cn_node *n, const cn_draft *d, const char *actor, uint64_t
 				    dc->kind->name, dc->kind->name);
 			err = CN_ERR_DENIED;
 			goto fail;
+		}
+		/* a move takes the record from moved_from: this node must hold
+		 * that place too, as every receiver checks (scope.c) */
+		for (size_t f = 0; f < dc->n; f++) {
+			char from[CN_DIVISION_LEN + 1];
+			const cn_field *fv = &dc->fields[f];
+			if (fv->name_len != 10 || memcmp(fv->name, "moved_from", 10) != 0 ||
+			    fv->val.type != CN_VAL_STR || fv->val.len != CN_DIVISION_LEN)
+				continue;
+			memcpy(from, fv->val.s, CN_DIVISION_LEN);
+			from[CN_DIVISION_LEN] = 0;
+			if (!cn_division_within(n->code, n->level, from) ||
+			    (n->has_rights && !cn_scope_may_write(&n->rights, dc->kind->name,
+								  strlen(dc->kind->name), from))) {
+				cn_diag_set(diag,
+					    "迁出村 %s 不在本节点（%s "
+					    "%s）辖区内，须由共同的上级办理迁移 / "
+					    "%s is outside this node's jurisdiction (%s): the move "
+					    "must be made by a level that holds both places",
+					    from, n->name, n->code, from, n->code);
+				err = CN_ERR_DENIED;
+				goto fail;
+			}
 		}
 		c->kind = dc->kind->name;
 		c->kind_len = (uint32_t)strlen(dc->kind->name);

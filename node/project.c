@@ -27,6 +27,9 @@ struct cn_proj {
 	sqlite3_stmt *del_conflicts;
 	sqlite3_stmt *ins_conflict;
 	sqlite3_stmt *ins_row[8]; /* one per kind, model order */
+	sqlite3_stmt *sel_loc;    /* a child's village code */
+	sqlite3_stmt *upd_div[8]; /* kinds with a child field: move their rows with it */
+	sqlite3_stmt *sel_dep[8]; /* ... and list them */
 };
 
 /* One change of the record being projected, decoded. */
@@ -148,6 +151,11 @@ void cn_proj_free(cn_proj *p)
 	sqlite3_finalize(p->sel_heads);
 	sqlite3_finalize(p->del_conflicts);
 	sqlite3_finalize(p->ins_conflict);
+	sqlite3_finalize(p->sel_loc);
+	for (size_t i = 0; i < sizeof(p->upd_div) / sizeof(p->upd_div[0]); i++) {
+		sqlite3_finalize(p->upd_div[i]);
+		sqlite3_finalize(p->sel_dep[i]);
+	}
 	for (size_t i = 0; i < sizeof(p->ins_row) / sizeof(p->ins_row[0]); i++)
 		sqlite3_finalize(p->ins_row[i]);
 	free(p);
@@ -192,6 +200,7 @@ cn_err cn_proj_new(sqlite3 *db, const char *schema, cn_proj **out, cn_diag *diag
 	     "INSERT INTO %s.conflicts(record, field, op, kind, division, value, actor, hlc)"
 	     " VALUES(?,?,?,?,?,?,?,?)",
 	     s);
+	PREP(sel_loc, "SELECT village_code FROM %s.child WHERE id = ?", s);
 	for (size_t k = 0; k < nk; k++) {
 		size_t used = (size_t)snprintf(sql, sizeof(sql),
 					       "INSERT OR REPLACE INTO %s.%s VALUES(?,?,?,?,?,?", s,
@@ -201,6 +210,11 @@ cn_err cn_proj_new(sqlite3 *db, const char *schema, cn_proj **out, cn_diag *diag
 		snprintf(sql + used, sizeof(sql) - used, ")");
 		if ((err = prep(p, &p->ins_row[k], sql, diag)))
 			goto fail;
+		if (!cn_model_field(&kinds[k], "child", 5))
+			continue;
+		PREP(upd_div[k], "UPDATE %s.%s SET division = ?1 WHERE child = ?2", s,
+		     kinds[k].name);
+		PREP(sel_dep[k], "SELECT id FROM %s.%s WHERE child = ?", s, kinds[k].name);
 	}
 #undef PREP
 	*out = p;
@@ -271,6 +285,59 @@ cn_err cn_proj_add_op(cn_proj *p, const cn_op_decoded *d, bool defer, cn_diag *d
 		err = step_done(p, st, "indexing a change", diag);
 		cn_mp_writer_fini(&w);
 		if (!err && !defer)
+			err = record_project(p, c->record, diag);
+	}
+	return err;
+}
+
+cn_err cn_proj_remove_op(cn_proj *p, const cn_op_decoded *d, cn_diag *diag)
+{
+	char sql[SQL_MAX];
+	cn_err err = CN_OK;
+
+	for (uint32_t i = 0; i < d->op.n_changes && !err; i++) {
+		const cn_change *c = &d->op.changes[i];
+		const cn_kind_def *k = cn_model_kind(c->kind, c->kind_len);
+		sqlite3_stmt *st = NULL;
+		int rc;
+
+		snprintf(sql, sizeof(sql), "DELETE FROM %s.changes WHERE record = ?1 AND op = ?2",
+			 p->schema);
+		rc = sqlite3_prepare_v2(p->db, sql, -1, &st, NULL);
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_blob(st, 1, c->record, CN_RECORD_BYTES, SQLITE_STATIC);
+			sqlite3_bind_blob(st, 2, d->hash, CN_HASH_BYTES, SQLITE_STATIC);
+			rc = sqlite3_step(st);
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+		if (rc != SQLITE_DONE)
+			return cn_proj_sqlite_err(p->db, rc, "forgetting a change", diag);
+		if (!k)
+			continue;
+		/* a record with no change left has no row either */
+		snprintf(sql, sizeof(sql),
+			 "DELETE FROM %s.heads WHERE record = ?1 AND NOT EXISTS (SELECT 1 FROM "
+			 "%s.changes WHERE record = ?1);"
+			 "DELETE FROM %s.conflicts WHERE record = ?1 AND NOT EXISTS (SELECT 1 FROM "
+			 "%s.changes WHERE record = ?1);"
+			 "DELETE FROM %s.%s WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM "
+			 "%s.changes WHERE record = ?1);",
+			 p->schema, p->schema, p->schema, p->schema, p->schema, k->name, p->schema);
+		for (const char *tail = sql; *tail && !err;) {
+			rc = sqlite3_prepare_v2(p->db, tail, -1, &st, &tail);
+			if (rc == SQLITE_OK && st) {
+				sqlite3_bind_blob(st, 1, c->record, CN_RECORD_BYTES, SQLITE_STATIC);
+				rc = sqlite3_step(st);
+			}
+			sqlite3_finalize(st);
+			st = NULL;
+			if (rc != SQLITE_DONE && rc != SQLITE_OK)
+				err = cn_proj_sqlite_err(p->db, rc, "forgetting a change", diag);
+			while (*tail == ' ' || *tail == '\n')
+				tail++;
+		}
+		if (!err)
 			err = record_project(p, c->record, diag);
 	}
 	return err;
@@ -474,6 +541,231 @@ static cn_err load_entries(cn_proj *p, const uint8_t *record, entry **out, size_
 	return CN_OK;
 }
 
+/* Does entry i write field name? A child's village_code write counts only
+ * when valid[i] (a move the record's own history allows, below). */
+static const cn_field *writes(const entry *e, size_t i, const char *name, const bool *valid)
+{
+	if (valid && !valid[i] && !strcmp(name, "village_code"))
+		return NULL;
+	return entry_field(&e[i], name);
+}
+
+/* The winning value of a field: the greatest (hlc, op) among the writes no
+ * other write of it descends from. */
+static const cn_field *field_winner(const entry *e, size_t n, const char *name, const bool *valid,
+				    size_t *at)
+{
+	const cn_field *wv = NULL;
+	size_t win = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const cn_field *v = writes(e, i, name, valid);
+		bool superseded = false;
+		if (!v)
+			continue;
+		for (size_t j = 0; j < n && !superseded; j++)
+			if (j != i && BIT_GET(e[j].anc, i) && writes(e, j, name, valid))
+				superseded = true;
+		if (!superseded && (!wv || entry_cmp(&e[i], &e[win]) > 0)) {
+			win = i;
+			wv = v;
+		}
+	}
+	if (at)
+		*at = win;
+	return wv;
+}
+
+/* R3.1: which village_code writes of a child count (e sorted by (hlc, op)).
+ * The first write of the code is the filing. Any later one counts only if
+ * it keeps the place its own history gives (the winning valid code among
+ * its ancestors), or names that place as moved_from: the author then held
+ * both places (scope.c). So a node cannot pull a child into its own
+ * village by writing the code; such a write is shown as a stray edit. The
+ * same on every node that holds the same changes. */
+static void village_validity(const entry *e, size_t n, bool *valid)
+{
+	bool seen = false;
+
+	for (size_t i = 0; i < n; i++) {
+		const cn_field *v = entry_field(&e[i], "village_code"), *mf, *pv = NULL;
+		size_t prev = 0;
+		valid[i] = false;
+		if (!v)
+			continue;
+		for (size_t j = 0; j < i; j++) {
+			bool sup = false;
+			if (!valid[j] || !BIT_GET(e[i].anc, j))
+				continue;
+			for (size_t m = 0; m < i && !sup; m++)
+				if (m != j && valid[m] && BIT_GET(e[i].anc, m) &&
+				    BIT_GET(e[m].anc, j))
+					sup = true;
+			if (!sup && (!pv || entry_cmp(&e[j], &e[prev]) > 0)) {
+				prev = j;
+				pv = entry_field(&e[j], "village_code");
+			}
+		}
+		mf = entry_field(&e[i], "moved_from");
+		if (!pv)
+			valid[i] = !seen;
+		else
+			valid[i] = val_equal(&v->val, &pv->val) ||
+				   (mf && val_equal(&mf->val, &pv->val));
+		seen = true;
+	}
+}
+
+/* The village a record is at: a child's winning code, or for a record about
+ * a child (guardian, events) that child's, when this node holds it. */
+static bool record_location(cn_proj *p, const entry *e, size_t n, const cn_kind_def *k,
+			    const bool *valid, char loc[CN_DIVISION_LEN + 1])
+{
+	const cn_field *v;
+	uint8_t child[CN_RECORD_BYTES];
+	bool found = false;
+
+	if (valid) {
+		v = field_winner(e, n, "village_code", valid, NULL);
+		if (!v || v->val.type != CN_VAL_STR || v->val.len != CN_DIVISION_LEN)
+			return false;
+		memcpy(loc, v->val.s, CN_DIVISION_LEN);
+		loc[CN_DIVISION_LEN] = 0;
+		return true;
+	}
+	if (!cn_model_field(k, "child", 5))
+		return false;
+	v = field_winner(e, n, "child", NULL, NULL);
+	if (!v || v->val.type != CN_VAL_STR || v->val.len != 2 * CN_RECORD_BYTES ||
+	    !cn_unhex(v->val.s, v->val.len, child, CN_RECORD_BYTES))
+		return false;
+	sqlite3_bind_blob(p->sel_loc, 1, child, CN_RECORD_BYTES, SQLITE_STATIC);
+	if (sqlite3_step(p->sel_loc) == SQLITE_ROW &&
+	    sqlite3_column_bytes(p->sel_loc, 0) == CN_DIVISION_LEN) {
+		memcpy(loc, sqlite3_column_text(p->sel_loc, 0), CN_DIVISION_LEN);
+		loc[CN_DIVISION_LEN] = 0;
+		found = true;
+	}
+	sqlite3_reset(p->sel_loc);
+	sqlite3_clear_bindings(p->sel_loc);
+	return found;
+}
+
+/* A child moved (or was filed): its guardian and events go with it. */
+static cn_err follow_child(cn_proj *p, const uint8_t *record, const char *loc, cn_diag *diag)
+{
+	size_t nk;
+	const cn_kind_def *kinds = cn_model_kinds(&nk);
+	char hex[2 * CN_RECORD_BYTES + 1];
+	cn_err err = CN_OK;
+
+	cn_hex(record, CN_RECORD_BYTES, hex);
+	for (size_t k = 0; k < nk && !err; k++) {
+		if (!p->upd_div[k])
+			continue;
+		if (kinds[k].event) {
+			sqlite3_bind_text(p->upd_div[k], 1, loc, -1, SQLITE_STATIC);
+			sqlite3_bind_text(p->upd_div[k], 2, hex, -1, SQLITE_STATIC);
+			err = step_done(p, p->upd_div[k], "moving records with a child", diag);
+			continue;
+		}
+		/* records that can be edited keep stray edits: recompute them */
+		uint8_t(*ids)[CN_RECORD_BYTES] = NULL;
+		size_t nid = 0;
+		int rc;
+		sqlite3_bind_text(p->sel_dep[k], 1, hex, -1, SQLITE_STATIC);
+		while ((rc = sqlite3_step(p->sel_dep[k])) == SQLITE_ROW) {
+			void *grown = realloc(ids, (nid + 1) * sizeof(*ids));
+			if (!grown || sqlite3_column_bytes(p->sel_dep[k], 0) != CN_RECORD_BYTES) {
+				err = grown ? CN_ERR_FORMAT : CN_ERR_NOMEM;
+				if (grown)
+					ids = grown;
+				break;
+			}
+			ids = grown;
+			memcpy(ids[nid++], sqlite3_column_blob(p->sel_dep[k], 0), CN_RECORD_BYTES);
+		}
+		if (!err && rc != SQLITE_DONE)
+			err = cn_proj_sqlite_err(p->db, rc, "moving records with a child", diag);
+		sqlite3_reset(p->sel_dep[k]);
+		sqlite3_clear_bindings(p->sel_dep[k]);
+		for (size_t i = 0; i < nid && !err; i++)
+			err = record_project(p, ids[i], diag);
+		free(ids);
+	}
+	return err;
+}
+
+/* One open item: entry e's value of field, kept at division. */
+static cn_err put_conflict(cn_proj *p, const uint8_t *record, const char *field, const entry *e,
+			   const cn_kind_def *k, const char *division, const cn_val *val,
+			   cn_diag *diag)
+{
+	sqlite3_stmt *st = p->ins_conflict;
+	cn_mp_writer w;
+	cn_err err;
+
+	cn_mp_writer_init(&w);
+	put_value(&w, val);
+	if (w.err) {
+		err = w.err;
+		cn_mp_writer_fini(&w);
+		return err;
+	}
+	sqlite3_bind_blob(st, 1, record, CN_RECORD_BYTES, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, field, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, e->op, CN_HASH_BYTES, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, k->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, division, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 6, w.buf.data, (int)w.buf.size, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, e->actor, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, e->hlc);
+	err = step_done(p, st, "recording an open item", diag);
+	cn_mp_writer_fini(&w);
+	return err;
+}
+
+/* Edits made at a place the record has left, by someone who had not seen
+ * the move (no change at the record's village descends from them): kept,
+ * and shown as an open item on the pseudo-field "location" next to the
+ * change that placed the record, until a change at its village is based
+ * on them (issue #3, records that move). */
+static cn_err stray_edits(cn_proj *p, const uint8_t *record, const entry *e, size_t n,
+			  const cn_kind_def *k, const char *loc, cn_diag *diag)
+{
+	size_t here = n;
+	bool any = false;
+	cn_err err = CN_OK;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(e[i].division, loc)) {
+			here = i; /* sorted: the last one wins */
+			continue;
+		}
+		bool seen = false;
+		for (size_t j = 0; j < n && !seen; j++)
+			if (!strcmp(e[j].division, loc) && BIT_GET(e[j].anc, i))
+				seen = true;
+		if (!seen)
+			any = true;
+	}
+	if (!any)
+		return CN_OK;
+	for (size_t i = 0; i < n && !err; i++) {
+		bool stray = strcmp(e[i].division, loc) != 0;
+		for (size_t j = 0; j < n && stray; j++)
+			if (!strcmp(e[j].division, loc) && BIT_GET(e[j].anc, i))
+				stray = false;
+		if (!stray && i != here)
+			continue;
+		cn_val v = {.type = CN_VAL_STR,
+			    .s = e[i].division,
+			    .len = (uint32_t)strlen(e[i].division)};
+		err = put_conflict(p, record, CN_PROJ_LOCATION_FIELD, &e[i], k, loc, &v, diag);
+	}
+	return err;
+}
+
 /* Projects one record from all of its changes (e, n; sorted here). */
 static cn_err record_compute(cn_proj *p, const uint8_t *record, entry *e, size_t n,
 			     const cn_kind_def *k, cn_diag *diag)
@@ -482,7 +774,9 @@ static cn_err record_compute(cn_proj *p, const uint8_t *record, entry *e, size_t
 	const cn_kind_def *kinds = cn_model_kinds(&nk);
 	sqlite3_stmt *row;
 	const entry *first, *last;
-	char mode_buf[16];
+	char mode_buf[16], loc[CN_DIVISION_LEN + 1], prev_loc[CN_DIVISION_LEN + 1] = "";
+	const char *row_div;
+	bool *valid = NULL, have_loc, had_prev = false;
 	cn_err err = CN_OK;
 
 	if (n == 0)
@@ -523,6 +817,24 @@ static cn_err record_compute(cn_proj *p, const uint8_t *record, entry *e, size_t
 	/* entries are sorted by (hlc, op): first and last are the extremes */
 	first = &e[0];
 	last = &e[n - 1];
+	if (!strcmp(k->name, "child")) {
+		if (!(valid = calloc(n, sizeof(*valid)))) {
+			err = CN_ERR_NOMEM;
+			goto done;
+		}
+		village_validity(e, n, valid);
+		sqlite3_bind_blob(p->sel_loc, 1, record, CN_RECORD_BYTES, SQLITE_STATIC);
+		if (sqlite3_step(p->sel_loc) == SQLITE_ROW) {
+			had_prev = true;
+			snprintf(prev_loc, sizeof(prev_loc), "%s",
+				 (const char *)sqlite3_column_text(p->sel_loc, 0));
+		}
+		sqlite3_reset(p->sel_loc);
+		sqlite3_clear_bindings(p->sel_loc);
+	}
+	/* jurisdiction follows the child (R3.1): the row sits at its village */
+	have_loc = record_location(p, e, n, k, valid, loc);
+	row_div = have_loc ? loc : last->division;
 
 	/* heads: entries that no other entry descends from */
 	sqlite3_bind_blob(p->del_heads, 1, record, CN_RECORD_BYTES, SQLITE_STATIC);
@@ -546,7 +858,7 @@ static cn_err record_compute(cn_proj *p, const uint8_t *record, entry *e, size_t
 		goto done;
 
 	sqlite3_bind_blob(row, 1, record, CN_RECORD_BYTES, SQLITE_STATIC);
-	sqlite3_bind_text(row, 2, last->division, -1, SQLITE_STATIC);
+	sqlite3_bind_text(row, 2, row_div, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(row, 3, first->hlc);
 	sqlite3_bind_text(row, 4, first->actor, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(row, 5, last->hlc);
@@ -562,12 +874,12 @@ static cn_err record_compute(cn_proj *p, const uint8_t *record, entry *e, size_t
 			continue;
 		/* maximal writes: set the field, superseded by no other write of it */
 		for (size_t i = 0; i < n; i++) {
-			const cn_field *v = entry_field(&e[i], fd->name);
+			const cn_field *v = writes(e, i, fd->name, valid);
 			bool superseded = false;
 			if (!v)
 				continue;
 			for (size_t j = 0; j < n && !superseded; j++)
-				if (j != i && BIT_GET(e[j].anc, i) && entry_field(&e[j], fd->name))
+				if (j != i && BIT_GET(e[j].anc, i) && writes(e, j, fd->name, valid))
 					superseded = true;
 			if (superseded)
 				continue;
@@ -585,34 +897,17 @@ static cn_err record_compute(cn_proj *p, const uint8_t *record, entry *e, size_t
 			continue;
 		/* a silent choice could hurt a child: keep every concurrent value */
 		for (size_t i = 0; i < n && !err; i++) {
-			const cn_field *v = entry_field(&e[i], fd->name);
+			const cn_field *v = writes(e, i, fd->name, valid);
 			bool superseded = false;
-			cn_mp_writer w;
 			if (!v)
 				continue;
 			for (size_t j = 0; j < n && !superseded; j++)
-				if (j != i && BIT_GET(e[j].anc, i) && entry_field(&e[j], fd->name))
+				if (j != i && BIT_GET(e[j].anc, i) && writes(e, j, fd->name, valid))
 					superseded = true;
 			if (superseded)
 				continue;
-			cn_mp_writer_init(&w);
-			put_value(&w, &v->val);
-			if (w.err) {
-				err = w.err;
-				cn_mp_writer_fini(&w);
-				break;
-			}
-			sqlite3_stmt *st = p->ins_conflict;
-			sqlite3_bind_blob(st, 1, record, CN_RECORD_BYTES, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, fd->name, -1, SQLITE_STATIC);
-			sqlite3_bind_blob(st, 3, e[i].op, CN_HASH_BYTES, SQLITE_STATIC);
-			sqlite3_bind_text(st, 4, k->name, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 5, e[i].division, -1, SQLITE_STATIC);
-			sqlite3_bind_blob(st, 6, w.buf.data, (int)w.buf.size, SQLITE_STATIC);
-			sqlite3_bind_text(st, 7, e[i].actor, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 8, e[i].hlc);
-			err = step_done(p, st, "recording a conflict", diag);
-			cn_mp_writer_fini(&w);
+			/* an open item sits where the record is, so it moves too */
+			err = put_conflict(p, record, fd->name, &e[i], k, row_div, &v->val, diag);
 		}
 	}
 	if (!err) {
@@ -635,11 +930,16 @@ static cn_err record_compute(cn_proj *p, const uint8_t *record, entry *e, size_t
 				sqlite3_bind_text(row, 7 + (int)fi, mode, -1, SQLITE_STATIC);
 		}
 		err = step_done(p, row, "writing a projected row", diag);
+		if (!err && have_loc && !k->event)
+			err = stray_edits(p, record, e, n, k, loc, diag);
+		if (!err && valid && have_loc && (!had_prev || strcmp(prev_loc, loc) != 0))
+			err = follow_child(p, record, loc, diag);
 	} else {
 		sqlite3_reset(row);
 		sqlite3_clear_bindings(row);
 	}
 done:
+	free(valid);
 	return err;
 }
 

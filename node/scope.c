@@ -317,11 +317,71 @@ cn_err cn_scope_authorize(cn_store *s, const uint8_t root[CN_KEY_BYTES], cn_scop
 				certs[0].scope, (int)c->kind_len, c->kind, c->division);
 			return CN_ERR_DENIED;
 		}
+		/* a move takes the record from moved_from: the author must hold
+		 * that place as well as the new one (R3.1) */
+		const cn_field *mf = cn_change_field(c, "moved_from");
+		if (mf && mf->val.type == CN_VAL_STR && mf->val.len == CN_DIVISION_LEN) {
+			char from[CN_DIVISION_LEN + 1];
+			memcpy(from, mf->val.s, CN_DIVISION_LEN);
+			from[CN_DIVISION_LEN] = 0;
+			if (!cn_scope_may_write(&rights, c->kind, c->kind_len, from)) {
+				cn_diag_set(
+					diag,
+					"%s（%s %s）无权把记录从 %s 迁出 / %s (%s, scope %s) may "
+					"not move a record out of %s",
+					who, cn_role_zh(certs[0].role), certs[0].scope, from, who,
+					cn_role_name(certs[0].role), certs[0].scope, from);
+				return CN_ERR_DENIED;
+			}
+		}
 		if (is_reference(c->kind, c->kind_len) &&
 		    (err = check_reference(&l, root, c, diag)))
 			return err;
 	}
 	return CN_OK;
+}
+
+bool cn_scope_may_read_change(cn_store *s, const cn_rights *r, const cn_change *c)
+{
+	static const char *const sql[] = {
+		"SELECT division FROM child WHERE id = ?",
+		"SELECT division FROM guardian WHERE id = ?",
+		"SELECT division FROM assessment WHERE id = ?",
+		"SELECT division FROM visit WHERE id = ?",
+		"SELECT division FROM contact WHERE id = ?",
+	};
+	char where[CN_DIVISION_LEN + 1];
+	const cn_field *mf;
+
+	if (is_reference(c->kind, c->kind_len))
+		return cn_scope_may_read(r, c->kind, c->kind_len, c->division);
+	/* where the record is now (it may have moved since this change) */
+	memcpy(where, c->division, CN_DIVISION_LEN);
+	where[CN_DIVISION_LEN] = 0;
+	for (size_t i = 0; i < sizeof(ledger_kinds) / sizeof(ledger_kinds[0]); i++) {
+		sqlite3_stmt *st;
+		if (strlen(ledger_kinds[i]) != c->kind_len ||
+		    memcmp(ledger_kinds[i], c->kind, c->kind_len) != 0)
+			continue;
+		st = cn_store_stmt(s, sql[i]);
+		if (!st)
+			return false;
+		sqlite3_bind_blob(st, 1, c->record, CN_RECORD_BYTES, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW &&
+		    sqlite3_column_bytes(st, 0) == CN_DIVISION_LEN)
+			memcpy(where, sqlite3_column_text(st, 0), CN_DIVISION_LEN);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
+	if (cn_scope_may_read(r, c->kind, c->kind_len, where))
+		return true;
+	/* the place a record left learns that it left */
+	mf = cn_change_field(c, "moved_from");
+	if (mf && mf->val.type == CN_VAL_STR && mf->val.len == CN_DIVISION_LEN) {
+		memcpy(where, mf->val.s, CN_DIVISION_LEN);
+		return cn_scope_may_read(r, c->kind, c->kind_len, where);
+	}
+	return false;
 }
 
 cn_err cn_scope_check_chain(cn_store *s, const uint8_t root[CN_KEY_BYTES], const cn_cert *certs,

@@ -103,7 +103,17 @@ static const char log_schema[] =
 	"CREATE TABLE peers(name TEXT PRIMARY KEY, pull_cursor INTEGER NOT NULL DEFAULT 0,"
 	" push_cursor INTEGER NOT NULL DEFAULT 0, last_contact_ms INTEGER, last_ok_ms INTEGER,"
 	" last_error TEXT, sent INTEGER NOT NULL DEFAULT 0, received INTEGER NOT NULL DEFAULT 0)"
-	" STRICT;";
+	" STRICT;"
+	"CREATE TABLE history(pos INTEGER PRIMARY KEY, origin BLOB NOT NULL, seq INTEGER NOT NULL,"
+	" hash BLOB NOT NULL UNIQUE, hlc INTEGER NOT NULL, bytes BLOB NOT NULL, peer TEXT) STRICT;";
+
+/* Version 3 (issue #3, records that move): ops held outside their chain,
+ * and the moved_from column of the child's and the guardian's rows. */
+static const char v2_to_v3[] =
+	"CREATE TABLE history(pos INTEGER PRIMARY KEY, origin BLOB NOT NULL, seq INTEGER NOT NULL,"
+	" hash BLOB NOT NULL UNIQUE, hlc INTEGER NOT NULL, bytes BLOB NOT NULL, peer TEXT) STRICT;"
+	"ALTER TABLE child ADD COLUMN moved_from TEXT;"
+	"ALTER TABLE guardian ADD COLUMN moved_from TEXT;";
 
 static cn_err exec(cn_store *s, const char *sql, const char *doing, cn_diag *diag);
 
@@ -143,6 +153,8 @@ static cn_err migrate(cn_store *s, int from, cn_diag *diag)
 		goto fail;
 	/* tables of kinds added since (IF NOT EXISTS) */
 	if ((err = cn_proj_create_schema(s->db, "main", diag)))
+		goto fail;
+	if (from <= 2 && (err = exec(s, v2_to_v3, "upgrading the database", diag)))
 		goto fail;
 	snprintf(ver, sizeof(ver), "%d", CN_STORE_SCHEMA_VERSION);
 	if ((err = cn_store_meta_set(s, "schema_version", ver, diag)) ||
@@ -193,6 +205,9 @@ static cn_err store_open(const char *path, int flags, cn_store **out, cn_diag *d
 	}
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, 5000);
+	/* the files of children who moved away are forgotten (cn_store_forget):
+	 * freed pages are zeroed, not left readable in the file */
+	(void)sqlite3_exec(s->db, "PRAGMA secure_delete=ON", NULL, NULL, NULL);
 	/* 8 MiB of page cache: random record ids and hashes make inserts touch
 	 * pages all over the indexes; this keeps a bulk import off the disk
 	 * while the whole process stays far under 32 MB */
@@ -272,6 +287,13 @@ cn_err cn_store_open(const char *path, bool readonly, cn_store **out, cn_diag *d
 			 "opening the database", diag))) ||
 	    (err = store_prepare(s, diag)))
 		goto fail;
+	if (atoi(ver) < 3) {
+		/* schema 3 places a guardian's and an event's row at its child's
+		 * village: derive the tables again under that rule */
+		uint64_t n;
+		if ((err = cn_store_rebuild(s, &n, diag)))
+			goto fail;
+	}
 	*out = s;
 	return CN_OK;
 fail:
@@ -471,6 +493,18 @@ static cn_err store_append(cn_store *s, const cn_op_decoded *d, const char *peer
 		return sqlerr(s, rc, "appending to the op log", diag);
 	if ((err = fault(s, "append:logged")))
 		return err;
+	/* an op held as history has now reached it through its chain */
+	{
+		sqlite3_stmt *del = cn_store_stmt(s, "DELETE FROM history WHERE hash = ?");
+		if (!del)
+			return sqlerr(s, sqlite3_errcode(s->db), "appending", diag);
+		sqlite3_bind_blob(del, 1, d->hash, CN_HASH_BYTES, SQLITE_STATIC);
+		rc = sqlite3_step(del);
+		sqlite3_reset(del);
+		sqlite3_clear_bindings(del);
+		if (rc != SQLITE_DONE)
+			return sqlerr(s, rc, "appending", diag);
+	}
 	if ((err = cn_proj_add_op(s->proj, d, false, diag)))
 		return err;
 	return fault(s, "append:projected");
@@ -568,6 +602,20 @@ static bool hlc_goes_back(cn_store *s, const cn_op *op)
 	return back;
 }
 
+/* The author's right to write it, then the model's rules. */
+static cn_err admit(cn_store *s, const cn_op_decoded *d, cn_store_authorize_fn authorize, void *ctx,
+		    cn_diag *why)
+{
+	cn_err code;
+
+	if (authorize && (code = authorize(ctx, s, d, why)))
+		return code;
+	for (uint32_t i = 0; i < d->op.n_changes; i++)
+		if ((code = cn_model_check_change(&d->op.changes[i], why)))
+			return code;
+	return CN_OK;
+}
+
 cn_err cn_store_receive(cn_store *s, const void *bytes, size_t len, const char *peer,
 			uint64_t now_ms, cn_store_authorize_fn authorize, void *ctx,
 			cn_receipt *receipt, cn_diag *why, cn_diag *diag)
@@ -659,11 +707,8 @@ cn_err cn_store_receive(cn_store *s, const void *bytes, size_t len, const char *
 		*receipt = CN_RECEIPT_LATER;
 		goto done;
 	}
-	if (authorize && (code = authorize(ctx, s, d, why)))
+	if ((code = admit(s, d, authorize, ctx, why)))
 		goto refuse;
-	for (uint32_t i = 0; i < op->n_changes; i++)
-		if ((code = cn_model_check_change(&op->changes[i], why)))
-			goto refuse;
 	if ((err = append_saved(s, d, peer, &dup, diag)))
 		goto done;
 	*receipt = dup ? CN_RECEIPT_DUPLICATE : CN_RECEIPT_APPLIED;
@@ -692,10 +737,13 @@ cn_err cn_store_receive_skip(cn_store *s, const uint8_t origin[CN_KEY_BYTES], ui
 		return err;
 	if (to <= head_seq)
 		return CN_OK; /* already past it */
-	if (from != head_seq + 1) {
+	if (from > head_seq + 1) {
 		*receipt = CN_RECEIPT_GAP;
 		return CN_OK;
 	}
+	/* a range may begin inside what this node holds: ops it once read
+	 * and may no longer (a record moved away). Only the rest is new. */
+	from = head_seq + 1;
 	rc = sqlite3_prepare_v2(
 		s->db,
 		"INSERT INTO ops(origin, seq, hash, hlc, urgent, bytes, peer, skip_from)"
@@ -715,6 +763,136 @@ cn_err cn_store_receive_skip(cn_store *s, const uint8_t origin[CN_KEY_BYTES], ui
 		return sqlerr(s, rc, "recording a withheld range", diag);
 	*receipt = CN_RECEIPT_APPLIED;
 	return CN_OK;
+}
+
+cn_err cn_store_receive_history(cn_store *s, const void *bytes, size_t len, const char *peer,
+				uint64_t now_ms, cn_store_authorize_fn authorize, void *ctx,
+				cn_receipt *receipt, cn_diag *why, cn_diag *diag)
+{
+	cn_op_decoded *d = NULL;
+	const cn_op *op;
+	sqlite3_stmt *st;
+	cn_err code, err = CN_OK;
+	int rc;
+
+	/* refused history is quarantined without its origin: it is outside
+	 * the chain, so it must not refuse the origin's later ops */
+	*receipt = CN_RECEIPT_QUARANTINED;
+	if ((code = cn_op_decode(bytes, len, &d, why)))
+		return quarantine(s, bytes, len, NULL, 0, code, why->text, peer, now_ms, diag);
+	op = &d->op;
+	if (row_exists(s, "SELECT 1 FROM ops WHERE hash = ?1 AND ?2 = ?2", d->hash, CN_HASH_BYTES,
+		       0) ||
+	    row_exists(s, "SELECT 1 FROM history WHERE hash = ?1 AND ?2 = ?2", d->hash,
+		       CN_HASH_BYTES, 0)) {
+		*receipt = CN_RECEIPT_DUPLICATE;
+		goto done;
+	}
+	st = cn_store_stmt(s, "SELECT 1 FROM ops WHERE origin = ?1 AND seq = ?2 AND skip_from IS "
+			      "NULL");
+	if (st) {
+		sqlite3_bind_blob(st, 1, op->origin, CN_KEY_BYTES, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)op->seq);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		if (rc == SQLITE_ROW) {
+			cn_diag_set(why, "分叉：同一节点同一序号有两个不同的操作 / fork: two "
+					 "different ops with this origin and sequence");
+			code = CN_ERR_CHAIN;
+			goto refuse;
+		}
+	}
+	if (cn_hlc_ms(op->hlc) > now_ms + CN_STORE_MAX_CLOCK_SKEW_MS) {
+		cn_diag_set(why, "操作时间比本机时钟超前 / the op's clock is ahead of this node's");
+		*receipt = CN_RECEIPT_LATER;
+		goto done;
+	}
+	if ((code = admit(s, d, authorize, ctx, why)))
+		goto refuse;
+	if ((err = exec(s, "SAVEPOINT cn_history", "keeping history", diag)))
+		goto done;
+	st = cn_store_stmt(s, "INSERT INTO history(origin, seq, hash, hlc, bytes, peer)"
+			      " VALUES(?, ?, ?, ?, ?, ?)");
+	if (!st) {
+		err = sqlerr(s, sqlite3_errcode(s->db), "keeping history", diag);
+	} else {
+		sqlite3_bind_blob(st, 1, op->origin, CN_KEY_BYTES, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)op->seq);
+		sqlite3_bind_blob(st, 3, d->hash, CN_HASH_BYTES, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)op->hlc);
+		sqlite3_bind_blob(st, 5, d->bytes, (int)d->len, SQLITE_STATIC);
+		if (peer)
+			sqlite3_bind_text(st, 6, peer, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		if (rc != SQLITE_DONE)
+			err = sqlerr(s, rc, "keeping history", diag);
+	}
+	if (!err)
+		err = cn_proj_add_op(s->proj, d, false, diag);
+	if (err) {
+		(void)sqlite3_exec(s->db, "ROLLBACK TO cn_history; RELEASE cn_history", NULL, NULL,
+				   NULL);
+		goto done;
+	}
+	if ((err = exec(s, "RELEASE cn_history", "keeping history", diag)))
+		goto done;
+	*receipt = CN_RECEIPT_APPLIED;
+	goto done;
+refuse:
+	err = quarantine(s, bytes, len, NULL, 0, code, why->text, peer, now_ms, diag);
+done:
+	cn_op_free(d);
+	return err;
+}
+
+cn_err cn_store_forget(cn_store *s, const uint8_t hash[CN_HASH_BYTES], bool *forgot, cn_diag *diag)
+{
+	sqlite3_stmt *sel =
+		cn_store_stmt(s, "SELECT bytes FROM ops WHERE hash = ?1 AND skip_from IS"
+				 " NULL UNION ALL SELECT bytes FROM history WHERE "
+				 "hash = ?1");
+	sqlite3_stmt *upd = cn_store_stmt(s, "UPDATE ops SET bytes = X'', urgent = 0, skip_from = "
+					     "seq WHERE hash = ?1 AND skip_from IS NULL");
+	sqlite3_stmt *del = cn_store_stmt(s, "DELETE FROM history WHERE hash = ?1");
+	cn_op_decoded *d = NULL;
+	cn_err err = CN_OK;
+	int rc;
+
+	*forgot = false;
+	if (!sel || !upd || !del)
+		return sqlerr(s, sqlite3_errcode(s->db), "forgetting an op", diag);
+	sqlite3_bind_blob(sel, 1, hash, CN_HASH_BYTES, SQLITE_STATIC);
+	rc = sqlite3_step(sel);
+	if (rc == SQLITE_ROW)
+		err = cn_op_decode_unverified(sqlite3_column_blob(sel, 0),
+					      (size_t)sqlite3_column_bytes(sel, 0), &d, diag);
+	sqlite3_reset(sel);
+	sqlite3_clear_bindings(sel);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? CN_OK : sqlerr(s, rc, "forgetting an op", diag);
+	if (err)
+		return err;
+	/* the chain keeps its link (seq, hash, hlc) as a one-op withheld
+	 * range; the content goes */
+	sqlite3_bind_blob(upd, 1, hash, CN_HASH_BYTES, SQLITE_STATIC);
+	rc = sqlite3_step(upd);
+	sqlite3_reset(upd);
+	sqlite3_clear_bindings(upd);
+	if (rc == SQLITE_DONE) {
+		sqlite3_bind_blob(del, 1, hash, CN_HASH_BYTES, SQLITE_STATIC);
+		rc = sqlite3_step(del);
+		sqlite3_reset(del);
+		sqlite3_clear_bindings(del);
+	}
+	if (rc != SQLITE_DONE)
+		err = sqlerr(s, rc, "forgetting an op", diag);
+	else if (!(err = cn_proj_remove_op(s->proj, d, diag)))
+		*forgot = true;
+	cn_op_free(d);
+	return err;
 }
 
 cn_err cn_store_quarantine_count(cn_store *s, uint64_t *n, cn_diag *diag)
@@ -756,6 +934,46 @@ cn_err cn_store_each_op(cn_store *s, int64_t after_pos, uint64_t limit, cn_store
 	return err;
 }
 
+/* Calls fn for every op held outside its chain (history of records that
+ * moved here), signature-checked. */
+static cn_err each_history(cn_store *s, cn_store_op_fn fn, void *ctx, cn_diag *diag)
+{
+	sqlite3_stmt *st = NULL;
+	cn_err err = CN_OK;
+	int rc = sqlite3_prepare_v2(s->db, "SELECT pos, bytes, hash FROM history ORDER BY pos", -1,
+				    &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return sqlerr(s, rc, "reading history", diag);
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		cn_op_decoded *d = NULL;
+		cn_diag why = {{0}};
+		err = cn_op_decode(sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
+				   &d, &why);
+		if (!err && (sqlite3_column_bytes(st, 2) != CN_HASH_BYTES ||
+			     memcmp(sqlite3_column_blob(st, 2), d->hash, CN_HASH_BYTES) != 0)) {
+			cn_diag_set(&why, "索引列与操作内容不符 / the index column does not match "
+					  "the op");
+			err = CN_ERR_MISMATCH;
+		}
+		for (uint32_t i = 0; !err && i < d->op.n_changes; i++)
+			err = cn_model_check_change(&d->op.changes[i], &why);
+		if (!err)
+			err = fn(ctx, d, sqlite3_column_int64(st, 0));
+		if (err && why.text[0])
+			cn_diag_set(
+				diag,
+				"迁入记录的历史操作（第 %lld 行）：%s / history op (row %lld): %s",
+				(long long)sqlite3_column_int64(st, 0), why.text,
+				(long long)sqlite3_column_int64(st, 0), why.text);
+		cn_op_free(d);
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = sqlerr(s, rc, "reading history", diag);
+	sqlite3_finalize(st);
+	return err;
+}
+
 static cn_err rebuild_one(void *ctx, const cn_op_decoded *d, int64_t pos)
 {
 	(void)pos;
@@ -770,6 +988,7 @@ cn_err cn_store_rebuild(cn_store *s, uint64_t *n_ops, cn_diag *diag)
 		return err;
 	if ((err = cn_proj_clear(s->proj, diag)) ||
 	    (err = cn_store_each_op(s, 0, 0, rebuild_one, s->proj, diag)) ||
+	    (err = each_history(s, rebuild_one, s->proj, diag)) ||
 	    (err = cn_proj_all(s->proj, diag)) || (err = fault(s, "rebuild:projected")))
 		goto fail;
 	return cn_store_commit(s, diag);
@@ -929,6 +1148,8 @@ cn_err cn_store_verify(cn_store *s, uint64_t *n_ops, cn_diag *diag)
 		err = sqlerr(s, rc, "verifying", diag);
 		goto done;
 	}
+	if ((err = each_history(s, rebuild_one, fresh, diag)))
+		goto done;
 	if ((err = cn_proj_all(fresh, diag)))
 		goto done;
 	err = cn_proj_compare(s->proj, fresh, diag);

@@ -35,8 +35,9 @@ static cn_err reply_error(cn_err code, const char *text, uint8_t **resp, size_t 
  * hold the single-threaded server for the whole log on every request. */
 #define SYNC_SCAN_MAX 100000
 
-/* May the child read every change of this op? */
-static bool readable(const cn_rights *r, const uint8_t *bytes, size_t len)
+/* May the child read every change of this op? Judged where each record is
+ * now (scope.h): a record that moved is read where it went. */
+static bool readable(cn_node *n, const cn_rights *r, const uint8_t *bytes, size_t len)
 {
 	cn_op_decoded *d = NULL;
 	bool ok = true;
@@ -44,46 +45,9 @@ static bool readable(const cn_rights *r, const uint8_t *bytes, size_t len)
 	if (cn_op_decode_unverified(bytes, len, &d, NULL))
 		return false;
 	for (uint32_t i = 0; i < d->op.n_changes && ok; i++)
-		ok = cn_scope_may_read(r, d->op.changes[i].kind, d->op.changes[i].kind_len,
-				       d->op.changes[i].division);
+		ok = cn_scope_may_read_change(cn_node_store(n), r, &d->op.changes[i]);
 	cn_op_free(d);
 	return ok;
-}
-
-/* Where the run of ops the child cannot have, just before seq, starts:
- * the seq after the last op of origin before seq that the child may read
- * (1 if none). *hash gets the hash of op seq - 1. */
-static cn_err run_start(cn_node *n, const cn_rights *r, const uint8_t *origin, uint64_t seq,
-			uint64_t *from, uint8_t hash[CN_HASH_BYTES], cn_diag *diag)
-{
-	sqlite3_stmt *st = NULL;
-	bool first = true;
-	int rc;
-
-	*from = 1;
-	rc = sqlite3_prepare_v2(
-		cn_store_db(cn_node_store(n)),
-		"SELECT seq, hash, bytes, skip_from FROM ops WHERE origin = ? AND seq < ?"
-		" ORDER BY seq DESC",
-		-1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sqlerr(n, rc, "looking back a chain", diag);
-	sqlite3_bind_blob(st, 1, origin, CN_KEY_BYTES, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		uint64_t s = (uint64_t)sqlite3_column_int64(st, 0);
-		if (first) {
-			memcpy(hash, sqlite3_column_blob(st, 1), CN_HASH_BYTES);
-			first = false;
-		}
-		if (sqlite3_column_type(st, 3) == SQLITE_NULL &&
-		    readable(r, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2))) {
-			*from = s + 1;
-			break;
-		}
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? CN_OK : sqlerr(n, rc, "looking back", diag);
 }
 
 /* Per-origin state while one batch is built. */
@@ -166,11 +130,175 @@ static cn_err own_copy(batch_builder *b, const void *bytes, size_t len, const ui
 	return CN_OK;
 }
 
+/* An op's prev hash, from its bytes (the op was verified on arrival). */
+static bool decode_prev(const uint8_t *bytes, size_t len, uint8_t hash[CN_HASH_BYTES])
+{
+	cn_op_decoded *d = NULL;
+	bool ok = !cn_op_decode_unverified(bytes, len, &d, NULL) && d->op.has_prev;
+
+	if (ok)
+		memcpy(hash, d->op.prev, CN_HASH_BYTES);
+	cn_op_free(d);
+	return ok;
+}
+
+/* The builder owns buf from now on. */
+static cn_err own_take(batch_builder *b, uint8_t *buf)
+{
+	if (b->n_owned == b->cap_owned) {
+		size_t nc = b->cap_owned ? 2 * b->cap_owned : 64;
+		uint8_t **no = realloc(b->owned, nc * sizeof(*no));
+		if (!no) {
+			free(buf);
+			return CN_ERR_NOMEM;
+		}
+		b->owned = no;
+		b->cap_owned = nc;
+	}
+	b->owned[b->n_owned++] = buf;
+	return CN_OK;
+}
+
+/* The ops of a moved record's family gathered for one child. */
+typedef struct history {
+	uint8_t **op;
+	size_t *len;
+	size_t n, cap, bytes;
+} history;
+
+static void hist_clear(history *h)
+{
+	for (size_t i = 0; i < h->n; i++)
+		free(h->op[i]);
+	free(h->op);
+	free(h->len);
+	memset(h, 0, sizeof(*h));
+}
+
+static cn_err hist_add(history *h, const void *bytes, size_t len)
+{
+	if (h->n == h->cap) {
+		size_t nc = h->cap ? 2 * h->cap : 16;
+		uint8_t **no = realloc(h->op, nc * sizeof(*no));
+		size_t *nl = no ? realloc(h->len, nc * sizeof(*nl)) : NULL;
+		if (no)
+			h->op = no;
+		if (!nl)
+			return CN_ERR_NOMEM;
+		h->len = nl;
+		h->cap = nc;
+	}
+	if (!(h->op[h->n] = malloc(len)))
+		return CN_ERR_NOMEM;
+	memcpy(h->op[h->n], bytes, len);
+	h->len[h->n++] = len;
+	h->bytes += len + 8;
+	return CN_OK;
+}
+
+/* The records that go with a child: its file, its guardian, its events. */
+static const char *const family_sql[] = {
+	"SELECT op FROM changes WHERE record = ?1",
+	"SELECT c.op FROM guardian g JOIN changes c ON c.record = g.id WHERE g.child = ?2",
+	"SELECT c.op FROM assessment a JOIN changes c ON c.record = a.id WHERE a.child = ?2",
+	"SELECT c.op FROM visit v JOIN changes c ON c.record = v.id WHERE v.child = ?2",
+	"SELECT c.op FROM contact t JOIN changes c ON c.record = t.id WHERE t.child = ?2",
+};
+
+/* When op moves a child into the child node's scope from a place that node
+ * may not read, gathers every other op of the child's family that node
+ * may now read (issue #3: the new village receives the whole history).
+ * Nothing to do for any other op. */
+static cn_err moved_history(cn_node *n, const cn_rights *r, const uint8_t *bytes, size_t len,
+			    history *h)
+{
+	cn_store *s = cn_node_store(n);
+	cn_op_decoded *d = NULL;
+	const uint8_t *child = NULL;
+	char hex[2 * CN_RECORD_BYTES + 1];
+	uint8_t(*seen)[CN_HASH_BYTES] = NULL;
+	size_t n_seen = 0;
+	cn_err err = CN_OK;
+
+	hist_clear(h);
+	if (cn_op_decode_unverified(bytes, len, &d, NULL))
+		return CN_OK;
+	for (uint32_t i = 0; i < d->op.n_changes && !child; i++) {
+		const cn_change *c = &d->op.changes[i];
+		const cn_field *mf = cn_change_field(c, "moved_from");
+		char from[CN_DIVISION_LEN + 1];
+		if (c->kind_len != 5 || memcmp(c->kind, "child", 5) != 0 || !mf ||
+		    mf->val.type != CN_VAL_STR || mf->val.len != CN_DIVISION_LEN)
+			continue;
+		memcpy(from, mf->val.s, CN_DIVISION_LEN);
+		from[CN_DIVISION_LEN] = 0;
+		if (!cn_scope_may_read(r, c->kind, c->kind_len, from))
+			child = c->record;
+	}
+	if (!child)
+		goto done;
+	cn_hex(child, CN_RECORD_BYTES, hex);
+	for (size_t q = 0; q < sizeof(family_sql) / sizeof(family_sql[0]) && !err; q++) {
+		sqlite3_stmt *st = cn_store_stmt(s, family_sql[q]);
+		int rc;
+		if (!st) {
+			err = sqlerr(n, sqlite3_errcode(cn_store_db(s)), "gathering history", NULL);
+			break;
+		}
+		sqlite3_bind_blob(st, 1, child, CN_RECORD_BYTES, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, hex, -1, SQLITE_STATIC);
+		while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			const void *hash = sqlite3_column_blob(st, 0);
+			bool dup = !memcmp(hash, d->hash, CN_HASH_BYTES);
+			if (sqlite3_column_bytes(st, 0) != CN_HASH_BYTES)
+				continue;
+			for (size_t k = 0; k < n_seen && !dup; k++)
+				dup = !memcmp(seen[k], hash, CN_HASH_BYTES);
+			if (dup)
+				continue;
+			void *grown = realloc(seen, (n_seen + 1) * sizeof(*seen));
+			if (!grown) {
+				err = CN_ERR_NOMEM;
+				break;
+			}
+			seen = grown;
+			memcpy(seen[n_seen++], hash, CN_HASH_BYTES);
+		}
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
+	for (size_t k = 0; k < n_seen && !err; k++) {
+		sqlite3_stmt *st = cn_store_stmt(
+			s, "SELECT bytes FROM ops WHERE hash = ?1 AND skip_from IS NULL"
+			   " UNION ALL SELECT bytes FROM history WHERE hash = ?1");
+		if (!st) {
+			err = CN_ERR_DB;
+			break;
+		}
+		sqlite3_bind_blob(st, 1, seen[k], CN_HASH_BYTES, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			const void *ob = sqlite3_column_blob(st, 0);
+			size_t ol = (size_t)sqlite3_column_bytes(st, 0);
+			if (readable(n, r, ob, ol))
+				err = hist_add(h, ob, ol);
+		}
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
+done:
+	free(seen);
+	cn_op_free(d);
+	if (err)
+		hist_clear(h);
+	return err;
+}
+
 static cn_err serve_pull(cn_node *n, const char *peer, const cn_rights *r, const cn_sync_msg *req,
 			 uint8_t **resp, size_t *len, cn_diag *diag)
 {
 	uint64_t max = req->max_bytes ? req->max_bytes : CN_SYNC_DEFAULT_BATCH;
 	batch_builder b = {0};
+	history hist = {0};
 	cn_sync_msg m = {.type = CN_SYNC_BATCH, .cursor = req->cursor};
 	sqlite3_stmt *st = NULL;
 	cn_err err = CN_OK;
@@ -196,7 +324,7 @@ static cn_err serve_pull(cn_node *n, const char *peer, const cn_rights *r, const
 		const void *bytes = sqlite3_column_blob(st, 4);
 		size_t blen = (size_t)sqlite3_column_bytes(st, 4);
 		bool skip_row = sqlite3_column_type(st, 5) != SQLITE_NULL;
-		bool can = !skip_row && (from_child || readable(r, bytes, blen));
+		bool can = !skip_row && (from_child || readable(n, r, bytes, blen));
 		origin_state *os;
 
 		if (++scanned > SYNC_SCAN_MAX) {
@@ -217,8 +345,20 @@ static cn_err serve_pull(cn_node *n, const char *peer, const cn_rights *r, const
 			memcpy(os->last_hash, sqlite3_column_blob(st, 3), CN_HASH_BYTES);
 			continue;
 		}
-		if (can && b.n && b.bytes + blen + 120 > max) {
+		/* a record that moved into the child's scope: its history goes
+		 * first, outside the chain (the child was once refused it) */
+		if (can && (err = moved_history(n, r, bytes, blen, &hist)))
+			break;
+		if (can && b.n && b.bytes + hist.bytes + blen + 120 > max) {
 			m.more = true;
+			break;
+		}
+		if (can && hist.n && b.bytes + hist.bytes + blen + 120 > CN_SYNC_MAX_MSG - 4096) {
+			cn_diag_set(
+				diag,
+				"迁入记录的历史过大，无法放入一条消息 / the history of a record "
+				"that moved is too large for one message");
+			err = CN_ERR_LIMIT;
 			break;
 		}
 		if (b.n >= CN_SYNC_MAX_ITEMS - 2) {
@@ -231,24 +371,36 @@ static cn_err serve_pull(cn_node *n, const char *peer, const cn_rights *r, const
 			break;
 		}
 		if (can) {
-			/* the child must be able to chain to this op */
+			/* the child must be able to chain to this op. Unless the op
+			 * before it went in this batch, a range over everything before
+			 * it comes first: what this node would send the child has
+			 * changed over time (records move), so only the child knows
+			 * where its copy of the chain ends, and it keeps the part of
+			 * the range beyond that (cn_store_receive_skip) */
 			uint64_t from = 0;
 			uint8_t hash[CN_HASH_BYTES];
-			if (seq > 1) {
-				if (os->last == seq - 1) {
-					if (!os->last_read) {
-						from = os->run_from;
-						memcpy(hash, os->last_hash, CN_HASH_BYTES);
-						if (!from)
-							err = run_start(n, r, origin, seq, &from,
-									hash, diag);
-					}
-				} else {
-					err = run_start(n, r, origin, seq, &from, hash, diag);
-					if (from == seq)
-						from = 0; /* the previous op is readable */
+			if (seq > 1 && !(os->last == seq - 1 && os->last_read)) {
+				from = os->last == seq - 1 && os->run_from ? os->run_from : 1;
+				if (!decode_prev(bytes, blen, hash)) {
+					err = CN_ERR_FORMAT;
+					break;
 				}
 			}
+			for (size_t h = 0; !err && h < hist.n; h++) {
+				cn_sync_item *it = push_item(&b);
+				if (!it) {
+					err = CN_ERR_NOMEM;
+					break;
+				}
+				it->history = true;
+				it->op = hist.op[h];
+				it->op_len = hist.len[h];
+				b.bytes += hist.len[h] + 8;
+				if ((err = own_take(&b, hist.op[h])))
+					break;
+				hist.op[h] = NULL;
+			}
+			hist_clear(&hist);
 			if (!err && from && from < seq) {
 				cn_sync_item *it = push_item(&b);
 				if (!it) {
@@ -287,6 +439,7 @@ static cn_err serve_pull(cn_node *n, const char *peer, const cn_rights *r, const
 	if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)
 		err = sqlerr(n, rc, "reading the log", diag);
 	sqlite3_finalize(st);
+	hist_clear(&hist);
 	if (!err) {
 		m.items = b.items;
 		m.n_items = b.n;
@@ -466,7 +619,8 @@ static cn_err range_vouched(cn_node *n, const cn_sync_msg *m, size_t i, cn_diag 
 			    "over this node's own ops");
 		return CN_ERR_CHAIN;
 	}
-	ok = next && next->op && !cn_op_decode(next->op, next->op_len, &d, NULL) &&
+	ok = next && next->op && !next->history &&
+	     !cn_op_decode(next->op, next->op_len, &d, NULL) &&
 	     !memcmp(d->op.origin, it->origin, CN_KEY_BYTES) && d->op.seq == it->to + 1 &&
 	     d->op.has_prev && !memcmp(d->op.prev, it->hash, CN_HASH_BYTES);
 	cn_op_free(d);
@@ -647,7 +801,13 @@ static cn_err pull_all(cn_node *n, const char *parent, peer_state *ps, cn_sync_r
 			const cn_sync_item *it = &resp.items[i];
 			cn_receipt r;
 			cn_diag why = {{0}};
-			if (it->op) {
+			if (it->op && it->history) {
+				err = cn_node_receive_history(n, it->op, it->op_len, parent, &r,
+							      &why, diag);
+				got++;
+				if (!err && r == CN_RECEIPT_APPLIED)
+					stats->history++;
+			} else if (it->op) {
 				err = cn_node_receive(n, it->op, it->op_len, parent, &r, &why,
 						      diag);
 				got++;
@@ -714,6 +874,119 @@ static cn_err pull_all(cn_node *n, const char *parent, peer_state *ps, cn_sync_r
 	}
 }
 
+/* Forgets the records that moved out of this node's scope (issue #3): the
+ * new place has them with their whole history. Only ops the parent holds
+ * are forgotten (it sent them, or acknowledged them: pos <= the push
+ * cursor); an op this node may still read (the move itself, read through
+ * moved_from) stays as the tombstone. */
+static cn_err forget_moved(cn_node *n, const char *parent, uint64_t push_cursor, uint64_t *count,
+			   cn_diag *diag)
+{
+	const cn_rights *own = cn_node_rights(n);
+	cn_store *s = cn_node_store(n);
+	sqlite3_stmt *st = NULL;
+	uint8_t(*ids)[CN_RECORD_BYTES] = NULL, (*hashes)[CN_HASH_BYTES] = NULL;
+	size_t n_ids = 0, n_hashes = 0;
+	cn_err err = CN_OK;
+	int rc;
+
+	*count = 0;
+	if (!own || strlen(own->prefix) <= 6)
+		return CN_OK; /* county-wide: nothing leaves */
+	rc = sqlite3_prepare_v2(cn_store_db(s),
+				"SELECT id FROM child WHERE substr(division, 1, length(?1)) != ?1",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sqlerr(n, rc, "finding records that moved away", diag);
+	sqlite3_bind_text(st, 1, own->prefix, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		void *grown = realloc(ids, (n_ids + 1) * sizeof(*ids));
+		if (!grown) {
+			err = CN_ERR_NOMEM;
+			break;
+		}
+		ids = grown;
+		if (sqlite3_column_bytes(st, 0) == CN_RECORD_BYTES)
+			memcpy(ids[n_ids++], sqlite3_column_blob(st, 0), CN_RECORD_BYTES);
+	}
+	sqlite3_finalize(st);
+	if (!err && rc != SQLITE_DONE)
+		err = sqlerr(n, rc, "finding records that moved away", diag);
+	/* their families' ops, this node's copies */
+	for (size_t i = 0; i < n_ids && !err; i++) {
+		char hex[2 * CN_RECORD_BYTES + 1];
+		cn_hex(ids[i], CN_RECORD_BYTES, hex);
+		for (size_t q = 0; q < sizeof(family_sql) / sizeof(family_sql[0]) && !err; q++) {
+			sqlite3_stmt *fs = cn_store_stmt(s, family_sql[q]);
+			if (!fs) {
+				err = CN_ERR_DB;
+				break;
+			}
+			sqlite3_bind_blob(fs, 1, ids[i], CN_RECORD_BYTES, SQLITE_STATIC);
+			sqlite3_bind_text(fs, 2, hex, -1, SQLITE_STATIC);
+			while ((rc = sqlite3_step(fs)) == SQLITE_ROW) {
+				void *grown = realloc(hashes, (n_hashes + 1) * sizeof(*hashes));
+				if (!grown) {
+					err = CN_ERR_NOMEM;
+					break;
+				}
+				hashes = grown;
+				if (sqlite3_column_bytes(fs, 0) == CN_HASH_BYTES)
+					memcpy(hashes[n_hashes++], sqlite3_column_blob(fs, 0),
+					       CN_HASH_BYTES);
+			}
+			sqlite3_reset(fs);
+			sqlite3_clear_bindings(fs);
+		}
+	}
+	free(ids);
+	if (err || n_hashes == 0) {
+		free(hashes);
+		return err;
+	}
+	if ((err = cn_node_begin(n, diag))) {
+		free(hashes);
+		return err;
+	}
+	for (size_t i = 0; i < n_hashes && !err; i++) {
+		sqlite3_stmt *os = cn_store_stmt(
+			s,
+			"SELECT pos, peer IS ?2, bytes FROM ops WHERE hash = ?1 AND skip_from IS "
+			"NULL UNION ALL SELECT -1, 1, bytes FROM history WHERE hash = ?1");
+		bool held_above = false, still = true, forgot = false;
+		if (!os) {
+			err = CN_ERR_DB;
+			break;
+		}
+		sqlite3_bind_blob(os, 1, hashes[i], CN_HASH_BYTES, SQLITE_STATIC);
+		sqlite3_bind_text(os, 2, parent, -1, SQLITE_STATIC);
+		if (sqlite3_step(os) == SQLITE_ROW) {
+			int64_t pos = sqlite3_column_int64(os, 0);
+			held_above = sqlite3_column_int(os, 1) ||
+				     (pos >= 0 && (uint64_t)pos <= push_cursor);
+			still = readable(n, own, sqlite3_column_blob(os, 2),
+					 (size_t)sqlite3_column_bytes(os, 2));
+		}
+		sqlite3_reset(os);
+		sqlite3_clear_bindings(os);
+		if (held_above && !still && !(err = cn_store_forget(s, hashes[i], &forgot, diag)) &&
+		    forgot)
+			(*count)++;
+	}
+	free(hashes);
+	if (err) {
+		cn_node_abort(n);
+		return err;
+	}
+	if ((err = cn_node_end(n, diag)))
+		return err;
+	/* no copy left in the write-ahead log either */
+	if (*count)
+		(void)sqlite3_exec(cn_store_db(s), "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL,
+				   NULL);
+	return CN_OK;
+}
+
 cn_err cn_sync_run(cn_node *n, const char *parent, cn_sync_roundtrip_fn rt, void *ctx,
 		   size_t batch_bytes, cn_sync_stats *stats, cn_diag *diag)
 {
@@ -738,6 +1011,8 @@ cn_err cn_sync_run(cn_node *n, const char *parent, cn_sync_roundtrip_fn rt, void
 		if (!err)
 			err = pull_err;
 	}
+	if (!err)
+		err = forget_moved(n, parent, ps.push_cursor, &stats->forgotten, diag);
 	if (stats->round_trips)
 		(void)peer_update(n, parent, "last_contact_ms = ?1", (int64_t)cn_node_now_ms(n), 0,
 				  NULL, NULL);

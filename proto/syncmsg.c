@@ -19,6 +19,11 @@ static void write_items(cn_mp_writer *w, const cn_sync_msg *m, bool ranges)
 	cn_mp_write_array(w, (uint32_t)m->n_items);
 	for (size_t i = 0; i < m->n_items; i++) {
 		const cn_sync_item *it = &m->items[i];
+		if (it->op && it->history && ranges) {
+			cn_mp_write_array(w, 1);
+			cn_mp_write_bin(w, it->op, it->op_len);
+			continue;
+		}
 		if (it->op || !ranges) {
 			cn_mp_write_bin(w, it->op, it->op_len);
 			continue;
@@ -116,8 +121,20 @@ static void read_items(cn_mp_reader *r, cn_sync_msg *m, bool ranges)
 				cn_mp_fail(r, CN_ERR_FORMAT, "an op item is 1-65536 bytes");
 			continue;
 		}
-		if (cn_mp_read_array(r) != 4) {
-			cn_mp_fail(r, CN_ERR_FORMAT, "a withheld range is an array of 4");
+		uint32_t n_el = cn_mp_read_array(r);
+		if (!r->err && n_el == 1) {
+			uint32_t len;
+			it->history = true;
+			it->op = cn_mp_read_bin(r, &len);
+			it->op_len = len;
+			if (!r->err && (len == 0 || len > CN_OP_MAX_BYTES))
+				cn_mp_fail(r, CN_ERR_FORMAT, "a history op is 1-65536 bytes");
+			continue;
+		}
+		if (n_el != 4) {
+			cn_mp_fail(
+				r, CN_ERR_FORMAT,
+				"a batch item is an op, [op] (history) or a withheld range of 4");
 			return;
 		}
 		cn_mp_read_bin_exact(r, it->origin, CN_KEY_BYTES);

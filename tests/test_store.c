@@ -1177,10 +1177,10 @@ static void three_ops(struct fixture *fx, uint8_t child[16], char who[17])
 	cn_hex(cn_node_pubkey(fx->node[0]), 8, who);
 }
 
-/* A database of schema version 1 (issue #2) is upgraded on open: same
- * ops, same state, the new tables present. The version-1 layout is made
- * by taking the version-2 additions away. */
-static void test_store_migrates_schema_1(void **state)
+/* A database of schema version 1 (issue #2) or 2 (replication) is
+ * upgraded on open: same ops, same state, the new tables present. The
+ * older layouts are made by taking the later additions away. */
+static void migrates_from(void **state, int version)
 {
 	struct fixture *fx = *state;
 	cn_diag diag = {{0}};
@@ -1207,12 +1207,20 @@ static void test_store_migrates_schema_1(void **state)
 		sqlite3_exec(db,
 			     "INSERT INTO ops SELECT * FROM src.ops WHERE origin IS NOT NULL;"
 			     "DETACH src;"
-			     "DROP TABLE quarantine; ALTER TABLE ops DROP COLUMN peer;"
-			     "ALTER TABLE ops DROP COLUMN skip_from; DROP TABLE peers;"
-			     "DROP TABLE cert; DROP TABLE revocation;"
-			     "UPDATE meta SET value = '1' WHERE key = 'schema_version';",
+			     "DROP TABLE history; ALTER TABLE child DROP COLUMN moved_from;"
+			     "ALTER TABLE guardian DROP COLUMN moved_from;"
+			     "UPDATE meta SET value = '2' WHERE key = 'schema_version';",
 			     NULL, NULL, NULL),
 		SQLITE_OK);
+	if (version == 1)
+		assert_int_equal(
+			sqlite3_exec(db,
+				     "DROP TABLE quarantine; ALTER TABLE ops DROP COLUMN peer;"
+				     "ALTER TABLE ops DROP COLUMN skip_from; DROP TABLE peers;"
+				     "DROP TABLE cert; DROP TABLE revocation;"
+				     "UPDATE meta SET value = '1' WHERE key = 'schema_version';",
+				     NULL, NULL, NULL),
+			SQLITE_OK);
 	sqlite3_close(db);
 	/* read-only cannot upgrade, and says so */
 	assert_int_equal(cn_store_open(path, true, &s, &diag), CN_ERR_MISMATCH);
@@ -1228,6 +1236,16 @@ static void test_store_migrates_schema_1(void **state)
 	digest(s, NULL, after);
 	assert_memory_equal(before, after, CN_HASH_BYTES);
 	cn_store_close(s);
+}
+
+static void test_store_migrates_schema_1(void **state)
+{
+	migrates_from(state, 1);
+}
+
+static void test_store_migrates_schema_2(void **state)
+{
+	migrates_from(state, 2);
 }
 
 static void test_store_verify_good_store(void **state)
@@ -2190,6 +2208,7 @@ int main(void)
 		T(test_store_child_village_matches_division),
 		T(test_store_rebuild_same_digest),
 		T(test_store_migrates_schema_1),
+		T(test_store_migrates_schema_2),
 		T(test_store_convergence_property),
 		T(test_store_sensitive_conflict_rows),
 		T(test_store_conflict_cleared_by_later_write),

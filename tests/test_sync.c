@@ -281,6 +281,241 @@ static void test_sync_concurrent_guardian_edits(void **state)
 	(void)d;
 }
 
+/* The resident ID county_add_child gives the child of this order. */
+static void child_idnum(int order, char id[19])
+{
+	snprintf(id, 19, "370522201203%02u%03u", (unsigned)(10 + order % 18) % 100u,
+		 (unsigned)(100 + order) % 1000u);
+	id[17] = cn_model_idnum_check_char(id);
+	id[18] = 0;
+}
+
+/* Does the node's database file hold these bytes anywhere (pages, free
+ * pages, the write-ahead log)? */
+static bool file_holds(fixture *f, int i, const char *needle)
+{
+	const char *suffix[] = {"", "-wal"};
+	bool found = false;
+
+	for (size_t k = 0; k < 2 && !found; k++) {
+		char path[256];
+		FILE *fp;
+		snprintf(path, sizeof(path), "%s/carenode.db%s", f->path[i], suffix[k]);
+		if (!(fp = fopen(path, "rb")))
+			continue;
+		fseek(fp, 0, SEEK_END);
+		long size = ftell(fp);
+		fseek(fp, 0, SEEK_SET);
+		char *buf = malloc(size > 0 ? (size_t)size : 1);
+		assert_non_null(buf);
+		if (size > 0 && fread(buf, 1, (size_t)size, fp) == (size_t)size)
+			found = memmem(buf, (size_t)size, needle, strlen(needle)) != NULL;
+		free(buf);
+		fclose(fp);
+	}
+	return found;
+}
+
+static void verify_all(fixture *f)
+{
+	for (int i = 0; i < N_NODES; i++) {
+		uint64_t n;
+		cn_diag d = {{0}};
+		if (i == N_STRAY || i == N_POLICE)
+			continue;
+		if (cn_store_verify(cn_node_store(f->node[i]), &n, &d))
+			fail_msg("verify node %d: %s", i, d.text);
+	}
+}
+
+static void scopes_agree(fixture *f)
+{
+	static const struct {
+		const char *scope;
+		int holders[3];
+	} s[] = {{V1, {N_V1, N_T1, N_COUNTY}},
+		 {V2, {N_V2, N_T1, N_COUNTY}},
+		 {V3, {N_V3, N_T2, N_COUNTY}},
+		 {"370522101", {N_T1, N_COUNTY, N_T1}},
+		 {"370522102", {N_T2, N_COUNTY, N_T2}}};
+
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+		char a[65], b[65], c[65];
+		digest_of(f, s[i].holders[0], s[i].scope, a);
+		digest_of(f, s[i].holders[1], s[i].scope, b);
+		digest_of(f, s[i].holders[2], s[i].scope, c);
+		if (strcmp(a, b) || strcmp(a, c))
+			fail_msg("scope %s differs between nodes %d, %d, %d", s[i].scope,
+				 s[i].holders[0], s[i].holders[1], s[i].holders[2]);
+	}
+}
+
+/* Issue #3, records that move: the township moves a child from one of
+ * its villages to another. The new village gets the file with its whole
+ * history (guardian, assessment, visits), the old one forgets it (only
+ * the move stays, as a tombstone, and not one byte of the file is left in
+ * its database), and what the old village did meanwhile is neither lost
+ * nor silent: it reaches the new village and shows as an open item. */
+static void test_sync_child_moves_within_township(void **state)
+{
+	fixture *f = *state;
+	uint8_t rec[16];
+	char id[19], hex[33], sql[256];
+	cn_input g[] = {{"guardian_type", "grandparent"}, {"name", "张奶奶"}, {"relation", "祖母"}};
+	cn_input a[] = {{"date", "2026-06-01"}, {"result", "good"},       {"assessor", "专干"},
+			{"safety", "安全"},     {"guardianship", "良好"}, {"health", "健康"}};
+	cn_input v[] = {{"date", "2026-06-10"},
+			{"visitor", "联络员"},
+			{"visit_type", "party_cadre"},
+			{"findings", "家中一切正常"}};
+	cn_input late[] = {{"date", "2026-06-14"},
+			   {"visitor", "联络员"},
+			   {"visit_type", "party_cadre"},
+			   {"findings", "迁移前最后一次走访"}};
+	cn_input note[] = {{"notes", "迁移当天在原村补记"}};
+	cn_diag d = {{0}};
+
+	county_add_child(f, N_V1, V1, 7);
+	county_add_child(f, N_V1, V1, 8); /* stays */
+	child_idnum(7, id);
+	ok(cn_ledger_find_child(f->node[N_V1], id, rec, &d_));
+	cn_hex(rec, 16, hex);
+	ok(cn_ledger_guardian_set(f->node[N_V1], "联络员", rec, g, 3, &d_));
+	ok(cn_ledger_event_add(f->node[N_V1], "联络员", "assessment", rec, a, 6, NULL, &d_));
+	ok(cn_ledger_event_add(f->node[N_V1], "联络员", "visit", rec, v, 4, NULL, &d_));
+	hierarchy_round(f);
+	assert_true(file_holds(f, N_V1, id));
+	assert_false(file_holds(f, N_V2, id));
+
+	/* a village cannot move a child: it does not hold the other village */
+	assert_int_equal(cn_ledger_child_move(f->node[N_V1], "联络员", rec, V2, &d), CN_ERR_DENIED);
+	assert_non_null(strstr(d.text, "jurisdiction"));
+	/* the township moves it; meanwhile, offline, the old village edits it */
+	f->now += 1000;
+	ok(cn_ledger_child_move(f->node[N_T1], "专干", rec, V2, &d_));
+	ok(cn_ledger_child_update(f->node[N_V1], "联络员", rec, note, 1, &d_));
+	ok(cn_ledger_event_add(f->node[N_V1], "联络员", "visit", rec, late, 4, NULL, &d_));
+	hierarchy_round(f);
+	hierarchy_round(f);
+
+	/* the new village holds the whole file, the late edits included */
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM child WHERE id = x'%s' AND village_code = '" V2
+		 "' AND notes IS NOT NULL AND division = '" V2 "'",
+		 hex);
+	assert_int_equal(count(f, N_V2, sql), 1);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM visit WHERE child = '%s'", hex);
+	assert_int_equal(count(f, N_V2, sql), 2);
+	assert_int_equal(count(f, N_COUNTY, sql), 2);
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM assessment WHERE child = '%s' AND division = '" V2 "'", hex);
+	assert_int_equal(count(f, N_V2, sql), 1);
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM guardian WHERE child = '%s' AND name = '张奶奶'", hex);
+	assert_int_equal(count(f, N_V2, sql), 1);
+	assert_true(count(f, N_V2, "SELECT count(*) FROM history") > 0);
+	/* the late edit is an open item where the child is, the same everywhere */
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM conflicts WHERE record = x'%s' AND field = 'location'", hex);
+	assert_int_equal(count(f, N_V2, sql), 2);
+	assert_int_equal(count(f, N_T1, sql), 2);
+	assert_int_equal(count(f, N_COUNTY, sql), 2);
+
+	/* the old village keeps only the move: a row that says where the
+	 * child went, nothing else, and no byte of the file */
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM child WHERE id = x'%s' AND name IS NULL AND village_code = "
+		 "'" V2 "' AND moved_from = '" V1 "'",
+		 hex);
+	assert_int_equal(count(f, N_V1, sql), 1);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM visit WHERE child = '%s'", hex);
+	assert_int_equal(count(f, N_V1, sql), 0);
+	assert_false(file_holds(f, N_V1, id));
+	assert_false(file_holds(f, N_V1, "张奶奶"));
+	assert_true(file_holds(f, N_V2, id));
+	/* the other child of the old village is untouched */
+	assert_int_equal(count(f, N_V1, "SELECT count(*) FROM child WHERE name IS NOT NULL"), 1);
+	/* and the old village is told, in words, when it tries to edit */
+	cn_diag_clear(&d);
+	assert_int_equal(cn_ledger_child_update(f->node[N_V1], "联络员", rec, note, 1, &d),
+			 CN_ERR_DENIED);
+	assert_non_null(strstr(d.text, "moved to"));
+
+	scopes_agree(f);
+	verify_all(f);
+	/* rebuilding from the log gives the same state (history included) */
+	{
+		char before[65], after[65];
+		uint64_t n;
+		digest_of(f, N_V2, NULL, before);
+		ok(cn_store_rebuild(cn_node_store(f->node[N_V2]), &n, &d_));
+		digest_of(f, N_V2, NULL, after);
+		assert_string_equal(before, after);
+		digest_of(f, N_V1, NULL, before);
+		ok(cn_store_rebuild(cn_node_store(f->node[N_V1]), &n, &d_));
+		digest_of(f, N_V1, NULL, after);
+		assert_string_equal(before, after);
+	}
+
+	/* the new village confirms the place, based on the late edits: the
+	 * open item closes everywhere */
+	{
+		cn_input same[] = {{"village_code", V2}};
+		ok(cn_ledger_child_update(f->node[N_V2], "联络员", rec, same, 1, &d_));
+	}
+	hierarchy_round(f);
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM conflicts WHERE record = x'%s' AND field = 'location'", hex);
+	assert_int_equal(count(f, N_V2, sql), 0);
+	assert_int_equal(count(f, N_COUNTY, sql), 0);
+	scopes_agree(f);
+}
+
+/* Between townships the county moves the child: the new township and its
+ * village receive the history, the old township and village forget it. */
+static void test_sync_child_moves_between_townships(void **state)
+{
+	fixture *f = *state;
+	uint8_t rec[16];
+	char id[19], hex[33], sql[256];
+	cn_input v[] = {{"date", "2026-06-10"},
+			{"visitor", "联络员"},
+			{"visit_type", "party_cadre"},
+			{"findings", "家中一切正常"}};
+	cn_diag d = {{0}};
+
+	county_add_child(f, N_V1, V1, 9);
+	child_idnum(9, id);
+	ok(cn_ledger_find_child(f->node[N_V1], id, rec, &d_));
+	cn_hex(rec, 16, hex);
+	ok(cn_ledger_event_add(f->node[N_V1], "联络员", "visit", rec, v, 4, NULL, &d_));
+	hierarchy_round(f);
+	/* a township cannot move a child out of its township */
+	assert_int_equal(cn_ledger_child_move(f->node[N_T1], "专干", rec, V3, &d), CN_ERR_DENIED);
+	f->now += 1000;
+	ok(cn_ledger_child_move(f->node[N_COUNTY], "民政局", rec, V3, &d_));
+	hierarchy_round(f);
+	hierarchy_round(f);
+
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM visit WHERE child = '%s'", hex);
+	assert_int_equal(count(f, N_V3, sql), 1);
+	assert_int_equal(count(f, N_T2, sql), 1);
+	assert_int_equal(count(f, N_T1, sql), 0);
+	assert_int_equal(count(f, N_V1, sql), 0);
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM child WHERE id = x'%s' AND name IS NOT NULL AND "
+		 "village_code = '" V3 "'",
+		 hex);
+	assert_int_equal(count(f, N_V3, sql), 1);
+	assert_int_equal(count(f, N_T2, sql), 1);
+	assert_int_equal(count(f, N_COUNTY, sql), 1);
+	assert_false(file_holds(f, N_T1, id));
+	assert_false(file_holds(f, N_V1, id));
+	assert_false(file_holds(f, N_V2, id));
+	scopes_agree(f);
+	verify_all(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -290,6 +525,8 @@ int main(void)
 		T(test_sync_no_echo),
 		T(test_sync_cut_link_resumes),
 		T(test_sync_concurrent_guardian_edits),
+		T(test_sync_child_moves_within_township),
+		T(test_sync_child_moves_between_townships),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -44,6 +44,15 @@ CN_NODISCARD cn_err cn_ledger_child_remove(cn_node *n, const char *actor,
 					   const char *reason, const char *caring_parent,
 					   const char *date, const char *note, cn_diag *diag);
 
+/* Moves a child to another village (R3.1, issue #3): one op sets the new
+ * village_code with moved_from = the old one, on the child and on its
+ * guardianship. Only a node that holds both villages may (a township
+ * within itself, the county between townships). Replication then gives
+ * the new village the whole history and the old one keeps only the move. */
+CN_NODISCARD cn_err cn_ledger_child_move(cn_node *n, const char *actor,
+					 const uint8_t record[CN_RECORD_BYTES], const char *to,
+					 cn_diag *diag);
+
 /* Sets (creates or changes) the guardianship of a child on the ledger. */
 CN_NODISCARD cn_err cn_ledger_guardian_set(cn_node *n, const char *actor,
 					   const uint8_t child[CN_RECORD_BYTES], const cn_input *in,

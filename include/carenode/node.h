@@ -19,6 +19,7 @@
 #include "carenode/err.h"
 #include "carenode/model.h"
 #include "carenode/op.h"
+#include "carenode/scope.h"
 #include "carenode/store.h"
 
 #define CN_NODE_DB "carenode.db"
@@ -95,8 +96,15 @@ CN_NODISCARD cn_err cn_node_commit(cn_node *n, const cn_draft *d, const char *ac
  * must have joined (carenode join). */
 CN_NODISCARD cn_err cn_node_receive(cn_node *n, const void *bytes, size_t len, const char *peer,
 				    cn_receipt *receipt, cn_diag *why, cn_diag *diag);
+/* The same for an op sent outside its chain: the history of a record that
+ * moved into this node's scope (cn_store_receive_history). */
+CN_NODISCARD cn_err cn_node_receive_history(cn_node *n, const void *bytes, size_t len,
+					    const char *peer, cn_receipt *receipt, cn_diag *why,
+					    cn_diag *diag);
 /* True once the node has joined a deployment (root key known). */
 bool cn_node_joined(const cn_node *n);
+/* What the node's certificate lets it read and write; NULL before join. */
+const cn_rights *cn_node_rights(const cn_node *n);
 
 CN_NODISCARD cn_err cn_node_begin(cn_node *n, cn_diag *diag);
 CN_NODISCARD cn_err cn_node_end(cn_node *n, cn_diag *diag); /* commit */

@@ -12,6 +12,16 @@
  * op based on all of them writes the field again. Events (assessment,
  * visit, contact) are append-only and never conflict.
  *
+ * Jurisdiction follows the child (R3.1): a child's row sits at its winning
+ * village_code, and its guardian and events sit wherever the child is.
+ * Only moves the child's own history allows count: after the filing, a
+ * village_code write must keep the place or name it as moved_from (the
+ * author then held both places). Edits made at a place the record has
+ * left, by someone who had not seen the move, are kept and shown as open
+ * items on the pseudo-field "location" until a change made at the
+ * record's village is based on them. Open items sit at the record's
+ * village, so a scoped digest covers them where the record is.
+ *
  * The same code projects into the node's own tables ("main") and into a
  * scratch schema used by verify, so the two can be compared row by row.
  */
@@ -24,6 +34,10 @@
 #include "carenode/op.h"
 
 typedef struct cn_proj cn_proj;
+
+/* The pseudo-field of open items about edits made where a record no
+ * longer is (conflicts table). */
+#define CN_PROJ_LOCATION_FIELD "location"
 
 /* Creates the derived tables in schema ("main" or an attached name) if
  * they do not exist. */
@@ -40,6 +54,10 @@ CN_NODISCARD cn_err cn_proj_add_op(cn_proj *p, const cn_op_decoded *op, bool def
 
 /* Recomputes every record named in the change index (after deferred adds). */
 CN_NODISCARD cn_err cn_proj_all(cn_proj *p, cn_diag *diag);
+
+/* Drops op's changes from the projection and recomputes their records (a
+ * record left without changes loses its row): the store forgot the op. */
+CN_NODISCARD cn_err cn_proj_remove_op(cn_proj *p, const cn_op_decoded *op, cn_diag *diag);
 
 /* Empties every derived table of the schema. */
 CN_NODISCARD cn_err cn_proj_clear(cn_proj *p, cn_diag *diag);

@@ -34,6 +34,10 @@ void cn_scope_rights(const cn_cert *leaf, cn_rights *out);
 bool cn_scope_may_read(const cn_rights *r, const char *kind, size_t kind_len, const char *division);
 bool cn_scope_may_write(const cn_rights *r, const char *kind, size_t kind_len,
 			const char *division);
+/* May a node with rights r be sent change c? Judged where c's record is now
+ * in this store (a record that moved is read where it went, with all its
+ * history), and a move is also sent to the place it left (moved_from). */
+bool cn_scope_may_read_change(cn_store *s, const cn_rights *r, const cn_change *c);
 
 /* Certificate chains already decoded and signature-checked, by the hash of
  * their bytes (a chain's content never changes, so an entry never goes

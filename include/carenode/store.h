@@ -38,7 +38,7 @@
 #include "carenode/op.h"
 #include "carenode/project.h"
 
-#define CN_STORE_SCHEMA_VERSION 2
+#define CN_STORE_SCHEMA_VERSION 3
 
 typedef struct cn_store cn_store;
 
@@ -120,6 +120,26 @@ CN_NODISCARD cn_err cn_store_receive_skip(cn_store *s, const uint8_t origin[CN_K
 					  uint64_t from, uint64_t to,
 					  const uint8_t hash[CN_HASH_BYTES], const char *peer,
 					  cn_receipt *receipt, cn_diag *diag);
+
+/* Takes one op sent outside its origin's chain: the history of a record
+ * that moved into this node's scope (its ops lie in ranges this node was
+ * once refused). Signature, authorization and model as cn_store_receive;
+ * it is kept in the history table and projected, and leaves the chain
+ * alone. A refused one is quarantined without its origin, so it cannot
+ * stop the origin's chain. */
+CN_NODISCARD cn_err cn_store_receive_history(cn_store *s, const void *bytes, size_t len,
+					     const char *peer, uint64_t now_ms,
+					     cn_store_authorize_fn authorize, void *ctx,
+					     cn_receipt *receipt, cn_diag *why, cn_diag *diag);
+
+/* Forgets the content of the op with this hash (a record that moved out of
+ * this node's scope): in the chain it becomes a one-op withheld range that
+ * keeps seq, hash and hlc, so the chain still verifies; a history copy is
+ * deleted; the projection drops its changes. *forgot is false when the
+ * op's content is not held. The caller must only forget what its parent
+ * holds. */
+CN_NODISCARD cn_err cn_store_forget(cn_store *s, const uint8_t hash[CN_HASH_BYTES], bool *forgot,
+				    cn_diag *diag);
 
 /* Counts quarantined ops. */
 CN_NODISCARD cn_err cn_store_quarantine_count(cn_store *s, uint64_t *n, cn_diag *diag);

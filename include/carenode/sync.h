@@ -42,11 +42,15 @@ typedef struct cn_sync_stats {
 	uint64_t parent_quarantined;
 	uint64_t pulled; /* ops received */
 	uint64_t applied, duplicate, quarantined, skipped_ranges;
+	uint64_t history;   /* ops of records that moved here, taken outside their chain */
+	uint64_t forgotten; /* ops of records that moved away, forgotten after the pull */
 } cn_sync_stats;
 
 /* Child side: one complete exchange with the parent called parent: push
- * until the parent has everything, then pull until nothing is left. The
- * peer's state (cursors, last contact, last error) is kept in the store. */
+ * until the parent has everything, then pull until nothing is left, then
+ * forget the records that moved out of this node's scope (only what the
+ * parent is known to hold; a move op stays as the tombstone). The peer's
+ * state (cursors, last contact, last error) is kept in the store. */
 CN_NODISCARD cn_err cn_sync_run(cn_node *n, const char *parent, cn_sync_roundtrip_fn rt, void *ctx,
 				size_t batch_bytes, cn_sync_stats *stats, cn_diag *diag);
 

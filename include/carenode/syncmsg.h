@@ -26,11 +26,12 @@ typedef enum cn_sync_type {
 	CN_SYNC_ERROR,
 } cn_sync_type;
 
-/* One item of a batch: a signed op, or a withheld range. Pointers borrow
+/* One item of a batch: a signed op, a history op, or a withheld range. Pointers borrow
  * from the decoded message. */
 typedef struct cn_sync_item {
 	const uint8_t *op; /* NULL for a range */
 	size_t op_len;
+	bool history; /* BATCH: an op sent outside its chain (a record moved in) */
 	uint8_t origin[CN_KEY_BYTES];
 	uint64_t from, to;
 	uint8_t hash[CN_HASH_BYTES];
