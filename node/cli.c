@@ -73,6 +73,16 @@ static const command commands[] = {
 	 "seq)."},
 	{"rebuild", "rebuild",
 	 "由操作日志重建所有投影表 / rebuild every projected table from the op log."},
+	{"backup", "backup 备份文件",
+	 "在线备份数据库（节点运行时也可），文件权限0600，不覆盖已有文件 / back up the database "
+	 "online (safe while the node runs); mode 0600, never over an existing file."},
+	{"restore", "restore 备份文件",
+	 "从备份恢复（节点须先停止）：先校验备份，原数据库改名保留；恢复后须先与上级同步一次才能录"
+	 "入，"
+	 "以免本节点的操作链分叉。\n"
+	 "Restore from a backup (stop the node first): the backup is verified first and the old "
+	 "database kept under a new name; then sync once with the parent before writing, so this "
+	 "node's chain cannot fork."},
 	{"digest", "digest [--scope 区划代码前缀]",
 	 "输出投影状态的哈希，用于比较两个节点 / print one hash of the projected state, to compare "
 	 "nodes."},
@@ -346,6 +356,10 @@ static cn_err dispatch(cn_cli *c, const char *cmd, const char *sub)
 		return cn_cli_verify(c);
 	if (!strcmp(cmd, "rebuild"))
 		return cn_cli_rebuild(c);
+	if (!strcmp(cmd, "backup"))
+		return cn_cli_backup(c);
+	if (!strcmp(cmd, "restore"))
+		return cn_cli_restore(c);
 	if (!strcmp(cmd, "digest"))
 		return cn_cli_digest(c);
 	if (!strcmp(cmd, "dictionary"))

@@ -438,6 +438,56 @@ cn_err cn_cli_verify(cn_cli *c)
 	return err;
 }
 
+cn_err cn_cli_backup(cn_cli *c)
+{
+	cn_node *n = NULL;
+	uint64_t ops = 0;
+	cn_err err;
+
+	if (c->n_pos != 1) {
+		cn_diag_set(&c->diag, "用法：backup 备份文件 / usage: backup FILE");
+		return CN_ERR_USAGE;
+	}
+	if ((err = cn_cli_no_leftovers(c)) || (err = cn_cli_open(c, true, &n)))
+		return err;
+	if (!(err = cn_store_op_count(cn_node_store(n), &ops, &c->diag)) &&
+	    !(err = cn_store_backup(cn_node_store(n), c->pos[0], &c->diag)))
+		print_result(c, "file", c->pos[0], ops,
+			     "已备份（运行中也可备份；请把备份文件与 node.key 分开妥善保管）",
+			     "backed up (safe while the node runs; keep the file apart from "
+			     "node.key, and safe)");
+	cn_node_close(n);
+	return err;
+}
+
+cn_err cn_cli_restore(cn_cli *c)
+{
+	cn_node *n = NULL;
+	uint64_t ops = 0;
+	cn_err err;
+
+	if (c->n_pos != 1) {
+		cn_diag_set(&c->diag, "用法：restore 备份文件 / usage: restore FILE");
+		return CN_ERR_USAGE;
+	}
+	if ((err = cn_cli_no_leftovers(c)) ||
+	    (err = cn_node_restore(c->dir, c->pos[0], c->env, &c->diag)) ||
+	    (err = cn_cli_open(c, true, &n)))
+		return err;
+	if (!(err = cn_store_op_count(cn_node_store(n), &ops, &c->diag))) {
+		print_result(c, "file", c->pos[0], ops, "已从备份恢复并校验通过",
+			     "restored from the backup and verified");
+		if (!c->json && cn_node_needs_head(n))
+			fprintf(c->out,
+				"录入前请先与上级同步一次（carenode sync --once），取回本节点"
+				"在备份之后的操作 / sync once with the parent (carenode sync "
+				"--once) before writing: it fetches this node's ops made after "
+				"the backup\n");
+	}
+	cn_node_close(n);
+	return err;
+}
+
 cn_err cn_cli_rebuild(cn_cli *c)
 {
 	cn_node *n = NULL;

@@ -117,11 +117,12 @@ static cn_err child_remove(cn_cli *c, cn_node *n)
 static cn_err child_move(cn_cli *c, cn_node *n)
 {
 	uint8_t rec[CN_RECORD_BYTES];
+	const char *to = cn_cli_opt(c, "to");
 	cn_err err;
 
 	if ((err = need_pos(c, 1, "儿童 / child")) || (err = cn_cli_no_leftovers(c)) ||
 	    (err = cn_ledger_find_child(n, c->pos[0], rec, &c->diag)) ||
-	    (err = cn_ledger_child_move(n, c->user, rec, cn_cli_opt(c, "to"), &c->diag)))
+	    (err = cn_ledger_child_move(n, c->user, rec, to, &c->diag)))
 		return err;
 	print_ok(c, "已迁移（档案与全部记录随儿童迁往新村）",
 		 "moved (the file and all its records go with the child)", rec);
@@ -301,7 +302,8 @@ static cn_err child_show(cn_cli *c, cn_node *n)
 	cn_err err;
 
 	if ((err = need_pos(c, 1, "儿童 / child")) || (err = cn_cli_no_leftovers(c)) ||
-	    (err = cn_ledger_find_child(n, c->pos[0], rec, &c->diag)))
+	    (err = cn_ledger_find_child(n, c->pos[0], rec, &c->diag)) ||
+	    (err = cn_ledger_child_here(n, rec, &c->diag)))
 		return err;
 	if (!(buf = malloc(CELL)))
 		return CN_ERR_NOMEM;

@@ -302,8 +302,10 @@ cn_err cn_enrol_revoke_root(const char *ca_dir, const uint8_t serial[CN_SERIAL_B
 
 /* Writes the node's certificate chain as a record, so it replicates with
  * the node's first ops and every receiver can check its author. */
-static cn_err announce(cn_node *n, const uint8_t *chain, size_t len, const char *division,
-		       cn_diag *diag)
+/* Writes subject's certificate record (its chain, as hex) at division, or
+ * only when the node holds none for it (peer). */
+static cn_err record_chain(cn_node *n, const uint8_t subject[CN_KEY_BYTES], const uint8_t *chain,
+			   size_t len, const char *division, bool only_if_absent, cn_diag *diag)
 {
 	char *hex = malloc(2 * len + 1);
 	uint8_t rec[CN_RECORD_BYTES];
@@ -322,13 +324,17 @@ static cn_err announce(cn_node *n, const uint8_t *chain, size_t len, const char 
 		return CN_ERR_LIMIT;
 	}
 	cn_hex(chain, len, hex);
-	cn_scope_cert_record(cn_node_pubkey(n), rec);
+	cn_scope_cert_record(subject, rec);
 	if (sqlite3_prepare_v2(cn_store_db(cn_node_store(n)), "SELECT 1 FROM cert WHERE id = ?", -1,
 			       &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_blob(st, 1, rec, CN_RECORD_BYTES, SQLITE_STATIC);
 		exists = sqlite3_step(st) == SQLITE_ROW;
 	}
 	sqlite3_finalize(st);
+	if (exists && only_if_absent) {
+		free(hex);
+		return CN_OK;
+	}
 	v = (cn_val){.type = CN_VAL_STR, .s = hex, .len = (uint32_t)(2 * len)};
 	if (!(err = cn_draft_new(&d)) &&
 	    !(err = cn_draft_change(d, CN_KIND_CERT, rec, division, !exists, &idx)) &&
@@ -337,6 +343,13 @@ static cn_err announce(cn_node *n, const uint8_t *chain, size_t len, const char 
 	cn_draft_free(d);
 	free(hex);
 	return err;
+}
+
+cn_err cn_enrol_note_peer(cn_node *n, const cn_cert *leaf, const uint8_t *chain, size_t len,
+			  cn_diag *diag)
+{
+	/* placed at the child's own code: inside this node's jurisdiction */
+	return record_chain(n, leaf->subject, chain, len, leaf->division, true, diag);
 }
 
 cn_err cn_enrol_join(const char *dir, const uint8_t *chain, size_t chain_len,
@@ -395,7 +408,8 @@ cn_err cn_enrol_join(const char *dir, const uint8_t *chain, size_t chain_len,
 				     diag)) ||
 	    (err = cn_store_meta_set(cn_node_store(node), "role", cn_role_name(certs[0].role),
 				     diag)) ||
-	    (err = announce(node, chain, chain_len, certs[0].division, diag))) {
+	    (err = record_chain(node, cn_node_pubkey(node), chain, chain_len, certs[0].division,
+				false, diag))) {
 		unlink(path);
 		unlink(net);
 	}

@@ -374,6 +374,13 @@ done:
 	return err;
 }
 
+cn_err cn_ledger_child_here(cn_node *n, const uint8_t record[CN_RECORD_BYTES], cn_diag *diag)
+{
+	child_state cs;
+
+	return need_child(n, record, false, &cs, diag);
+}
+
 cn_err cn_ledger_child_move(cn_node *n, const char *actor, const uint8_t record[CN_RECORD_BYTES],
 			    const char *to, cn_diag *diag)
 {

@@ -371,6 +371,12 @@ static cn_err handle(cn_link_server *s, const uint8_t *req, size_t len, uint8_t 
 			err = cn_hs_refuse(ss->hs, NULL); /* always CN_ERR_DENIED */
 			goto refuse_drop;
 		}
+		/* the child's earlier work must be authorizable here and above
+		 * (enrol.h); a node that cannot record it refuses for now */
+		if ((err = cn_enrol_note_peer(s->n, &leaf, payload, plen, &why))) {
+			err = cn_hs_refuse(ss->hs, NULL);
+			goto refuse_drop;
+		}
 		if ((err = cn_hs_accept(ss->hs, &why)) ||
 		    (err = cn_hs_server_msg4(ss->hs, &msg4, &plen, &why)) ||
 		    (err = cn_hs_chan(ss->hs, &ss->chan, &why))) {

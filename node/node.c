@@ -31,6 +31,7 @@ struct cn_node {
 	bool has_sk;            /* false when opened read-only */
 	bool joined;            /* root known: received ops can be authorized */
 	cn_scope_cache *chains; /* authors' chains, decoded once */
+	bool needs_head;        /* restored from a backup: fetch own ops before writing */
 	bool has_rights;        /* joined with a known role: own writes are checked */
 	cn_rights rights;       /* what the node's certificate lets it write */
 	uint8_t root[CN_KEY_BYTES];
@@ -316,6 +317,9 @@ cn_err cn_node_open(const char *dir, bool readonly, const cn_env *env, cn_node *
 
 		if (!cn_store_meta_get(n->store, "root_public_key", pkhex, sizeof(pkhex), &ignore))
 			n->joined = cn_unhex(pkhex, strlen(pkhex), n->root, CN_KEY_BYTES);
+		n->needs_head =
+			!cn_store_meta_get(n->store, "needs_head", role, sizeof(role), &ignore) &&
+			!strcmp(role, "1");
 		memset(&self, 0, sizeof(self));
 		if (n->joined &&
 		    !cn_store_meta_get(n->store, "role", role, sizeof(role), &ignore) &&
@@ -333,6 +337,85 @@ cn_err cn_node_open(const char *dir, bool readonly, const cn_env *env, cn_node *
 	return CN_OK;
 fail:
 	cn_node_close(n);
+	return err;
+}
+
+cn_err cn_node_restore(const char *dir, const char *backup, const cn_env *env, cn_diag *diag)
+{
+	char db[4096], tmp[4200], aside[4200];
+	cn_node *n = NULL;
+	uint64_t ops, now_ms;
+	cn_err err;
+
+	if (strlen(dir) > 4000)
+		return CN_ERR_LIMIT;
+	path_join(db, sizeof(db), dir, CN_NODE_DB);
+	snprintf(tmp, sizeof(tmp), "%s.restoring", db);
+	/* a clean copy of the backup next to the database, checked before it
+	 * replaces anything */
+	(void)unlink(tmp);
+	if ((err = cn_store_copy(backup, tmp, diag)))
+		goto fail;
+	{
+		cn_store *s = NULL;
+		if ((err = cn_store_open(tmp, false, &s, diag)) ||
+		    (err = cn_store_verify(s, &ops, diag))) {
+			cn_store_close(s);
+			goto fail_tmp;
+		}
+		cn_store_close(s);
+	}
+	/* the backup must be this node's: same key, same unit */
+	{
+		char have[4200];
+		path_join(have, sizeof(have), dir, CN_NODE_KEY);
+		if (access(have, F_OK) != 0) {
+			cn_diag_set(diag, "%s 中没有节点密钥 %s / no node key in %s", dir,
+				    CN_NODE_KEY, dir);
+			err = CN_ERR_NOTFOUND;
+			goto fail_tmp;
+		}
+	}
+	now_ms = env && env->now_ms ? env->now_ms(env->ctx) : sys_now_ms(NULL);
+	if (access(db, F_OK) == 0) {
+		/* the database being replaced is kept, never deleted */
+		snprintf(aside, sizeof(aside), "%s.replaced-%llu", db, (unsigned long long)now_ms);
+		if (rename(db, aside) != 0) {
+			cn_diag_set(diag,
+				    "无法移开原数据库：%s / cannot move the old database aside: %s",
+				    strerror(errno), strerror(errno));
+			err = CN_ERR_IO;
+			goto fail_tmp;
+		}
+		for (int i = 0; i < 2; i++) {
+			char from[4200], to[4300];
+			snprintf(from, sizeof(from), "%s%s", db, i ? "-shm" : "-wal");
+			snprintf(to, sizeof(to), "%s%s", aside, i ? "-shm" : "-wal");
+			(void)rename(from, to);
+		}
+	}
+	if (rename(tmp, db) != 0) {
+		cn_diag_set(
+			diag,
+			"无法放入恢复的数据库：%s / cannot put the restored database in place: %s",
+			strerror(errno), strerror(errno));
+		err = CN_ERR_IO;
+		goto fail_tmp;
+	}
+	/* opening checks node.key against the database's public key */
+	if ((err = cn_node_open(dir, false, env, &n, diag)))
+		return err;
+	/* its positions will be used again: children must not trust their
+	 * cursors into this log (a new epoch); and a node with a parent must
+	 * fetch its own latest ops before it writes */
+	if (!(err = cn_store_exec(n->store, "DELETE FROM meta WHERE key = 'log_epoch'", diag)) &&
+	    n->joined && n->level != CN_LEVEL_COUNTY)
+		err = cn_node_set_needs_head(n, diag);
+	cn_node_close(n);
+	return err;
+fail_tmp:
+	(void)unlink(tmp);
+fail:
 	return err;
 }
 
@@ -464,6 +547,31 @@ bool cn_node_joined(const cn_node *n)
 	return n->joined;
 }
 
+bool cn_node_needs_head(const cn_node *n)
+{
+	return n->needs_head;
+}
+
+cn_err cn_node_set_needs_head(cn_node *n, cn_diag *diag)
+{
+	cn_err err = cn_store_meta_set(n->store, "needs_head", "1", diag);
+
+	if (!err)
+		n->needs_head = true;
+	return err;
+}
+
+cn_err cn_node_head_fetched(cn_node *n, cn_diag *diag)
+{
+	cn_err err = cn_store_meta_set(n->store, "needs_head", "0", diag);
+
+	if (!err) {
+		n->needs_head = false;
+		err = cn_store_max_hlc(n->store, &n->last_hlc, diag);
+	}
+	return err;
+}
+
 const cn_rights *cn_node_rights(const cn_node *n)
 {
 	return n->has_rights ? &n->rights : NULL;
@@ -544,6 +652,16 @@ cn_err cn_node_commit(cn_node *n, const cn_draft *d, const char *actor, uint64_t
 	if (d->n == 0) {
 		cn_diag_set(diag, "没有要保存的变更 / nothing to save");
 		return CN_ERR_INVALID;
+	}
+	if (n->needs_head) {
+		/* its own latest ops may be up there: writing now would fork its
+		 * chain, and every receiver would quarantine the fork */
+		cn_diag_set(diag,
+			    "本节点已从备份恢复，须先与上级同步（carenode sync --once）取回本节点"
+			    "最新的操作，才能录入 / restored from a backup: sync with the "
+			    "parent first (carenode sync --once) to fetch this node's own "
+			    "latest ops before writing");
+		return CN_ERR_STATE;
 	}
 	if (own_tx && (err = cn_store_begin(n->store, diag)))
 		return err;

@@ -45,6 +45,7 @@ typedef struct entry {
 	cn_field *fields;
 	const cn_kind_def *kind;
 	uint8_t *anc; /* ancestor bitset over the record's entries */
+	bool stray;   /* made where the record is not, unseen there: counts for nothing */
 	int state;    /* DFS: 0 new, 1 visiting, 2 done */
 } entry;
 
@@ -339,6 +340,12 @@ cn_err cn_proj_remove_op(cn_proj *p, const cn_op_decoded *d, cn_diag *diag)
 		}
 		if (!err)
 			err = record_project(p, c->record, diag);
+		/* the child it was about may show it as a stray event */
+		const cn_field *cf = cn_change_field(c, "child");
+		uint8_t child[CN_RECORD_BYTES];
+		if (!err && cf && cf->val.type == CN_VAL_STR &&
+		    cn_unhex(cf->val.s, cf->val.len, child, CN_RECORD_BYTES))
+			err = record_project(p, child, diag);
 	}
 	return err;
 }
@@ -545,6 +552,8 @@ static cn_err load_entries(cn_proj *p, const uint8_t *record, entry **out, size_
  * when valid[i] (a move the record's own history allows, below). */
 static const cn_field *writes(const entry *e, size_t i, const char *name, const bool *valid)
 {
+	if (e[i].stray)
+		return NULL;
 	if (valid && !valid[i] && !strcmp(name, "village_code"))
 		return NULL;
 	return entry_field(&e[i], name);
@@ -731,37 +740,78 @@ static cn_err put_conflict(cn_proj *p, const uint8_t *record, const char *field,
  * change that placed the record, until a change at its village is based
  * on them (issue #3, records that move). */
 static cn_err stray_edits(cn_proj *p, const uint8_t *record, const entry *e, size_t n,
-			  const cn_kind_def *k, const char *loc, cn_diag *diag)
+			  const cn_kind_def *k, const char *loc, bool any, cn_diag *diag)
 {
 	size_t here = n;
-	bool any = false;
 	cn_err err = CN_OK;
 
 	for (size_t i = 0; i < n; i++) {
-		if (!strcmp(e[i].division, loc)) {
+		if (!strcmp(e[i].division, loc))
 			here = i; /* sorted: the last one wins */
-			continue;
-		}
-		bool seen = false;
-		for (size_t j = 0; j < n && !seen; j++)
-			if (!strcmp(e[j].division, loc) && BIT_GET(e[j].anc, i))
-				seen = true;
-		if (!seen)
+		if (e[i].stray)
 			any = true;
 	}
 	if (!any)
 		return CN_OK;
 	for (size_t i = 0; i < n && !err; i++) {
-		bool stray = strcmp(e[i].division, loc) != 0;
-		for (size_t j = 0; j < n && stray; j++)
-			if (!strcmp(e[j].division, loc) && BIT_GET(e[j].anc, i))
-				stray = false;
-		if (!stray && i != here)
+		if (!e[i].stray && i != here)
 			continue;
 		cn_val v = {.type = CN_VAL_STR,
 			    .s = e[i].division,
 			    .len = (uint32_t)strlen(e[i].division)};
 		err = put_conflict(p, record, CN_PROJ_LOCATION_FIELD, &e[i], k, loc, &v, diag);
+	}
+	return err;
+}
+
+/* Events (append-only, so without versions to compare) filed at a place
+ * the child has left, after the change that placed it there (by the
+ * clock: an event has no base): kept with the child, and shown as open
+ * items on the child's record next to the stray edits. Counted, or
+ * written when put is true. */
+static cn_err event_strays(cn_proj *p, const uint8_t *record, const char *loc, int64_t since,
+			   bool put, size_t *count, cn_diag *diag)
+{
+	size_t nk;
+	const cn_kind_def *kinds = cn_model_kinds(&nk), *child = cn_model_kind("child", 5);
+	char hex[2 * CN_RECORD_BYTES + 1], sql[512];
+	cn_err err = CN_OK;
+
+	*count = 0;
+	cn_hex(record, CN_RECORD_BYTES, hex);
+	for (size_t k = 0; k < nk && !err; k++) {
+		sqlite3_stmt *st = NULL;
+		int rc;
+		if (!kinds[k].event || !p->upd_div[k])
+			continue;
+		snprintf(sql, sizeof(sql),
+			 "SELECT c.op, c.division, c.actor, c.hlc FROM %s.%s x JOIN %s.changes c ON"
+			 " c.record = x.id WHERE x.child = ?1 AND c.division != ?2 AND c.hlc > ?3"
+			 " ORDER BY c.op",
+			 p->schema, kinds[k].name, p->schema);
+		rc = sqlite3_prepare_v2(p->db, sql, -1, &st, NULL);
+		if (rc != SQLITE_OK)
+			return cn_proj_sqlite_err(p->db, rc, "finding stray events", diag);
+		sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, loc, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, since);
+		while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			entry x;
+			const char *div = (const char *)sqlite3_column_text(st, 1);
+			(*count)++;
+			if (!put || sqlite3_column_bytes(st, 0) != CN_HASH_BYTES)
+				continue;
+			memset(&x, 0, sizeof(x));
+			memcpy(x.op, sqlite3_column_blob(st, 0), CN_HASH_BYTES);
+			x.actor = (char *)sqlite3_column_text(st, 2);
+			x.hlc = sqlite3_column_int64(st, 3);
+			cn_val v = {.type = CN_VAL_STR, .s = div, .len = (uint32_t)strlen(div)};
+			err = put_conflict(p, record, CN_PROJ_LOCATION_FIELD, &x, child, loc, &v,
+					   diag);
+		}
+		if (!err && rc != SQLITE_DONE)
+			err = cn_proj_sqlite_err(p->db, rc, "finding stray events", diag);
+		sqlite3_finalize(st);
 	}
 	return err;
 }
@@ -835,6 +885,15 @@ static cn_err record_compute(cn_proj *p, const uint8_t *record, entry *e, size_t
 	/* jurisdiction follows the child (R3.1): the row sits at its village */
 	have_loc = record_location(p, e, n, k, valid, loc);
 	row_div = have_loc ? loc : last->division;
+	/* what was written where the record is not counts only once a change
+	 * made where it is has been based on it (someone there saw it): until
+	 * then it is an open item (stray_edits), not the file's value */
+	for (size_t i = 0; have_loc && !k->event && i < n; i++) {
+		bool seen = !strcmp(e[i].division, loc);
+		for (size_t j = 0; j < n && !seen; j++)
+			seen = !strcmp(e[j].division, loc) && BIT_GET(e[j].anc, i);
+		e[i].stray = !seen;
+	}
 
 	/* heads: entries that no other entry descends from */
 	sqlite3_bind_blob(p->del_heads, 1, record, CN_RECORD_BYTES, SQLITE_STATIC);
@@ -930,8 +989,25 @@ static cn_err record_compute(cn_proj *p, const uint8_t *record, entry *e, size_t
 				sqlite3_bind_text(row, 7 + (int)fi, mode, -1, SQLITE_STATIC);
 		}
 		err = step_done(p, row, "writing a projected row", diag);
-		if (!err && have_loc && !k->event)
-			err = stray_edits(p, record, e, n, k, loc, diag);
+		if (!err && have_loc && valid) {
+			/* the child: its own stray edits and its family's stray events */
+			size_t at = 0, n_ev = 0;
+			field_winner(e, n, "village_code", valid, &at);
+			err = event_strays(p, record, loc, e[at].hlc, false, &n_ev, diag);
+			if (!err)
+				err = stray_edits(p, record, e, n, k, loc, n_ev > 0, diag);
+			if (!err && n_ev)
+				err = event_strays(p, record, loc, e[at].hlc, true, &n_ev, diag);
+		} else if (!err && have_loc && !k->event) {
+			err = stray_edits(p, record, e, n, k, loc, false, diag);
+		} else if (!err && have_loc && k->event && strcmp(first->division, loc) != 0) {
+			/* an event filed away from its child: the child shows it */
+			const cn_field *cf = field_winner(e, n, "child", NULL, NULL);
+			uint8_t child[CN_RECORD_BYTES];
+			if (cf && cf->val.type == CN_VAL_STR &&
+			    cn_unhex(cf->val.s, cf->val.len, child, CN_RECORD_BYTES))
+				err = record_project(p, child, diag);
+		}
 		if (!err && valid && have_loc && (!had_prev || strcmp(prev_loc, loc) != 0))
 			err = follow_child(p, record, loc, diag);
 	} else {

@@ -5,6 +5,8 @@
  */
 #include "carenode/store.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,18 +104,20 @@ static const char log_schema[] =
 	"CREATE INDEX quarantine_hash ON quarantine(hash);"
 	"CREATE TABLE peers(name TEXT PRIMARY KEY, pull_cursor INTEGER NOT NULL DEFAULT 0,"
 	" push_cursor INTEGER NOT NULL DEFAULT 0, last_contact_ms INTEGER, last_ok_ms INTEGER,"
-	" last_error TEXT, sent INTEGER NOT NULL DEFAULT 0, received INTEGER NOT NULL DEFAULT 0)"
-	" STRICT;"
+	" last_error TEXT, sent INTEGER NOT NULL DEFAULT 0, received INTEGER NOT NULL DEFAULT 0,"
+	" epoch INTEGER NOT NULL DEFAULT 0) STRICT;"
 	"CREATE TABLE history(pos INTEGER PRIMARY KEY, origin BLOB NOT NULL, seq INTEGER NOT NULL,"
 	" hash BLOB NOT NULL UNIQUE, hlc INTEGER NOT NULL, bytes BLOB NOT NULL, peer TEXT) STRICT;";
 
-/* Version 3 (issue #3, records that move): ops held outside their chain,
- * and the moved_from column of the child's and the guardian's rows. */
+/* Version 3 (issue #3): ops held outside their chain and the moved_from
+ * column of the child's and the guardian's rows (records that move), and
+ * the log epoch of each parent's pull cursor (restored parents). */
 static const char v2_to_v3[] =
 	"CREATE TABLE history(pos INTEGER PRIMARY KEY, origin BLOB NOT NULL, seq INTEGER NOT NULL,"
 	" hash BLOB NOT NULL UNIQUE, hlc INTEGER NOT NULL, bytes BLOB NOT NULL, peer TEXT) STRICT;"
 	"ALTER TABLE child ADD COLUMN moved_from TEXT;"
-	"ALTER TABLE guardian ADD COLUMN moved_from TEXT;";
+	"ALTER TABLE guardian ADD COLUMN moved_from TEXT;"
+	"ALTER TABLE peers ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;";
 
 static cn_err exec(cn_store *s, const char *sql, const char *doing, cn_diag *diag);
 
@@ -223,6 +227,11 @@ static cn_err exec(cn_store *s, const char *sql, const char *doing, cn_diag *dia
 	return rc == SQLITE_OK ? CN_OK : sqlerr(s, rc, doing, diag);
 }
 
+cn_err cn_store_exec(cn_store *s, const char *sql, cn_diag *diag)
+{
+	return exec(s, sql, "updating the database", diag);
+}
+
 cn_err cn_store_create(const char *path, cn_store **out, cn_diag *diag)
 {
 	cn_store *s = NULL;
@@ -298,6 +307,71 @@ cn_err cn_store_open(const char *path, bool readonly, cn_store **out, cn_diag *d
 	return CN_OK;
 fail:
 	cn_store_close(s);
+	return err;
+}
+
+static cn_err backup_to(sqlite3 *src, const char *path, cn_diag *diag);
+
+cn_err cn_store_backup(cn_store *s, const char *path, cn_diag *diag)
+{
+	return backup_to(s->db, path, diag);
+}
+
+cn_err cn_store_copy(const char *from, const char *path, cn_diag *diag)
+{
+	sqlite3 *src = NULL;
+	cn_err err;
+	int rc = sqlite3_open_v2(from, &src, SQLITE_OPEN_READONLY, NULL);
+
+	if (rc != SQLITE_OK) {
+		cn_diag_set(diag, "无法打开备份 %s / cannot open the backup %s: %s", from, from,
+			    src ? sqlite3_errmsg(src) : sqlite3_errstr(rc));
+		sqlite3_close_v2(src);
+		return CN_ERR_IO;
+	}
+	err = backup_to(src, path, diag);
+	sqlite3_close_v2(src);
+	return err;
+}
+
+static cn_err backup_to(sqlite3 *src, const char *path, cn_diag *diag)
+{
+	sqlite3 *dst = NULL;
+	sqlite3_backup *b;
+	cn_err err = CN_OK;
+	int fd, rc;
+
+	/* created here, 0600, never over an existing file */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	if (fd < 0) {
+		cn_diag_set(diag, "无法创建备份文件 %s：%s / cannot create the backup %s: %s", path,
+			    strerror(errno), path, strerror(errno));
+		return errno == EEXIST ? CN_ERR_EXISTS : CN_ERR_IO;
+	}
+	close(fd);
+	rc = sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE, NULL);
+	if (rc == SQLITE_OK) {
+		/* the online backup API: a consistent copy while the node serves */
+		b = sqlite3_backup_init(dst, "main", src, "main");
+		if (!b) {
+			rc = sqlite3_errcode(dst);
+		} else {
+			while ((rc = sqlite3_backup_step(b, 256)) == SQLITE_OK ||
+			       rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+				sqlite3_sleep(10);
+			rc = sqlite3_backup_finish(b);
+		}
+	}
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(dst, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		cn_diag_set(diag, "备份失败 / backup failed: %s",
+			    dst ? sqlite3_errmsg(dst) : sqlite3_errstr(rc));
+		err = (rc & 0xff) == SQLITE_FULL ? CN_ERR_FULL : CN_ERR_IO;
+	}
+	sqlite3_close_v2(dst);
+	if (err)
+		unlink(path);
 	return err;
 }
 

@@ -293,6 +293,30 @@ done:
 	return err;
 }
 
+/* This log's epoch: a random number fixed when the log is first served
+ * and drawn again when it is restored from a backup (its positions are
+ * then used again, so a child's cursor from before means nothing). */
+static cn_err log_epoch(cn_node *n, uint64_t *epoch, cn_diag *diag)
+{
+	char buf[32];
+	cn_err err = cn_store_meta_get(cn_node_store(n), "log_epoch", buf, sizeof(buf), NULL);
+
+	if (!err) {
+		*epoch = strtoull(buf, NULL, 10);
+		if (*epoch)
+			return CN_OK;
+	} else if (err != CN_ERR_NOTFOUND) {
+		cn_diag_set(diag, "读取日志纪元失败 / cannot read the log epoch");
+		return err;
+	}
+	do {
+		cn_node_random(n, epoch, sizeof(*epoch));
+		*epoch &= INT64_MAX;
+	} while (!*epoch);
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)*epoch);
+	return cn_store_meta_set(cn_node_store(n), "log_epoch", buf, diag);
+}
+
 static cn_err serve_pull(cn_node *n, const char *peer, const cn_rights *r, const cn_sync_msg *req,
 			 uint8_t **resp, size_t *len, cn_diag *diag)
 {
@@ -303,7 +327,13 @@ static cn_err serve_pull(cn_node *n, const char *peer, const cn_rights *r, const
 	sqlite3_stmt *st = NULL;
 	cn_err err = CN_OK;
 	size_t scanned = 0;
+	bool own = (req->flags & CN_SYNC_PULL_OWN) != 0;
 	int rc;
+
+	if ((err = log_epoch(n, &m.epoch, diag)))
+		return err;
+	if (req->epoch != m.epoch)
+		m.cursor = 0; /* a cursor into another log (or none): from the start */
 
 	if (max > CN_SYNC_MAX_MSG / 2)
 		max = CN_SYNC_MAX_MSG / 2;
@@ -314,7 +344,7 @@ static cn_err serve_pull(cn_node *n, const char *peer, const cn_rights *r, const
 		-1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return sqlerr(n, rc, "reading the log", diag);
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)req->cursor);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)m.cursor);
 	sqlite3_bind_text(st, 2, peer, -1, SQLITE_STATIC);
 	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t pos = sqlite3_column_int64(st, 0);
@@ -331,7 +361,7 @@ static cn_err serve_pull(cn_node *n, const char *peer, const cn_rights *r, const
 			m.more = true; /* m.cursor is the last row examined */
 			break;
 		}
-		if (can && from_child) {
+		if (can && from_child && !own) {
 			/* the child sent it: it has it, and may chain past it */
 			if (sqlite3_column_bytes(st, 1) != CN_KEY_BYTES ||
 			    !(os = state_for(&b, origin))) {
@@ -518,6 +548,7 @@ cn_err cn_sync_serve(cn_node *n, const char *peer, const cn_rights *rights, cons
 
 typedef struct peer_state {
 	uint64_t pull_cursor, push_cursor;
+	uint64_t epoch; /* the parent log's epoch pull_cursor belongs to */
 } peer_state;
 
 static cn_err peer_load(cn_node *n, const char *peer, peer_state *ps, cn_diag *diag)
@@ -535,13 +566,15 @@ static cn_err peer_load(cn_node *n, const char *peer, peer_state *ps, cn_diag *d
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return sqlerr(n, rc, "reading peer state", diag);
-	rc = sqlite3_prepare_v2(db, "SELECT pull_cursor, push_cursor FROM peers WHERE name = ?", -1,
-				&st, NULL);
+	rc = sqlite3_prepare_v2(db,
+				"SELECT pull_cursor, push_cursor, epoch FROM peers WHERE name = ?",
+				-1, &st, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
 		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			ps->pull_cursor = (uint64_t)sqlite3_column_int64(st, 0);
 			ps->push_cursor = (uint64_t)sqlite3_column_int64(st, 1);
+			ps->epoch = (uint64_t)sqlite3_column_int64(st, 2);
 			rc = SQLITE_DONE;
 		}
 	}
@@ -549,9 +582,10 @@ static cn_err peer_load(cn_node *n, const char *peer, peer_state *ps, cn_diag *d
 	return rc == SQLITE_DONE ? CN_OK : sqlerr(n, rc, "reading peer state", diag);
 }
 
-/* UPDATE peers SET <set> WHERE name = peer, binding ?1 = a, ?2 = b, ?3 = text. */
-static cn_err peer_update(cn_node *n, const char *peer, const char *set, int64_t a, int64_t b,
-			  const char *text, cn_diag *diag)
+/* UPDATE peers SET <set> WHERE name = peer, binding ?1 = a, ?2 = b, ?3 = text,
+ * ?5 = c. */
+static cn_err peer_update5(cn_node *n, const char *peer, const char *set, int64_t a, int64_t b,
+			   const char *text, int64_t c, cn_diag *diag)
 {
 	char sql[256];
 	sqlite3_stmt *st = NULL;
@@ -565,10 +599,18 @@ static cn_err peer_update(cn_node *n, const char *peer, const char *set, int64_t
 		if (text)
 			sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, peer, -1, SQLITE_STATIC);
+		if (sqlite3_bind_parameter_index(st, "?5"))
+			sqlite3_bind_int64(st, 5, c);
 		rc = sqlite3_step(st);
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? CN_OK : sqlerr(n, rc, "writing peer state", diag);
+}
+
+static cn_err peer_update(cn_node *n, const char *peer, const char *set, int64_t a, int64_t b,
+			  const char *text, cn_diag *diag)
+{
+	return peer_update5(n, peer, set, a, b, text, 0, diag);
 }
 
 static cn_err roundtrip(cn_sync_roundtrip_fn rt, void *ctx, const cn_sync_msg *req,
@@ -614,10 +656,17 @@ static cn_err range_vouched(cn_node *n, const cn_sync_msg *m, size_t i, cn_diag 
 
 	cn_hex(it->origin, 8, who);
 	if (!memcmp(it->origin, cn_node_pubkey(n), CN_KEY_BYTES)) {
-		cn_diag_set(diag,
-			    "上级节点发来本节点自己的保留区间 / the parent sent a withheld range "
-			    "over this node's own ops");
-		return CN_ERR_CHAIN;
+		/* only over what this node holds already (a restored node fetching
+		 * its own ops): such a range changes nothing */
+		uint64_t head = 0;
+		uint8_t hh[CN_HASH_BYTES];
+		if (cn_store_origin_head(cn_node_store(n), it->origin, &head, hh, NULL) ||
+		    it->to > head) {
+			cn_diag_set(diag,
+				    "上级节点发来本节点自己的保留区间 / the parent sent a withheld "
+				    "range over this node's own ops");
+			return CN_ERR_CHAIN;
+		}
 	}
 	ok = next && next->op && !next->history &&
 	     !cn_op_decode(next->op, next->op_len, &d, NULL) &&
@@ -762,7 +811,9 @@ static cn_err pull_all(cn_node *n, const char *parent, peer_state *ps, cn_sync_r
 	for (;;) {
 		cn_sync_msg req = {.type = CN_SYNC_PULL,
 				   .cursor = ps->pull_cursor,
-				   .max_bytes = batch},
+				   .max_bytes = batch,
+				   .epoch = ps->epoch,
+				   .flags = cn_node_needs_head(n) ? CN_SYNC_PULL_OWN : 0},
 			    resp;
 		uint8_t *raw = NULL;
 		uint64_t got = 0;
@@ -787,8 +838,15 @@ static cn_err pull_all(cn_node *n, const char *parent, peer_state *ps, cn_sync_r
 		}
 		/* the cursor never goes back, and "more" must come with progress:
 		 * otherwise a parent could keep this node pulling for ever */
-		if (resp.cursor < req.cursor || resp.cursor > INT64_MAX ||
-		    (resp.more && resp.cursor == req.cursor)) {
+		/* a new epoch: the parent's log was restored and it answered
+		 * from its start, so the cursor starts again too */
+		if (resp.epoch != req.epoch) {
+			req.cursor = 0;
+			may_restart = false;
+		}
+		if ((resp.cursor < req.cursor || resp.cursor > INT64_MAX ||
+		     (resp.more && resp.cursor == req.cursor)) ||
+		    resp.epoch == 0 || resp.epoch > INT64_MAX) {
 			cn_syncmsg_fini(&resp);
 			free(raw);
 			cn_diag_set(diag, "上级节点的游标不前进 / the parent's cursor does not "
@@ -852,14 +910,19 @@ static cn_err pull_all(cn_node *n, const char *parent, peer_state *ps, cn_sync_r
 			}
 		}
 		if (!err)
-			err = peer_update(n, parent, "pull_cursor = ?1, received = received + ?2",
-					  (int64_t)resp.cursor, (int64_t)got, NULL, diag);
+			err = peer_update5(n, parent,
+					   "pull_cursor = ?1, received = received + ?2, epoch = ?5",
+					   (int64_t)resp.cursor, (int64_t)got, NULL,
+					   (int64_t)resp.epoch, diag);
 		if (!err)
 			err = cn_node_end(n, diag);
 		else
 			cn_node_abort(n);
 		stats->pulled += got;
-		ps->pull_cursor = err ? ps->pull_cursor : resp.cursor;
+		if (!err) {
+			ps->pull_cursor = resp.cursor;
+			ps->epoch = resp.epoch;
+		}
 		cn_syncmsg_fini(&resp);
 		free(raw);
 		if (gap && may_restart) {
@@ -870,7 +933,7 @@ static cn_err pull_all(cn_node *n, const char *parent, peer_state *ps, cn_sync_r
 		if (err)
 			return err;
 		if (!resp.more)
-			return CN_OK;
+			return req.flags & CN_SYNC_PULL_OWN ? cn_node_head_fetched(n, diag) : CN_OK;
 	}
 }
 

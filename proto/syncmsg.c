@@ -46,8 +46,8 @@ cn_err cn_syncmsg_encode(const cn_sync_msg *m, uint8_t **out, size_t *len)
 		return CN_ERR_INVALID;
 	cn_mp_writer_init(&w);
 	switch (m->type) {
-	case CN_SYNC_PULL: cn_mp_write_array(&w, 4); break;
-	case CN_SYNC_BATCH: cn_mp_write_array(&w, 5); break;
+	case CN_SYNC_PULL: cn_mp_write_array(&w, 6); break;
+	case CN_SYNC_BATCH: cn_mp_write_array(&w, 6); break;
 	case CN_SYNC_PUSH: cn_mp_write_array(&w, 3); break;
 	case CN_SYNC_ACK: cn_mp_write_array(&w, 6); break;
 	case CN_SYNC_ERROR: cn_mp_write_array(&w, 4); break;
@@ -58,11 +58,14 @@ cn_err cn_syncmsg_encode(const cn_sync_msg *m, uint8_t **out, size_t *len)
 	case CN_SYNC_PULL:
 		cn_mp_write_uint(&w, m->cursor);
 		cn_mp_write_uint(&w, m->max_bytes);
+		cn_mp_write_uint(&w, m->epoch);
+		cn_mp_write_uint(&w, m->flags);
 		break;
 	case CN_SYNC_BATCH:
 		write_items(&w, m, true);
 		cn_mp_write_uint(&w, m->cursor);
 		cn_mp_write_bool(&w, m->more);
+		cn_mp_write_uint(&w, m->epoch);
 		break;
 	case CN_SYNC_PUSH: write_items(&w, m, false); break;
 	case CN_SYNC_ACK:
@@ -148,8 +151,8 @@ static void read_items(cn_mp_reader *r, cn_sync_msg *m, bool ranges)
 
 cn_err cn_syncmsg_decode(const uint8_t *bytes, size_t len, cn_sync_msg *m, cn_diag *diag)
 {
-	static const uint32_t sizes[] = {[CN_SYNC_PULL] = 4,
-					 [CN_SYNC_BATCH] = 5,
+	static const uint32_t sizes[] = {[CN_SYNC_PULL] = 6,
+					 [CN_SYNC_BATCH] = 6,
 					 [CN_SYNC_PUSH] = 3,
 					 [CN_SYNC_ACK] = 6,
 					 [CN_SYNC_ERROR] = 4};
@@ -176,11 +179,16 @@ cn_err cn_syncmsg_decode(const uint8_t *bytes, size_t len, cn_sync_msg *m, cn_di
 	case CN_SYNC_PULL:
 		m->cursor = cn_mp_read_uint(&r);
 		m->max_bytes = cn_mp_read_uint(&r);
+		m->epoch = cn_mp_read_uint(&r);
+		m->flags = cn_mp_read_uint(&r);
+		if (!r.err && (m->flags & ~(uint64_t)CN_SYNC_PULL_OWN))
+			cn_mp_fail(&r, CN_ERR_FORMAT, "unknown pull flags");
 		break;
 	case CN_SYNC_BATCH:
 		read_items(&r, m, true);
 		m->cursor = cn_mp_read_uint(&r);
 		m->more = cn_mp_read_bool(&r);
+		m->epoch = cn_mp_read_uint(&r);
 		break;
 	case CN_SYNC_PUSH: read_items(&r, m, false); break;
 	case CN_SYNC_ACK:

@@ -1209,6 +1209,7 @@ static void migrates_from(void **state, int version)
 			     "DETACH src;"
 			     "DROP TABLE history; ALTER TABLE child DROP COLUMN moved_from;"
 			     "ALTER TABLE guardian DROP COLUMN moved_from;"
+			     "ALTER TABLE peers DROP COLUMN epoch;"
 			     "UPDATE meta SET value = '2' WHERE key = 'schema_version';",
 			     NULL, NULL, NULL),
 		SQLITE_OK);
@@ -1632,6 +1633,418 @@ static void test_store_convergence_property(void **state)
 		ok(cn_store_verify(nstore(fx, i), &n_ops, &diag));
 		assert_int_equal(n_ops, 10);
 	}
+}
+
+/* ---- records that move (R3.1, issue #3) ---- */
+
+static void sign_op(struct fixture *fx, const char *kind, cn_field *fields, uint32_t n_fields);
+
+/* What the move scenario made (see build_move_scenario). */
+struct move_scenario {
+	uint8_t child[CN_RECORD_BYTES], guardian[CN_RECORD_BYTES];
+	uint8_t assessment[CN_RECORD_BYTES], visit[CN_RECORD_BYTES];
+	uint8_t v_file[CN_HASH_BYTES];    /* V: the filing (child and guardian) */
+	uint8_t t_move[CN_HASH_BYTES];    /* T: the move to VILLAGE2 */
+	uint8_t v_stray[CN_HASH_BYTES];   /* V, before it heard of it: notes, guardian name */
+	uint8_t v_late[CN_HASH_BYTES];    /* V, later still: a visit, guardian phone */
+	uint8_t k_stray[CN_HASH_BYTES];   /* K, before it heard of it: school, guardian name */
+	uint8_t w_confirm[CN_HASH_BYTES]; /* W at VILLAGE2, having seen everything */
+};
+
+/* Every row of the conflicts table, in key order, as one string. */
+static char *conflicts_dump(cn_store *s)
+{
+	sqlite3_stmt *st = NULL;
+	size_t cap = 4096, used = 0;
+	char *out = malloc(cap);
+
+	assert_non_null(out);
+	out[0] = 0;
+	assert_int_equal(sqlite3_prepare_v2(cn_store_db(s),
+					    "SELECT hex(record), field, hex(op), kind, division,"
+					    " hex(value), actor, hlc FROM conflicts"
+					    " ORDER BY record, field, op",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		for (int c = 0; c < 8; c++) {
+			const char *t = (const char *)sqlite3_column_text(st, c);
+			size_t need = strlen(t ? t : "") + 2;
+			if (used + need >= cap) {
+				cap = 2 * (cap + need);
+				out = realloc(out, cap);
+				assert_non_null(out);
+			}
+			used += (size_t)snprintf(out + used, cap - used, "%s%c", t ? t : "",
+						 c == 7 ? '\n' : '|');
+		}
+	}
+	sqlite3_finalize(st);
+	return out;
+}
+
+/*
+ * V (洼张村) files a child with its guardian and assesses it; everyone
+ * receives that. Then, without hearing from each other:
+ *   T (北宋镇) moves the child to 杨董村 (VILLAGE2): one op, child and
+ *     guardianship, moved_from VILLAGE;
+ *   V edits the child's notes and the guardian's name (before the move's
+ *     time), then records a visit and the guardian's phone (after it);
+ *   K (the county) edits the child's school and the guardian's name at
+ *     VILLAGE (after the move's time, before V's last op).
+ * W (杨董村), having received all of it, confirms the child's place and
+ * writes the guardian's phone at VILLAGE2, based on everything.
+ * before gets the 6 ops before W's, after all 7.
+ */
+static void build_move_scenario(struct fixture *fx, struct move_scenario *m, struct oplog *before,
+				struct oplog *after)
+{
+	char hex[2 * CN_RECORD_BYTES + 1];
+	cn_draft *d;
+	size_t c;
+
+	make_node(fx, V, CN_LEVEL_VILLAGE, VILLAGE, 4001, NOW_MS);
+	make_node(fx, T, CN_LEVEL_TOWNSHIP, TOWNSHIP, 4002, NOW_MS);
+	make_node(fx, K, CN_LEVEL_COUNTY, COUNTY, 4003, NOW_MS);
+
+	d = new_draft(fx);
+	cn_node_random(fx->node[V], m->child, CN_RECORD_BYTES);
+	cn_node_random(fx->node[V], m->guardian, CN_RECORD_BYTES);
+	new_child(d, m->child, VILLAGE, "王小明", "370522201203150018");
+	new_guardian(d, m->guardian, m->child, VILLAGE, "王秀英");
+	commit(fx, V, d, "洼张村联络员 王芳", m->v_file);
+	fx->env[V].now_ms = NOW_MS + 1000;
+	d = new_draft(fx);
+	cn_node_random(fx->node[V], m->assessment, CN_RECORD_BYTES);
+	cn_hex(m->child, CN_RECORD_BYTES, hex);
+	c = change(d, "assessment", m->assessment, VILLAGE, true);
+	set_str(d, c, "child", hex);
+	set_str(d, c, "date", "2024-06-12");
+	set_str(d, c, "assessor", "洼张村联络员 王芳");
+	set_str(d, c, "safety", "居住安全");
+	set_str(d, c, "guardianship", "祖母监护");
+	set_str(d, c, "health", "身体健康");
+	set_str(d, c, "result", "fair");
+	commit(fx, V, d, "洼张村联络员 王芳", NULL);
+	collect(nstore(fx, V), &fx->log);
+	import_node(fx, T, &fx->log);
+	import_node(fx, K, &fx->log);
+
+	/* the move */
+	fx->env[T].now_ms = NOW_MS + 10000;
+	d = new_draft(fx);
+	c = change(d, "child", m->child, VILLAGE2, false);
+	set_str(d, c, "village_code", VILLAGE2);
+	set_str(d, c, "moved_from", VILLAGE);
+	c = change(d, "guardian", m->guardian, VILLAGE2, false);
+	set_str(d, c, "moved_from", VILLAGE);
+	commit(fx, T, d, "北宋镇专干 刘敏", m->t_move);
+
+	/* stray edits at the old village */
+	fx->env[V].now_ms = NOW_MS + 5000;
+	d = new_draft(fx);
+	c = change(d, "child", m->child, VILLAGE, false);
+	set_str(d, c, "notes", "迁移当天在原村补记");
+	c = change(d, "guardian", m->guardian, VILLAGE, false);
+	set_str(d, c, "name", "李四");
+	commit(fx, V, d, "洼张村联络员 王芳", m->v_stray);
+	fx->env[V].now_ms = NOW_MS + 20000;
+	d = new_draft(fx);
+	cn_node_random(fx->node[V], m->visit, CN_RECORD_BYTES);
+	c = change(d, "visit", m->visit, VILLAGE, true);
+	set_str(d, c, "child", hex);
+	set_str(d, c, "date", "2024-06-15");
+	set_str(d, c, "visitor", "洼张村联络员 王芳");
+	set_str(d, c, "visit_type", "party_cadre");
+	set_str(d, c, "findings", "家中一切正常");
+	c = change(d, "guardian", m->guardian, VILLAGE, false);
+	set_str(d, c, "phone", "13800000000");
+	commit(fx, V, d, "洼张村联络员 王芳", m->v_late);
+	fx->env[K].now_ms = NOW_MS + 15000;
+	d = new_draft(fx);
+	c = change(d, "child", m->child, VILLAGE, false);
+	set_str(d, c, "school_name", "利津县第一实验小学");
+	c = change(d, "guardian", m->guardian, VILLAGE, false);
+	set_str(d, c, "name", "王五");
+	commit(fx, K, d, "县民政局 张伟", m->k_stray);
+	for (int i = V; i <= K; i++)
+		collect(nstore(fx, i), before);
+	assert_int_equal(before->n, 6);
+
+	/* the new village confirms, based on everything */
+	make_node(fx, 3, CN_LEVEL_VILLAGE, VILLAGE2, 4004, NOW_MS + 30000);
+	import_node(fx, 3, before);
+	d = new_draft(fx);
+	c = change(d, "child", m->child, VILLAGE2, false);
+	set_str(d, c, "village_code", VILLAGE2);
+	c = change(d, "guardian", m->guardian, VILLAGE2, false);
+	set_str(d, c, "phone", "13900000000");
+	commit(fx, 3, d, "杨董村联络员 李娜", m->w_confirm);
+	collect(nstore(fx, 3), after);
+	assert_int_equal(after->n, 7);
+}
+
+/* Every row of the file sits at VILLAGE2, and nothing at VILLAGE. Once W
+ * has confirmed the place, based on every edit, the edits made at the old
+ * village are the file's values (before that, what they count for is the
+ * projection's choice: only convergence is demanded of it). */
+static void expect_moved(struct move_scenario *m, cn_store *s, const uint8_t *empty_village,
+			 bool confirmed)
+{
+	uint8_t at_old[CN_HASH_BYTES];
+
+	expect_text(s, "SELECT division FROM child WHERE id = ?1", m->child, VILLAGE2);
+	expect_text(s, "SELECT village_code FROM child WHERE id = ?1", m->child, VILLAGE2);
+	expect_text(s, "SELECT moved_from FROM child WHERE id = ?1", m->child, VILLAGE);
+	expect_text(s, "SELECT name FROM child WHERE id = ?1", m->child, "王小明");
+	expect_text(s, "SELECT division FROM guardian WHERE id = ?1", m->guardian, VILLAGE2);
+	expect_text(s, "SELECT moved_from FROM guardian WHERE id = ?1", m->guardian, VILLAGE);
+	expect_text(s, "SELECT relation FROM guardian WHERE id = ?1", m->guardian, "祖母");
+	expect_text(s, "SELECT division FROM assessment WHERE id = ?1", m->assessment, VILLAGE2);
+	expect_text(s, "SELECT division FROM visit WHERE id = ?1", m->visit, VILLAGE2);
+	if (confirmed) {
+		expect_text(s, "SELECT notes FROM child WHERE id = ?1", m->child,
+			    "迁移当天在原村补记");
+		expect_text(s, "SELECT school_name FROM child WHERE id = ?1", m->child,
+			    "利津县第一实验小学");
+		/* K's name is the later of the two concurrent ones */
+		expect_text(s, "SELECT name FROM guardian WHERE id = ?1", m->guardian, "王五");
+		expect_text(s, "SELECT phone FROM guardian WHERE id = ?1", m->guardian,
+			    "13900000000");
+	}
+	/* open items sit where the record is */
+	assert_int_equal(
+		q_int(s, "SELECT count(*) FROM conflicts WHERE division != '" VILLAGE2 "'", NULL),
+		0);
+	digest(s, VILLAGE, at_old);
+	assert_memory_equal(at_old, empty_village, CN_HASH_BYTES);
+}
+
+/* Does s hold the open item (record, field, op) with this string value? */
+static bool has_conflict(cn_store *s, const struct conflict *c)
+{
+	sqlite3_stmt *st = NULL;
+	bool found = false;
+
+	assert_int_equal(sqlite3_prepare_v2(cn_store_db(s),
+					    "SELECT value FROM conflicts WHERE record = ?1 AND"
+					    " field = ?2 AND op = ?3",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_blob(st, 1, c->record, CN_RECORD_BYTES, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, c->field, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, c->op, CN_HASH_BYTES, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		cn_mp_reader r;
+		const char *v;
+		uint32_t len;
+		cn_mp_reader_init(&r, sqlite3_column_blob(st, 0),
+				  (size_t)sqlite3_column_bytes(st, 0));
+		v = cn_mp_read_str(&r, &len);
+		found = cn_mp_reader_finish(&r) == CN_OK && len == strlen(c->value) &&
+			!memcmp(v, c->value, len);
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+/* Before W's confirmation every edit made at the old village without
+ * having seen the move is an open location item next to the move, on the
+ * child and on the guardian; W's confirmation closes them all, and only the
+ * concurrent guardian names remain open. */
+static void expect_move_conflicts(struct move_scenario *m, cn_store *s, bool confirmed)
+{
+	struct conflict location[] = {
+		{m->child, "location", m->t_move, VILLAGE2},
+		{m->child, "location", m->v_stray, VILLAGE},
+		{m->child, "location", m->k_stray, VILLAGE},
+		{m->guardian, "location", m->t_move, VILLAGE2},
+		{m->guardian, "location", m->v_stray, VILLAGE},
+		{m->guardian, "location", m->v_late, VILLAGE},
+		{m->guardian, "location", m->k_stray, VILLAGE},
+	};
+	struct conflict names[] = {
+		{m->guardian, "name", m->v_stray, "李四"},
+		{m->guardian, "name", m->k_stray, "王五"},
+	};
+
+	if (confirmed) {
+		expect_conflicts(s, names, sizeof(names) / sizeof(names[0]));
+		return;
+	}
+	for (size_t i = 0; i < sizeof(location) / sizeof(location[0]); i++)
+		if (!has_conflict(s, &location[i]))
+			fail_msg("open location item %zu is missing", i);
+}
+
+/*
+ * The convergence property with a record that moves: the move, edits made
+ * concurrently at the old village by two nodes (child and guardian), an
+ * assessment before and a visit after, then a confirming write at the new
+ * village. The same ops applied in many random orders (each origin's in
+ * chain order, the move sometimes before the filing it moves) give one
+ * digest and the same conflicts table, row for row, and rebuilding the
+ * projection from the log gives the same again.
+ */
+static void test_store_move_convergence_property(void **state)
+{
+	struct fixture *fx = *state;
+	struct move_scenario m;
+	struct oplog *before = &fx->sc.all, *after = &fx->log2;
+	uint8_t want[CN_HASH_BYTES], got[CN_HASH_BYTES], empty_village[CN_HASH_BYTES];
+	uint64_t rng = UINT64_C(0x3ea7e2026), n_ops;
+	cn_diag diag = {{0}};
+	char name[32], *want_rows, *rows;
+
+	digest(fresh_store(fx, "empty.db"), VILLAGE, empty_village);
+	drop_store(fx, "empty.db");
+	build_move_scenario(fx, &m, before, after);
+
+	for (int phase = 0; phase < 2; phase++) {
+		const struct oplog *log = phase ? after : before;
+		bool confirmed = phase == 1;
+
+		/* the nodes that hear of everything agree */
+		for (int i = V; i <= K; i++)
+			import_node(fx, i, log);
+		digest(nstore(fx, V), NULL, want);
+		want_rows = conflicts_dump(nstore(fx, V));
+		for (int i = V; i <= K; i++) {
+			digest(nstore(fx, i), NULL, got);
+			assert_memory_equal(want, got, CN_HASH_BYTES);
+			expect_moved(&m, nstore(fx, i), empty_village, confirmed);
+			expect_move_conflicts(&m, nstore(fx, i), confirmed);
+		}
+		if (confirmed) {
+			digest(nstore(fx, 3), NULL, got);
+			assert_memory_equal(want, got, CN_HASH_BYTES);
+		}
+		for (int trial = 0; trial < SHUFFLES; trial++) {
+			snprintf(name, sizeof(name), "move-%d-%d.db", phase, trial);
+			replay_shuffled(fx, log, &rng, name, got);
+			if (memcmp(want, got, CN_HASH_BYTES) != 0)
+				fail_msg("phase %d: interleaving %d of the ops gave another state",
+					 phase, trial);
+			rows = conflicts_dump(fx->store);
+			if (strcmp(rows, want_rows) != 0)
+				fail_msg("phase %d: interleaving %d gave other open items:\n%s\n"
+					 "instead of\n%s",
+					 phase, trial, rows, want_rows);
+			free(rows);
+			expect_moved(&m, fx->store, empty_village, confirmed);
+			/* rebuilding the projection from the log gives the same */
+			ok(cn_store_rebuild(fx->store, &n_ops, &diag));
+			assert_int_equal(n_ops, log->n);
+			digest(fx->store, NULL, got);
+			if (memcmp(want, got, CN_HASH_BYTES) != 0)
+				fail_msg("phase %d: rebuild after interleaving %d gave another "
+					 "state",
+					 phase, trial);
+			rows = conflicts_dump(fx->store);
+			assert_string_equal(rows, want_rows);
+			free(rows);
+			ok(cn_store_verify(fx->store, &n_ops, &diag));
+			drop_store(fx, name);
+		}
+		free(want_rows);
+	}
+}
+
+/* The model's rules for moved_from (R3.1): on child and guardian only; on a
+ * child only with the new village_code; never the change's own division;
+ * never on a creating change. */
+static void test_store_model_moved_from_rules(void **state)
+{
+	static const uint8_t some_head[CN_HASH_BYTES] = {7};
+	struct fixture *fx = *state;
+	cn_diag diag = {{0}};
+	cn_field vc = {"village_code", 12, {CN_VAL_STR, false, 0, VILLAGE2, 12}};
+	cn_field mf = {"moved_from", 10, {CN_VAL_STR, false, 0, VILLAGE, 12}};
+	cn_field mf_here = {"moved_from", 10, {CN_VAL_STR, false, 0, VILLAGE2, 12}};
+	cn_field mf_bad = {"moved_from", 10, {CN_VAL_STR, false, 0, "37052210120", 11}};
+	cn_field notes = {"notes", 5, {CN_VAL_STR, false, 0, "迁移", 6}};
+	cn_field f[4];
+	cn_change c = {0};
+	bool dup;
+
+	c.kind = "child";
+	c.kind_len = 5;
+	memset(c.record, 0x42, CN_RECORD_BYTES);
+	strcpy(c.division, VILLAGE2);
+	c.n_base = 1;
+	c.base[0] = some_head;
+	c.fields = f;
+
+	/* a move: the new village code with where it came from */
+	f[0] = mf;
+	f[1] = vc;
+	c.n_fields = 2;
+	ok(cn_model_check_change(&c, &diag));
+	/* moved_from alone, or with other fields but no village code */
+	c.n_fields = 1;
+	assert_int_equal(cn_model_check_change(&c, &diag), CN_ERR_INVALID);
+	assert_contains(diag.text, "moved_from is written only with the new village_code");
+	f[1] = notes;
+	c.n_fields = 2;
+	cn_diag_clear(&diag);
+	assert_int_equal(cn_model_check_change(&c, &diag), CN_ERR_INVALID);
+	assert_contains(diag.text, "moved_from is written only with the new village_code");
+	/* from where it goes */
+	f[0] = mf_here;
+	f[1] = vc;
+	cn_diag_clear(&diag);
+	assert_int_equal(cn_model_check_change(&c, &diag), CN_ERR_INVALID);
+	assert_contains(diag.text, "a move must go to another village");
+	/* not a division code */
+	f[0] = mf_bad;
+	cn_diag_clear(&diag);
+	assert_int_equal(cn_model_check_change(&c, &diag), CN_ERR_INVALID);
+	assert_contains(diag.text, "12-digit");
+	/* a creating change cannot move */
+	f[0] = mf;
+	c.n_base = 0;
+	cn_diag_clear(&diag);
+	assert_int_equal(cn_model_check_change(&c, &diag), CN_ERR_INVALID);
+	assert_contains(diag.text, "only an existing record can move");
+	c.n_base = 1;
+
+	/* the guardianship moves with the child: no village code of its own */
+	c.kind = "guardian";
+	c.kind_len = 8;
+	f[0] = mf;
+	c.n_fields = 1;
+	ok(cn_model_check_change(&c, &diag));
+	f[0] = mf_here;
+	cn_diag_clear(&diag);
+	assert_int_equal(cn_model_check_change(&c, &diag), CN_ERR_INVALID);
+	assert_contains(diag.text, "a move must go to another village");
+	f[0] = mf;
+	c.n_base = 0;
+	cn_diag_clear(&diag);
+	assert_int_equal(cn_model_check_change(&c, &diag), CN_ERR_INVALID);
+	assert_contains(diag.text, "only an existing record can move");
+	c.n_base = 1;
+
+	/* no other kind has the field */
+	c.kind = "contact";
+	c.kind_len = 7;
+	c.n_base = 0;
+	cn_diag_clear(&diag);
+	assert_int_equal(cn_model_check_change(&c, &diag), CN_ERR_INVALID);
+	assert_contains(diag.text, "has no field moved_from");
+
+	/* the store refuses such an op as it is appended (sign_op writes a
+	 * creating change at VILLAGE) */
+	{
+		cn_field g[] = {{"moved_from", 10, {CN_VAL_STR, false, 0, VILLAGE2, 12}}};
+		sign_op(fx, "guardian", g, 1);
+	}
+	ok(cn_store_begin(fresh_store(fx, "moved.db"), &diag));
+	cn_diag_clear(&diag);
+	assert_int_equal(cn_store_append(fx->store, fx->op, &dup, &diag), CN_ERR_INVALID);
+	assert_contains(diag.text, "only an existing record can move");
+	ok(cn_store_commit(fx->store, &diag));
+	assert_int_equal(op_count(fx->store), 0);
 }
 
 static void test_store_sensitive_conflict_rows(void **state)
@@ -2210,6 +2623,8 @@ int main(void)
 		T(test_store_migrates_schema_1),
 		T(test_store_migrates_schema_2),
 		T(test_store_convergence_property),
+		T(test_store_move_convergence_property),
+		T(test_store_model_moved_from_rules),
 		T(test_store_sensitive_conflict_rows),
 		T(test_store_conflict_cleared_by_later_write),
 		T(test_store_nonsensitive_concurrent_no_conflict),

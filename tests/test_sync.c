@@ -398,12 +398,14 @@ static void test_sync_child_moves_within_township(void **state)
 	hierarchy_round(f);
 	hierarchy_round(f);
 
-	/* the new village holds the whole file, the late edits included */
+	/* the new village holds the whole file and the late edits; a late
+	 * edit is not yet the file's value: nobody there has seen it */
 	snprintf(sql, sizeof(sql),
 		 "SELECT count(*) FROM child WHERE id = x'%s' AND village_code = '" V2
-		 "' AND notes IS NOT NULL AND division = '" V2 "'",
+		 "' AND notes IS NULL AND division = '" V2 "'",
 		 hex);
 	assert_int_equal(count(f, N_V2, sql), 1);
+	assert_int_equal(count(f, N_COUNTY, sql), 1);
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM visit WHERE child = '%s'", hex);
 	assert_int_equal(count(f, N_V2, sql), 2);
 	assert_int_equal(count(f, N_COUNTY, sql), 2);
@@ -414,11 +416,18 @@ static void test_sync_child_moves_within_township(void **state)
 		 "SELECT count(*) FROM guardian WHERE child = '%s' AND name = '张奶奶'", hex);
 	assert_int_equal(count(f, N_V2, sql), 1);
 	assert_true(count(f, N_V2, "SELECT count(*) FROM history") > 0);
-	/* the late edit is an open item where the child is, the same everywhere */
+	/* the late edit and the late visit are open items where the child is,
+	 * next to the move, the same everywhere */
 	snprintf(sql, sizeof(sql),
 		 "SELECT count(*) FROM conflicts WHERE record = x'%s' AND field = 'location'", hex);
-	assert_int_equal(count(f, N_V2, sql), 2);
-	assert_int_equal(count(f, N_T1, sql), 2);
+	assert_int_equal(count(f, N_V2, sql), 3);
+	assert_int_equal(count(f, N_T1, sql), 3);
+	assert_int_equal(count(f, N_COUNTY, sql), 3);
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM conflicts WHERE record = x'%s' AND field = 'location' AND "
+		 "value = x'ac"
+		 "%s'",
+		 hex, "333730353232313031323031"); /* msgpack str "370522101201" */
 	assert_int_equal(count(f, N_COUNTY, sql), 2);
 
 	/* the old village keeps only the move: a row that says where the
@@ -468,6 +477,12 @@ static void test_sync_child_moves_within_township(void **state)
 		 "SELECT count(*) FROM conflicts WHERE record = x'%s' AND field = 'location'", hex);
 	assert_int_equal(count(f, N_V2, sql), 0);
 	assert_int_equal(count(f, N_COUNTY, sql), 0);
+	/* and what the old village wrote is now the file's value */
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM child WHERE id = x'%s' AND notes = '迁移当天在原村补记'",
+		 hex);
+	assert_int_equal(count(f, N_V2, sql), 1);
+	assert_int_equal(count(f, N_COUNTY, sql), 1);
 	scopes_agree(f);
 }
 
@@ -516,6 +531,112 @@ static void test_sync_child_moves_between_townships(void **state)
 	verify_all(f);
 }
 
+static int64_t quarantined(fixture *f, int i)
+{
+	return count(f, i, "SELECT count(*) FROM quarantine");
+}
+
+/* Closes node i, restores it from backup, opens it again. */
+static void restore_node(fixture *f, int i, const char *backup)
+{
+	cn_node_close(f->node[i]);
+	f->node[i] = NULL;
+	ok(cn_node_restore(f->path[i], backup, &f->env, &d_));
+	ok(cn_node_open(f->path[i], false, &f->env, &f->node[i], &d_));
+}
+
+/* Issue #3 and #7: a village restored from a backup fetches its own ops
+ * made after the backup from its parent before it may write, so its chain
+ * cannot fork and nothing it did is lost. */
+static void test_sync_restored_village_fetches_its_head(void **state)
+{
+	fixture *f = *state;
+	char bak[128];
+	cn_diag d = {{0}};
+
+	county_add_child(f, N_V1, V1, 11);
+	hierarchy_round(f);
+	snprintf(bak, sizeof(bak), "%s/v1.backup", f->dir);
+	ok(cn_store_backup(cn_node_store(f->node[N_V1]), bak, &d_));
+	/* a backup never overwrites */
+	assert_int_equal(cn_store_backup(cn_node_store(f->node[N_V1]), bak, &d), CN_ERR_EXISTS);
+	/* work after the backup reaches the township, then the laptop dies */
+	f->now += 1000;
+	county_add_child(f, N_V1, V1, 12);
+	county_add_child(f, N_V1, V1, 13);
+	sync_ok(f, N_V1, N_T1);
+	assert_int_equal(count(f, N_V1, "SELECT count(*) FROM child"), 3);
+	restore_node(f, N_V1, bak);
+	assert_int_equal(count(f, N_V1, "SELECT count(*) FROM child"), 1);
+	assert_true(cn_node_needs_head(f->node[N_V1]));
+	/* writing now would fork the chain: refused, and says what to do */
+	{
+		uint8_t rec[16];
+		char id[19];
+		cn_input in[] = {{"name", "李小花"},
+				 {"id_number", id},
+				 {"household_address", "利津县二街2号"},
+				 {"village_code", V1}};
+		child_idnum(14, id);
+		cn_diag_clear(&d);
+		assert_int_equal(
+			cn_ledger_child_add(f->node[N_V1], "联络员", in, 4, NULL, 0, rec, &d),
+			CN_ERR_STATE);
+		assert_non_null(strstr(d.text, "sync"));
+	}
+	/* one exchange fetches them back */
+	sync_ok(f, N_V1, N_T1);
+	assert_false(cn_node_needs_head(f->node[N_V1]));
+	assert_int_equal(count(f, N_V1, "SELECT count(*) FROM child"), 3);
+	f->now += 1000;
+	county_add_child(f, N_V1, V1, 14);
+	hierarchy_round(f);
+	hierarchy_round(f);
+	assert_int_equal(count(f, N_COUNTY, "SELECT count(*) FROM child"), 4);
+	assert_int_equal(quarantined(f, N_T1), 0);
+	assert_int_equal(quarantined(f, N_COUNTY), 0);
+	scopes_agree(f);
+	verify_all(f);
+}
+
+/* A township restored from a backup uses its log positions again: its
+ * villages notice the new log epoch and pull from the start, its villages'
+ * later ops reach it again (a gap asks for them), and the hierarchy
+ * converges with nothing lost, doubled or quarantined. */
+static void test_sync_restored_township_converges(void **state)
+{
+	fixture *f = *state;
+	char bak[128];
+
+	county_add_child(f, N_V1, V1, 21);
+	county_add_child(f, N_V2, V2, 22);
+	hierarchy_round(f);
+	snprintf(bak, sizeof(bak), "%s/t1.backup", f->dir);
+	ok(cn_store_backup(cn_node_store(f->node[N_T1]), bak, &d_));
+	f->now += 1000;
+	county_add_child(f, N_V1, V1, 23);
+	county_add_child(f, N_T1, V2, 24); /* the township's own work after the backup */
+	county_add_child(f, N_COUNTY, V2, 25);
+	hierarchy_round(f);
+	restore_node(f, N_T1, bak);
+	assert_int_equal(count(f, N_T1, "SELECT count(*) FROM child"), 2);
+	/* the township itself fetches its own later op before it writes */
+	assert_true(cn_node_needs_head(f->node[N_T1]));
+	f->now += 1000;
+	county_add_child(f, N_V2, V2, 26);
+	hierarchy_round(f);
+	hierarchy_round(f);
+	assert_false(cn_node_needs_head(f->node[N_T1]));
+	assert_int_equal(count(f, N_T1, "SELECT count(*) FROM child"), 6);
+	assert_int_equal(count(f, N_V2, "SELECT count(*) FROM child"), 4);
+	assert_int_equal(count(f, N_COUNTY, "SELECT count(*) FROM child"), 6);
+	for (int i = 0; i < N_NODES; i++)
+		if (i != N_STRAY && i != N_POLICE)
+			assert_int_equal(quarantined(f, i), 0);
+	scopes_agree(f);
+	verify_all(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -527,6 +648,8 @@ int main(void)
 		T(test_sync_concurrent_guardian_edits),
 		T(test_sync_child_moves_within_township),
 		T(test_sync_child_moves_between_townships),
+		T(test_sync_restored_village_fetches_its_head),
+		T(test_sync_restored_township_converges),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -70,6 +70,8 @@ cn_err cn_cli_export(cn_cli *c);
 cn_err cn_cli_import(cn_cli *c);
 cn_err cn_cli_verify(cn_cli *c);
 cn_err cn_cli_rebuild(cn_cli *c);
+cn_err cn_cli_backup(cn_cli *c);
+cn_err cn_cli_restore(cn_cli *c);
 cn_err cn_cli_digest(cn_cli *c);
 cn_err cn_cli_dictionary(cn_cli *c);
 cn_err cn_cli_synth(cn_cli *c);

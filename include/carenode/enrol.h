@@ -58,6 +58,16 @@ CN_NODISCARD cn_err cn_enrol_join(const char *dir, const uint8_t *chain, size_t 
 				  const uint8_t root[CN_KEY_BYTES], const char *network_key_path,
 				  const cn_env *env, cn_diag *diag);
 
+/* A parent has just authenticated a child whose chain (chain/len, already
+ * verified to the root; leaf is its decoded first certificate) it holds no
+ * certificate record for: it writes one, as its own op placed at the
+ * child's code. So the child's work from before it joined (ops that come
+ * before the child's own certificate record in its chain) is authorized
+ * here and, since this op travels up ahead of the child's ops, by every
+ * node above. */
+CN_NODISCARD cn_err cn_enrol_note_peer(cn_node *n, const cn_cert *leaf, const uint8_t *chain,
+				       size_t len, cn_diag *diag);
+
 /* Reads a node's installed chain (node.chain) and root key; CN_ERR_NOTFOUND
  * when the node has not joined. */
 CN_NODISCARD cn_err cn_enrol_load(const char *dir, cn_cert *certs, size_t *n,

@@ -53,6 +53,12 @@ CN_NODISCARD cn_err cn_ledger_child_move(cn_node *n, const char *actor,
 					 const uint8_t record[CN_RECORD_BYTES], const char *to,
 					 cn_diag *diag);
 
+/* CN_OK when the child's file is held here; CN_ERR_NOTFOUND, or
+ * CN_ERR_DENIED with where the child went when it moved away (this node
+ * keeps only the move). */
+CN_NODISCARD cn_err cn_ledger_child_here(cn_node *n, const uint8_t record[CN_RECORD_BYTES],
+					 cn_diag *diag);
+
 /* Sets (creates or changes) the guardianship of a child on the ledger. */
 CN_NODISCARD cn_err cn_ledger_guardian_set(cn_node *n, const char *actor,
 					   const uint8_t child[CN_RECORD_BYTES], const cn_input *in,

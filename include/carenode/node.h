@@ -45,6 +45,13 @@ CN_NODISCARD cn_err cn_node_init(const char *dir, cn_level level, const char *co
 CN_NODISCARD cn_err cn_node_open(const char *dir, bool readonly, const cn_env *env, cn_node **out,
 				 cn_diag *diag);
 void cn_node_close(cn_node *n);
+/* Restores the node folder dir from a backup (carenode backup): the copy is
+ * verified before it replaces anything, the replaced database is kept as
+ * carenode.db.replaced-<ms>, the node key must match, the log gets a new
+ * epoch, and a joined node below the county must sync before it writes
+ * (cn_node_needs_head). The node must not be running. */
+CN_NODISCARD cn_err cn_node_restore(const char *dir, const char *backup, const cn_env *env,
+				    cn_diag *diag);
 
 cn_store *cn_node_store(cn_node *n);                     /* borrowed */
 const cn_divisions *cn_node_divisions(const cn_node *n); /* borrowed */
@@ -103,6 +110,14 @@ CN_NODISCARD cn_err cn_node_receive_history(cn_node *n, const void *bytes, size_
 					    cn_diag *diag);
 /* True once the node has joined a deployment (root key known). */
 bool cn_node_joined(const cn_node *n);
+/* A node restored from a backup may have written ops after the backup
+ * that only its parent holds now: until a pull has fetched them back
+ * (CN_SYNC_PULL_OWN), cn_node_commit refuses to write (CN_ERR_STATE) so its
+ * chain cannot fork. cn_node_set_needs_head marks it (restore);
+ * cn_node_head_fetched clears it (the sync engine, after such a pull). */
+bool cn_node_needs_head(const cn_node *n);
+CN_NODISCARD cn_err cn_node_set_needs_head(cn_node *n, cn_diag *diag);
+CN_NODISCARD cn_err cn_node_head_fetched(cn_node *n, cn_diag *diag);
 /* What the node's certificate lets it read and write; NULL before join. */
 const cn_rights *cn_node_rights(const cn_node *n);
 

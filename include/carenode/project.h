@@ -16,11 +16,16 @@
  * village_code, and its guardian and events sit wherever the child is.
  * Only moves the child's own history allows count: after the filing, a
  * village_code write must keep the place or name it as moved_from (the
- * author then held both places). Edits made at a place the record has
- * left, by someone who had not seen the move, are kept and shown as open
- * items on the pseudo-field "location" until a change made at the
- * record's village is based on them. Open items sit at the record's
- * village, so a scoped digest covers them where the record is.
+ * author then held both places). A change made at a place the record is
+ * not (an edit at the old village by someone who had not seen the move,
+ * or a write from a village that never held the record) is a stray: it is
+ * kept, counts for no field, and is shown as an open item on the
+ * pseudo-field "location" until a change made at the record's village is
+ * based on it (someone there saw it; then it counts). An event filed at
+ * another place after the change that placed the child (by the clock:
+ * events have no base) is kept in the file and shown the same way on the
+ * child's record, until the place is confirmed again. Open items sit at
+ * the record's village, so a scoped digest covers them where it is.
  *
  * The same code projects into the node's own tables ("main") and into a
  * scratch schema used by verify, so the two can be compared row by row.

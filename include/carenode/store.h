@@ -61,11 +61,20 @@ cn_proj *cn_store_proj(cn_store *s); /* borrowed */
  * and must sqlite3_reset() it before the next use. NULL on failure. */
 sqlite3_stmt *cn_store_stmt(cn_store *s, const char *sql);
 
+/* Copies the database to a new file at path (mode 0600, never over an
+ * existing file) with SQLite's online backup API: consistent even while
+ * the node serves and writes. */
+CN_NODISCARD cn_err cn_store_backup(cn_store *s, const char *path, cn_diag *diag);
+/* The same from the database file at from (opened read-only, any schema). */
+CN_NODISCARD cn_err cn_store_copy(const char *from, const char *path, cn_diag *diag);
+
 CN_NODISCARD cn_err cn_store_meta_get(cn_store *s, const char *key, char *buf, size_t cap,
 				      cn_diag *diag);
 CN_NODISCARD cn_err cn_store_meta_set(cn_store *s, const char *key, const char *value,
 				      cn_diag *diag);
 
+/* Runs SQL statements with no result (maintenance). */
+CN_NODISCARD cn_err cn_store_exec(cn_store *s, const char *sql, cn_diag *diag);
 CN_NODISCARD cn_err cn_store_begin(cn_store *s, cn_diag *diag);
 CN_NODISCARD cn_err cn_store_commit(cn_store *s, cn_diag *diag);
 void cn_store_rollback(cn_store *s);

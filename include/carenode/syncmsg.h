@@ -18,6 +18,10 @@
 #define CN_SYNC_MAX_ITEMS 20000    /* items in one message */
 #define CN_SYNC_DEFAULT_BATCH (256u << 10)
 
+/* PULL flag: send this node's own ops too (it was restored from a backup
+ * and must fetch its chain's head before it writes). */
+#define CN_SYNC_PULL_OWN 1u
+
 typedef enum cn_sync_type {
 	CN_SYNC_PULL = 1,
 	CN_SYNC_BATCH,
@@ -39,9 +43,12 @@ typedef struct cn_sync_item {
 
 typedef struct cn_sync_msg {
 	cn_sync_type type;
-	uint64_t cursor;                          /* PULL: after this; BATCH: the next cursor */
-	uint64_t max_bytes;                       /* PULL */
-	bool more;                                /* BATCH: more after next cursor */
+	uint64_t cursor;    /* PULL: after this; BATCH: the next cursor */
+	uint64_t max_bytes; /* PULL */
+	uint64_t epoch;     /* PULL: the parent's log epoch the cursor belongs to; BATCH: the
+			     * parent's (a restored log has a new one) */
+	uint64_t flags;     /* PULL: CN_SYNC_PULL_OWN */
+	bool more;          /* BATCH: more after next cursor */
 	uint64_t applied, duplicate, quarantined; /* ACK */
 	bool gap;                                 /* ACK: an origin's earlier ops are missing */
 	uint64_t code;                            /* ERROR */

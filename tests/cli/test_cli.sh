@@ -45,11 +45,13 @@ c() { "$cn" --dir "$n" --user 测试联络员 "$@"; }
 # ---- help and usage ----
 expect 0 "help" -- "$cn" --help
 contains "$out" "退出码 / exit codes" "help lists exit codes"
+contains "$out" "child add|update|remove|move|show|list" "help lists child move"
 expect 2 "no command" -- "$cn"
 expect 2 "unknown command" -- "$cn" frobnicate
 contains "$err" "未知命令" "unknown command message"
 expect 0 "command help" -- "$cn" child --help
 contains "$out" "child remove" "child help"
+contains "$out" "child move 儿童 --to" "child help lists move"
 
 # ---- init ----
 expect 3 "init with unknown code" -- "$cn" --dir "$work/x" init --level village --code 370522999999
@@ -127,6 +129,21 @@ assert d["guardian"]["name"] == "张奶奶" and d["guardian"]["phone"] == "13800
 assert d["assessment"][0]["mode"] == "caring", d["assessment"]
 assert len(d["visit"]) == 1 and len(d["contact"]) == 1
 ' && ok || bad "show json holds guardian and events"
+
+# ---- child move: only a node holding both villages moves a child ----
+before=$(ops "$n")
+expect 2 "move needs --to" -- c child move "$C1"
+contains "$err" "--to" "missing --to named"
+expect 3 "move to an unknown code" -- c child move "$C1" --to 370522101999
+contains "$err" "370522101999" "unknown code named"
+expect 3 "move to a township's code" -- c child move "$C1" --to $T
+expect 3 "move to the same village" -- c child move "$C1" --to $V
+expect 6 "a village cannot move a child to another village" -- c child move "$C1" --to $V2
+contains "$err" "jurisdiction" "jurisdiction named"
+expect 6 "a village cannot move a child to another township" -- c child move "$C1" --to 370522102201
+expect 4 "move an unknown child" -- c child move 0123456789ab --to $V2
+[ "$(ops "$n")" = "$before" ] && ok || bad "refused moves wrote ops"
+[ "$(c --json child show "$C1" | json 'd["child"]["village_code"]')" = $V ] && ok || bad "refused moves left the child"
 
 # ---- removal ----
 expect 3 "removal needs a reason" -- c child remove "$C1"
