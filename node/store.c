@@ -639,7 +639,16 @@ static cn_err quarantine(cn_store *s, const void *bytes, size_t len, const uint8
 		rc = sqlite3_step(st);
 	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? CN_OK : sqlerr(s, rc, "quarantining an op", diag);
+	if (rc != SQLITE_DONE)
+		return sqlerr(s, rc, "quarantining an op", diag);
+	/* bounded: a peer sending refusable bytes for ever must not fill the
+	 * disk. The oldest go first; an op whose chain passed through one of
+	 * them still cannot be applied (its chain has a hole) */
+	rc = sqlite3_exec(s->db,
+			  "DELETE FROM quarantine WHERE id <= (SELECT max(id) FROM quarantine) - "
+			  CN_STORE_QUARANTINE_MAX_S,
+			  NULL, NULL, NULL);
+	return rc == SQLITE_OK ? CN_OK : sqlerr(s, rc, "bounding the quarantine", diag);
 }
 
 static bool row_exists(cn_store *s, const char *sql, const void *blob, int len, int64_t num)
@@ -1078,6 +1087,7 @@ typedef struct chain_state {
 	uint8_t origin[CN_KEY_BYTES];
 	uint64_t next;
 	uint8_t prev[CN_HASH_BYTES];
+	uint64_t prev_hlc; /* of the op before, when held (0: a range) */
 	bool used;
 } chain_state;
 
@@ -1170,6 +1180,7 @@ cn_err cn_store_verify(cn_store *s, uint64_t *n_ops, cn_diag *diag)
 			} else {
 				memcpy(cs->prev, sqlite3_column_blob(st, 2), CN_HASH_BYTES);
 				cs->next = seq + 1;
+				cs->prev_hlc = 0;
 				continue;
 			}
 			cn_diag_set(diag,
@@ -1200,6 +1211,11 @@ cn_err cn_store_verify(cn_store *s, uint64_t *n_ops, cn_diag *diag)
 					  "previous op's hash");
 			err = CN_ERR_CHAIN;
 		}
+		if (!err && cs->prev_hlc && d->op.hlc <= cs->prev_hlc) {
+			cn_diag_set(&why, "操作时间不晚于上一操作 / stamped no later than the "
+					  "previous op");
+			err = CN_ERR_CHAIN;
+		}
 		for (uint32_t i = 0; !err && i < d->op.n_changes; i++)
 			err = cn_model_check_change(&d->op.changes[i], &why);
 		if (!err)
@@ -1215,6 +1231,7 @@ cn_err cn_store_verify(cn_store *s, uint64_t *n_ops, cn_diag *diag)
 		}
 		memcpy(cs->prev, d->hash, CN_HASH_BYTES);
 		cs->next = seq + 1;
+		cs->prev_hlc = d->op.hlc;
 		(*n_ops)++;
 		cn_op_free(d);
 	}

@@ -2418,6 +2418,102 @@ static void sign_op(struct fixture *fx, const char *kind, cn_field *fields, uint
 	free(bytes);
 }
 
+/* Signs op seq of a two-op chain (test key), stamped at hlc, naming prev. */
+static cn_op_decoded *chain_op(uint64_t seq, uint64_t hlc, const uint8_t *prev)
+{
+	uint8_t seed[CN_SEED_BYTES] = {2}, pk[CN_KEY_BYTES], sk[CN_SECRET_BYTES];
+	uint8_t hash[CN_HASH_BYTES], *bytes = NULL;
+	cn_field f[] = {
+		/* sorted by name, as the canonical form wants */
+		{"child", 5, {CN_VAL_STR, false, 0, "0123456789abcdef0123456789abcdef", 32}},
+		{"date", 4, {CN_VAL_STR, false, 0, "2026-06-01", 10}},
+		{"findings", 8, {CN_VAL_STR, false, 0, "ok", 2}},
+		{"visit_type", 10, {CN_VAL_STR, false, 0, "party_cadre", 11}},
+		{"visitor", 7, {CN_VAL_STR, false, 0, "test", 4}},
+	};
+	cn_change ch = {0};
+	cn_op op = {0};
+	cn_op_decoded *d = NULL;
+	size_t len;
+	cn_diag diag = {{0}};
+
+	crypto_sign_seed_keypair(pk, sk, seed);
+	ch.kind = "visit";
+	ch.kind_len = 5;
+	memset(ch.record, (int)seq, CN_RECORD_BYTES);
+	strcpy(ch.division, VILLAGE);
+	ch.fields = f;
+	ch.n_fields = 5;
+	memcpy(op.origin, pk, CN_KEY_BYTES);
+	op.seq = seq;
+	op.has_prev = prev != NULL;
+	if (prev)
+		memcpy(op.prev, prev, CN_HASH_BYTES);
+	op.hlc = hlc;
+	op.actor = "test";
+	op.actor_len = 4;
+	op.n_changes = 1;
+	op.changes = &ch;
+	ok(cn_op_sign(&op, sk, &bytes, &len, hash, &diag));
+	ok(cn_op_decode(bytes, len, &d, &diag));
+	free(bytes);
+	return d;
+}
+
+/* verify holds the log to the rule every receiver applies: an origin's
+ * clock rises with every op (a log edited by hand, or written by an older
+ * version, is caught). */
+static void test_store_verify_detects_clock_going_back(void **state)
+{
+	struct fixture *fx = *state;
+	cn_diag diag = {{0}};
+	cn_store *s = fresh_store(fx, "clock.db");
+	cn_op_decoded *a, *b;
+	uint64_t n_ops;
+	bool dup;
+
+	a = chain_op(1, (NOW_MS << CN_HLC_LOGICAL_BITS) + 5, NULL);
+	b = chain_op(2, (NOW_MS << CN_HLC_LOGICAL_BITS) + 4, a->hash);
+	/* the store's append checks the chain, not the clock (receive does) */
+	ok(cn_store_begin(s, &diag));
+	if (cn_store_append(s, a, &dup, &diag) || cn_store_append(s, b, &dup, &diag)) {
+		cn_store_rollback(s);
+		cn_op_free(a);
+		cn_op_free(b);
+		fail_msg("setup: %s", diag.text);
+	}
+	ok(cn_store_commit(s, &diag));
+	assert_int_equal(cn_store_verify(s, &n_ops, &diag), CN_ERR_CHAIN);
+	assert_contains(diag.text, "stamped no later than the previous op");
+	assert_contains(diag.text, "seq 2");
+	cn_op_free(a);
+	cn_op_free(b);
+}
+
+/* The quarantine keeps the newest CN_STORE_QUARANTINE_MAX refused ops: a
+ * peer that sends junk for ever cannot fill the disk. */
+static void test_store_quarantine_is_bounded(void **state)
+{
+	struct fixture *fx = *state;
+	cn_diag diag = {{0}}, why = {{0}};
+	cn_store *s = fresh_store(fx, "bounded.db");
+	uint64_t q = 0;
+	cn_receipt r;
+
+	ok(cn_store_begin(s, &diag));
+	for (unsigned i = 0; i < CN_STORE_QUARANTINE_MAX + 50; i++) {
+		uint8_t junk[8] = {0x93, 1, 2, 3};
+		memcpy(junk + 4, &i, sizeof(i));
+		cn_diag_clear(&why);
+		ok(cn_store_receive(s, junk, sizeof(junk), "peer", NOW_MS, NULL, NULL, &r, &why,
+				    &diag));
+		assert_int_equal(r, CN_RECEIPT_QUARANTINED);
+	}
+	ok(cn_store_commit(s, &diag));
+	ok(cn_store_quarantine_count(s, &q, &diag));
+	assert_int_equal(q, CN_STORE_QUARANTINE_MAX);
+}
+
 static void test_store_append_refuses_model_violation(void **state)
 {
 	struct fixture *fx = *state;
@@ -2622,6 +2718,8 @@ int main(void)
 		T(test_store_rebuild_same_digest),
 		T(test_store_migrates_schema_1),
 		T(test_store_migrates_schema_2),
+		T(test_store_verify_detects_clock_going_back),
+		T(test_store_quarantine_is_bounded),
 		T(test_store_convergence_property),
 		T(test_store_move_convergence_property),
 		T(test_store_model_moved_from_rules),

@@ -150,6 +150,10 @@ CN_NODISCARD cn_err cn_store_receive_history(cn_store *s, const void *bytes, siz
 CN_NODISCARD cn_err cn_store_forget(cn_store *s, const uint8_t hash[CN_HASH_BYTES], bool *forgot,
 				    cn_diag *diag);
 
+/* The quarantine keeps at most this many refused ops, the newest. */
+#define CN_STORE_QUARANTINE_MAX 10000
+#define CN_STORE_QUARANTINE_MAX_S "10000"
+
 /* Counts quarantined ops. */
 CN_NODISCARD cn_err cn_store_quarantine_count(cn_store *s, uint64_t *n, cn_diag *diag);
 
