@@ -645,8 +645,8 @@ static cn_err quarantine(cn_store *s, const void *bytes, size_t len, const uint8
 	 * disk. The oldest go first; an op whose chain passed through one of
 	 * them still cannot be applied (its chain has a hole) */
 	rc = sqlite3_exec(s->db,
-			  "DELETE FROM quarantine WHERE id <= (SELECT max(id) FROM quarantine) - "
-			  CN_STORE_QUARANTINE_MAX_S,
+			  "DELETE FROM quarantine WHERE id <= (SELECT max(id) FROM quarantine) "
+			  "- " CN_STORE_QUARANTINE_MAX_S,
 			  NULL, NULL, NULL);
 	return rc == SQLITE_OK ? CN_OK : sqlerr(s, rc, "bounding the quarantine", diag);
 }
