@@ -136,6 +136,9 @@ static void usage(FILE *f)
 	      "  --user NAME  操作人，记入每个操作（默认 $CARENODE_USER 或 $USER）/ acting user "
 	      "recorded in each op\n"
 	      "  --json       输出JSON，便于脚本处理 / machine-readable output\n"
+	      "  --urgent     本次录入为紧急事项，同步时优先于积压数据送达上级 / what this "
+	      "command writes is urgent:\n"
+	      "               it travels ahead of any backlog, up to the county\n"
 	      "  carenode <命令> --help  查看命令说明 / help for one command\n\n"
 	      "退出码 / exit codes: 0 成功 ok, 1 其他错误 other, 2 用法错误 usage, 3 输入不合法 "
 	      "invalid input,\n"
@@ -198,7 +201,12 @@ cn_err cn_cli_no_leftovers(cn_cli *c)
 
 cn_err cn_cli_open(cn_cli *c, bool readonly, cn_node **out)
 {
-	return cn_node_open(c->dir, readonly, c->env, out, &c->diag);
+	cn_err err = cn_node_open(c->dir, readonly, c->env, out, &c->diag);
+
+	/* what this command writes travels ahead of any backlog (issue #4) */
+	if (!err && c->urgent)
+		cn_node_set_op_flags(*out, CN_OP_FLAG_URGENT);
+	return err;
 }
 
 cn_err cn_cli_field_inputs(cn_cli *c, const char *kind, cn_input *in, size_t cap, size_t *n)
@@ -255,7 +263,7 @@ void cn_cli_time(uint64_t hlc, char out[32])
 /* Options that never take a value. */
 static bool is_flag(const char *name)
 {
-	static const char *const flags[] = {"json", "help", "skip-bad", "h", "once"};
+	static const char *const flags[] = {"json", "help", "skip-bad", "h", "once", "urgent"};
 
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
 		if (!strcmp(name, flags[i]))
@@ -292,6 +300,8 @@ static cn_err parse_args(cn_cli *c, int argc, char **argv, int start, const char
 				c->user = value;
 			} else if (!strcmp(name, "json")) {
 				c->json = true;
+			} else if (!strcmp(name, "urgent")) {
+				c->urgent = true;
 			} else if (!strcmp(name, "help")) {
 				c->help = true;
 			} else {

@@ -196,6 +196,14 @@ cn_err cn_cli_serve(cn_cli *c)
 					break;
 				err = CN_OK;
 			}
+			/* a child delivered an urgent op (R5): up at once, not at
+			 * the next interval or after a backoff */
+			if (cn_node_take_urgent(n) && lc) {
+				stamp(stderr);
+				fprintf(stderr, "收到紧急事项，立即上报 / an urgent op arrived: "
+						"relaying it to the parent now\n");
+				next = 0;
+			}
 		} else {
 			struct timespec ts = {0, 50 * 1000000};
 			nanosleep(&ts, NULL);

@@ -32,6 +32,8 @@ struct cn_node {
 	bool joined;            /* root known: received ops can be authorized */
 	cn_scope_cache *chains; /* authors' chains, decoded once */
 	bool needs_head;        /* restored from a backup: fetch own ops before writing */
+	bool urgent_arrived;    /* an urgent op came in: relay it now (cn_node_take_urgent) */
+	uint64_t op_flags;      /* flags of the ops this handle writes (CN_OP_FLAG_URGENT) */
 	bool has_rights;        /* joined with a known role: own writes are checked */
 	cn_rights rights;       /* what the node's certificate lets it write */
 	uint8_t root[CN_KEY_BYTES];
@@ -547,6 +549,24 @@ bool cn_node_joined(const cn_node *n)
 	return n->joined;
 }
 
+void cn_node_urgent_arrived(cn_node *n)
+{
+	n->urgent_arrived = true;
+}
+
+bool cn_node_take_urgent(cn_node *n)
+{
+	bool was = n->urgent_arrived;
+
+	n->urgent_arrived = false;
+	return was;
+}
+
+void cn_node_set_op_flags(cn_node *n, uint64_t flags)
+{
+	n->op_flags = flags;
+}
+
 bool cn_node_needs_head(const cn_node *n)
 {
 	return n->needs_head;
@@ -751,7 +771,7 @@ cn_err cn_node_commit(cn_node *n, const cn_draft *d, const char *actor, uint64_t
 	op.hlc = hlc;
 	op.actor = actor;
 	op.actor_len = (uint32_t)strlen(actor);
-	op.flags = flags;
+	op.flags = flags | n->op_flags;
 	op.changes = changes;
 	op.n_changes = (uint32_t)d->n;
 	if ((err = cn_op_sign(&op, n->sk, &bytes, &len, hash, diag)) ||

@@ -91,6 +91,12 @@ void cn_store_close(cn_store *s)
 	free(s);
 }
 
+#define HISTORY_SCHEMA                                                                             \
+	"CREATE TABLE history(pos INTEGER PRIMARY KEY, origin BLOB NOT NULL, seq INTEGER NOT "     \
+	"NULL, hash BLOB NOT NULL UNIQUE, hlc INTEGER NOT NULL, bytes BLOB NOT NULL, peer TEXT,"   \
+	" urgent INTEGER NOT NULL DEFAULT 0) STRICT;"                                              \
+	"CREATE INDEX ops_urgent ON ops(pos) WHERE urgent = 1;"
+
 static const char log_schema[] =
 	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;"
 	"CREATE TABLE ops(pos INTEGER PRIMARY KEY, origin BLOB NOT NULL, seq INTEGER NOT NULL,"
@@ -105,19 +111,16 @@ static const char log_schema[] =
 	"CREATE TABLE peers(name TEXT PRIMARY KEY, pull_cursor INTEGER NOT NULL DEFAULT 0,"
 	" push_cursor INTEGER NOT NULL DEFAULT 0, last_contact_ms INTEGER, last_ok_ms INTEGER,"
 	" last_error TEXT, sent INTEGER NOT NULL DEFAULT 0, received INTEGER NOT NULL DEFAULT 0,"
-	" epoch INTEGER NOT NULL DEFAULT 0) STRICT;"
-	"CREATE TABLE history(pos INTEGER PRIMARY KEY, origin BLOB NOT NULL, seq INTEGER NOT NULL,"
-	" hash BLOB NOT NULL UNIQUE, hlc INTEGER NOT NULL, bytes BLOB NOT NULL, peer TEXT) STRICT;";
+	" epoch INTEGER NOT NULL DEFAULT 0) STRICT;" HISTORY_SCHEMA;
 
-/* Version 3 (issue #3): ops held outside their chain and the moved_from
- * column of the child's and the guardian's rows (records that move), and
- * the log epoch of each parent's pull cursor (restored parents). */
+/* Version 3 (issue #3, #4): ops held outside their chain (records that
+ * move, urgent ops ahead of their chain), the moved_from column of the
+ * child's and the guardian's rows, the log epoch of each parent's pull
+ * cursor (restored parents), an index of urgent ops. */
 static const char v2_to_v3[] =
-	"CREATE TABLE history(pos INTEGER PRIMARY KEY, origin BLOB NOT NULL, seq INTEGER NOT NULL,"
-	" hash BLOB NOT NULL UNIQUE, hlc INTEGER NOT NULL, bytes BLOB NOT NULL, peer TEXT) STRICT;"
-	"ALTER TABLE child ADD COLUMN moved_from TEXT;"
-	"ALTER TABLE guardian ADD COLUMN moved_from TEXT;"
-	"ALTER TABLE peers ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;";
+	HISTORY_SCHEMA "ALTER TABLE child ADD COLUMN moved_from TEXT;"
+		       "ALTER TABLE guardian ADD COLUMN moved_from TEXT;"
+		       "ALTER TABLE peers ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;";
 
 static cn_err exec(cn_store *s, const char *sql, const char *doing, cn_diag *diag);
 
@@ -895,8 +898,8 @@ cn_err cn_store_receive_history(cn_store *s, const void *bytes, size_t len, cons
 		goto refuse;
 	if ((err = exec(s, "SAVEPOINT cn_history", "keeping history", diag)))
 		goto done;
-	st = cn_store_stmt(s, "INSERT INTO history(origin, seq, hash, hlc, bytes, peer)"
-			      " VALUES(?, ?, ?, ?, ?, ?)");
+	st = cn_store_stmt(s, "INSERT INTO history(origin, seq, hash, hlc, bytes, peer, urgent)"
+			      " VALUES(?, ?, ?, ?, ?, ?, ?)");
 	if (!st) {
 		err = sqlerr(s, sqlite3_errcode(s->db), "keeping history", diag);
 	} else {
@@ -907,6 +910,7 @@ cn_err cn_store_receive_history(cn_store *s, const void *bytes, size_t len, cons
 		sqlite3_bind_blob(st, 5, d->bytes, (int)d->len, SQLITE_STATIC);
 		if (peer)
 			sqlite3_bind_text(st, 6, peer, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 7, (op->flags & CN_OP_FLAG_URGENT) != 0);
 		rc = sqlite3_step(st);
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);

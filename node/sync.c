@@ -317,6 +317,50 @@ static cn_err log_epoch(cn_node *n, uint64_t *epoch, cn_diag *diag)
 	return cn_store_meta_set(cn_node_store(n), "log_epoch", buf, diag);
 }
 
+/* Urgent ops after the cursor that the child may read and did not send,
+ * as history items at the front of the batch (issue #4: a mandatory
+ * report travels ahead of any backlog; the child takes it outside the
+ * chain, and again in chain order when the walk gets there). At most
+ * budget bytes, oldest first. */
+static cn_err urgent_ahead(cn_node *n, const char *peer, const cn_rights *r, uint64_t cursor,
+			   uint64_t budget, batch_builder *b, cn_diag *diag)
+{
+	sqlite3_stmt *st = cn_store_stmt(
+		cn_node_store(n),
+		"SELECT bytes FROM ops WHERE urgent = 1 AND pos > ?1 AND skip_from IS NULL AND"
+		" (peer IS NULL OR peer != ?2) UNION ALL SELECT bytes FROM history WHERE urgent = 1"
+		" AND (peer IS NULL OR peer != ?2)");
+	cn_err err = CN_OK;
+	int rc;
+
+	if (!st)
+		return sqlerr(n, sqlite3_errcode(cn_store_db(cn_node_store(n))),
+			      "finding urgent ops", diag);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)cursor);
+	sqlite3_bind_text(st, 2, peer, -1, SQLITE_STATIC);
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const void *bytes = sqlite3_column_blob(st, 0);
+		size_t blen = (size_t)sqlite3_column_bytes(st, 0);
+		cn_sync_item *it;
+		if (b->bytes + blen > budget || b->n >= CN_SYNC_MAX_ITEMS / 2)
+			break;
+		if (!readable(n, r, bytes, blen))
+			continue;
+		if (!(it = push_item(b))) {
+			err = CN_ERR_NOMEM;
+			break;
+		}
+		it->history = true;
+		if (!(err = own_copy(b, bytes, blen, &it->op))) {
+			it->op_len = blen;
+			b->bytes += blen + 8;
+		}
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return err;
+}
+
 static cn_err serve_pull(cn_node *n, const char *peer, const cn_rights *r, const cn_sync_msg *req,
 			 uint8_t **resp, size_t *len, cn_diag *diag)
 {
@@ -334,16 +378,20 @@ static cn_err serve_pull(cn_node *n, const char *peer, const cn_rights *r, const
 		return err;
 	if (req->epoch != m.epoch)
 		m.cursor = 0; /* a cursor into another log (or none): from the start */
-
 	if (max > CN_SYNC_MAX_MSG / 2)
 		max = CN_SYNC_MAX_MSG / 2;
+	if ((req->flags & CN_SYNC_PULL_URGENT) &&
+	    (err = urgent_ahead(n, peer, r, m.cursor, max / 2, &b, diag)))
+		goto done;
 	rc = sqlite3_prepare_v2(
 		cn_store_db(cn_node_store(n)),
 		"SELECT pos, origin, seq, hash, bytes, skip_from, peer IS ?2 FROM ops"
 		" WHERE pos > ?1 ORDER BY pos",
 		-1, &st, NULL);
-	if (rc != SQLITE_OK)
+	if (rc != SQLITE_OK) {
+		builder_fini(&b);
 		return sqlerr(n, rc, "reading the log", diag);
+	}
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)m.cursor);
 	sqlite3_bind_text(st, 2, peer, -1, SQLITE_STATIC);
 	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -470,6 +518,7 @@ static cn_err serve_pull(cn_node *n, const char *peer, const cn_rights *r, const
 		err = sqlerr(n, rc, "reading the log", diag);
 	sqlite3_finalize(st);
 	hist_clear(&hist);
+done:
 	if (!err) {
 		m.items = b.items;
 		m.n_items = b.n;
@@ -481,6 +530,17 @@ static cn_err serve_pull(cn_node *n, const char *peer, const cn_rights *r, const
 
 /* ---- parent: PUSH ---- */
 
+/* The urgent flag of signed op bytes (they were verified on receipt). */
+static bool op_urgent(const uint8_t *bytes, size_t len)
+{
+	cn_op_decoded *d = NULL;
+	bool urgent =
+		!cn_op_decode_unverified(bytes, len, &d, NULL) && (d->op.flags & CN_OP_FLAG_URGENT);
+
+	cn_op_free(d);
+	return urgent;
+}
+
 static cn_err serve_push(cn_node *n, const char *peer, const cn_sync_msg *req, uint8_t **resp,
 			 size_t *len, cn_diag *diag)
 {
@@ -490,11 +550,35 @@ static cn_err serve_push(cn_node *n, const char *peer, const cn_sync_msg *req, u
 	if ((err = cn_node_begin(n, diag)))
 		return err;
 	for (size_t i = 0; i < req->n_items; i++) {
+		const cn_sync_item *it = &req->items[i];
 		cn_receipt rc;
 		cn_diag why = {{0}};
-		if ((err = cn_node_receive(n, req->items[i].op, req->items[i].op_len, peer, &rc,
-					   &why, diag)))
+		if (it->history) {
+			/* an urgent op ahead of its chain (issue #4): taken outside
+			 * the chain now, into it when the chain gets there */
+			if ((err = cn_node_receive_history(n, it->op, it->op_len, peer, &rc, &why,
+							   diag)))
+				goto fail;
+			if (rc == CN_RECEIPT_QUARANTINED)
+				fprintf(stderr,
+					"carenode: 已隔离来自 %s 的紧急操作 / quarantined an "
+					"urgent op "
+					"from %s: %s\n",
+					peer, peer, why.text);
+			if (rc == CN_RECEIPT_APPLIED) {
+				m.applied++;
+				cn_node_urgent_arrived(n);
+			} else if (rc == CN_RECEIPT_DUPLICATE) {
+				m.duplicate++;
+			} else if (rc == CN_RECEIPT_QUARANTINED) {
+				m.quarantined++;
+			}
+			continue;
+		}
+		if ((err = cn_node_receive(n, it->op, it->op_len, peer, &rc, &why, diag)))
 			goto fail;
+		if (rc == CN_RECEIPT_APPLIED && op_urgent(it->op, it->op_len))
+			cn_node_urgent_arrived(n);
 		if (rc == CN_RECEIPT_APPLIED)
 			m.applied++;
 		else if (rc == CN_RECEIPT_DUPLICATE)
@@ -688,6 +772,65 @@ static cn_err range_vouched(cn_node *n, const cn_sync_msg *m, size_t i, cn_diag 
 static const char push_sql[] = "SELECT pos, bytes FROM ops WHERE pos > ?1 AND skip_from IS NULL"
 			       " AND (peer IS NULL OR peer != ?2) ORDER BY pos";
 
+/* Before any backlog: the urgent ops not yet pushed, in one PUSH of items
+ * the parent takes ahead of their chains (issue #4, R5: a mandatory report
+ * reaches the police and civil affairs first). Ops received from this
+ * parent are not sent back. */
+static cn_err push_urgent(cn_node *n, const char *parent, const peer_state *ps,
+			  cn_sync_roundtrip_fn rt, void *ctx, size_t batch, cn_sync_stats *stats,
+			  cn_diag *diag)
+{
+	sqlite3_stmt *st = cn_store_stmt(
+		cn_node_store(n),
+		"SELECT bytes FROM ops WHERE urgent = 1 AND pos > ?1 AND skip_from IS NULL AND"
+		" (peer IS NULL OR peer != ?2) UNION ALL SELECT bytes FROM history WHERE urgent = 1"
+		" AND (peer IS NULL OR peer != ?2)");
+	batch_builder b = {0};
+	cn_sync_msg req = {.type = CN_SYNC_PUSH}, resp;
+	uint8_t *raw = NULL;
+	cn_err err = CN_OK;
+	int rc;
+
+	if (!st)
+		return sqlerr(n, sqlite3_errcode(cn_store_db(cn_node_store(n))),
+			      "finding urgent ops", diag);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)ps->push_cursor);
+	sqlite3_bind_text(st, 2, parent, -1, SQLITE_STATIC);
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		size_t blen = (size_t)sqlite3_column_bytes(st, 0);
+		cn_sync_item *it;
+		if (b.n && (b.bytes + blen > batch || b.n >= CN_SYNC_MAX_ITEMS))
+			break;
+		if (!(it = push_item(&b)) ||
+		    (err = own_copy(&b, sqlite3_column_blob(st, 0), blen, &it->op))) {
+			err = err ? err : CN_ERR_NOMEM;
+			break;
+		}
+		it->op_len = blen;
+		it->history = true;
+		b.bytes += blen;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (!err && b.n) {
+		req.items = b.items;
+		req.n_items = b.n;
+		if (!(err = roundtrip(rt, ctx, &req, &resp, &raw, stats, diag))) {
+			if (resp.type != CN_SYNC_ACK) {
+				cn_diag_set(diag, "上级节点回复了错误的消息 / the parent answered "
+						  "out of turn");
+				err = CN_ERR_FORMAT;
+			} else {
+				stats->urgent += b.n;
+			}
+			cn_syncmsg_fini(&resp);
+		}
+		free(raw);
+	}
+	builder_fini(&b);
+	return err;
+}
+
 static cn_err push_all(cn_node *n, const char *parent, peer_state *ps, cn_sync_roundtrip_fn rt,
 		       void *ctx, size_t batch, cn_sync_stats *stats, cn_diag *diag)
 {
@@ -806,14 +949,15 @@ static cn_err push_all(cn_node *n, const char *parent, peer_state *ps, cn_sync_r
 static cn_err pull_all(cn_node *n, const char *parent, peer_state *ps, cn_sync_roundtrip_fn rt,
 		       void *ctx, size_t batch, cn_sync_stats *stats, cn_diag *diag)
 {
-	bool restarted = false;
+	bool restarted = false, first = true;
 
-	for (;;) {
+	for (;; first = false) {
 		cn_sync_msg req = {.type = CN_SYNC_PULL,
 				   .cursor = ps->pull_cursor,
 				   .max_bytes = batch,
 				   .epoch = ps->epoch,
-				   .flags = cn_node_needs_head(n) ? CN_SYNC_PULL_OWN : 0},
+				   .flags = (cn_node_needs_head(n) ? CN_SYNC_PULL_OWN : 0) |
+					    (first ? CN_SYNC_PULL_URGENT : 0)},
 			    resp;
 		uint8_t *raw = NULL;
 		uint64_t got = 0;
@@ -863,8 +1007,11 @@ static cn_err pull_all(cn_node *n, const char *parent, peer_state *ps, cn_sync_r
 				err = cn_node_receive_history(n, it->op, it->op_len, parent, &r,
 							      &why, diag);
 				got++;
-				if (!err && r == CN_RECEIPT_APPLIED)
+				if (!err && r == CN_RECEIPT_APPLIED) {
 					stats->history++;
+					if (op_urgent(it->op, it->op_len))
+						stats->urgent++;
+				}
 			} else if (it->op) {
 				err = cn_node_receive(n, it->op, it->op_len, parent, &r, &why,
 						      diag);
@@ -1063,7 +1210,9 @@ cn_err cn_sync_run(cn_node *n, const char *parent, cn_sync_roundtrip_fn rt, void
 		batch_bytes = CN_SYNC_MAX_MSG / 2; /* a PUSH must still encode */
 	if ((err = peer_load(n, parent, &ps, diag)))
 		return err;
-	err = push_all(n, parent, &ps, rt, ctx, batch_bytes, stats, diag);
+	err = push_urgent(n, parent, &ps, rt, ctx, batch_bytes, stats, diag);
+	if (!err)
+		err = push_all(n, parent, &ps, rt, ctx, batch_bytes, stats, diag);
 	/* pull even when the push could not finish (a deferred op, a parent
 	 * that lacks an origin's earlier ops): updates from above, revocations
 	 * among them, must not wait on it. The first error is reported. */

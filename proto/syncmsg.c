@@ -19,7 +19,7 @@ static void write_items(cn_mp_writer *w, const cn_sync_msg *m, bool ranges)
 	cn_mp_write_array(w, (uint32_t)m->n_items);
 	for (size_t i = 0; i < m->n_items; i++) {
 		const cn_sync_item *it = &m->items[i];
-		if (it->op && it->history && ranges) {
+		if (it->op && it->history) {
 			cn_mp_write_array(w, 1);
 			cn_mp_write_bin(w, it->op, it->op_len);
 			continue;
@@ -116,7 +116,7 @@ static void read_items(cn_mp_reader *r, cn_sync_msg *m, bool ranges)
 	m->n_items = n;
 	for (uint32_t i = 0; i < n && !r->err; i++) {
 		cn_sync_item *it = &m->items[i];
-		if (cn_mp_peek(r) == CN_MP_BIN || !ranges) {
+		if (cn_mp_peek(r) == CN_MP_BIN) {
 			uint32_t len;
 			it->op = cn_mp_read_bin(r, &len);
 			it->op_len = len;
@@ -134,7 +134,7 @@ static void read_items(cn_mp_reader *r, cn_sync_msg *m, bool ranges)
 				cn_mp_fail(r, CN_ERR_FORMAT, "a history op is 1-65536 bytes");
 			continue;
 		}
-		if (n_el != 4) {
+		if (n_el != 4 || !ranges) {
 			cn_mp_fail(
 				r, CN_ERR_FORMAT,
 				"a batch item is an op, [op] (history) or a withheld range of 4");
@@ -181,7 +181,7 @@ cn_err cn_syncmsg_decode(const uint8_t *bytes, size_t len, cn_sync_msg *m, cn_di
 		m->max_bytes = cn_mp_read_uint(&r);
 		m->epoch = cn_mp_read_uint(&r);
 		m->flags = cn_mp_read_uint(&r);
-		if (!r.err && (m->flags & ~(uint64_t)CN_SYNC_PULL_OWN))
+		if (!r.err && (m->flags & ~(uint64_t)(CN_SYNC_PULL_OWN | CN_SYNC_PULL_URGENT)))
 			cn_mp_fail(&r, CN_ERR_FORMAT, "unknown pull flags");
 		break;
 	case CN_SYNC_BATCH:

@@ -1209,7 +1209,7 @@ static void migrates_from(void **state, int version)
 			     "DETACH src;"
 			     "DROP TABLE history; ALTER TABLE child DROP COLUMN moved_from;"
 			     "ALTER TABLE guardian DROP COLUMN moved_from;"
-			     "ALTER TABLE peers DROP COLUMN epoch;"
+			     "ALTER TABLE peers DROP COLUMN epoch; DROP INDEX ops_urgent;"
 			     "UPDATE meta SET value = '2' WHERE key = 'schema_version';",
 			     NULL, NULL, NULL),
 		SQLITE_OK);

@@ -637,6 +637,89 @@ static void test_sync_restored_township_converges(void **state)
 	verify_all(f);
 }
 
+/* One exchange over a link that carries only the first `trips` round
+ * trips (a 2G link dropping right after it connects). */
+static cn_err sync_cut(fixture *f, int child, int parent, size_t batch, int trips,
+		       cn_sync_stats *st)
+{
+	link l;
+	char name[32];
+	cn_diag d = {{0}};
+
+	link_init(f, &l, child, parent);
+	l.fail_after = trips;
+	snprintf(name, sizeof(name), "node%d", parent);
+	return cn_sync_run(f->node[child], name, serve_rt, &l, batch, st, &d);
+}
+
+/* A visit filed as urgent, by node i about the child of this order. */
+static void urgent_visit(fixture *f, int i, int order, const char *findings)
+{
+	uint8_t rec[16];
+	char id[19];
+	cn_input v[] = {{"date", "2026-06-15"},
+			{"visitor", "联络员"},
+			{"visit_type", "party_cadre"},
+			{"findings", findings}};
+
+	child_idnum(order, id);
+	ok(cn_ledger_find_child(f->node[i], id, rec, &d_));
+	cn_node_set_op_flags(f->node[i], CN_OP_FLAG_URGENT);
+	ok(cn_ledger_event_add(f->node[i], "联络员", "visit", rec, v, 4, NULL, &d_));
+	cn_node_set_op_flags(f->node[i], 0);
+}
+
+/* Issue #4 (R5): an urgent op travels ahead of any backlog, up and down.
+ * Over a link that drops after one round trip, a village's urgent visit
+ * reaches its township, and the township's reaches the county, while 40
+ * routine files wait; the county's urgent op reaches the township the same
+ * way. Afterwards everything converges, every urgent op sits in its chain
+ * (the history table is empty), and nothing is doubled or refused. */
+static void test_sync_urgent_travels_first(void **state)
+{
+	fixture *f = *state;
+	cn_sync_stats st;
+	char sql[160];
+
+	hierarchy_round(f); /* joined and synced once: certificates known */
+	for (int k = 0; k < 40; k++)
+		county_add_child(f, N_V1, V1, 200 + k);
+	f->now += 1000;
+	urgent_visit(f, N_V1, 239, "发现儿童独自在家且受伤，已报告 / found alone and hurt");
+	/* up: one round trip, then the link drops */
+	assert_int_equal(sync_cut(f, N_V1, N_T1, 2048, 1, &st), CN_ERR_IO);
+	assert_int_equal(st.urgent, 1);
+	assert_int_equal(count(f, N_T1, "SELECT count(*) FROM visit"), 1);
+	assert_int_equal(count(f, N_T1, "SELECT count(*) FROM child"), 0); /* backlog waits */
+	assert_true(cn_node_take_urgent(f->node[N_T1]));                   /* relay at once */
+	assert_false(cn_node_take_urgent(f->node[N_T1]));
+	assert_int_equal(sync_cut(f, N_T1, N_COUNTY, 2048, 1, &st), CN_ERR_IO);
+	assert_int_equal(count(f, N_COUNTY, "SELECT count(*) FROM visit"), 1);
+	/* down: the county's urgent op comes first to the township */
+	f->now += 1000;
+	for (int k = 0; k < 20; k++)
+		county_add_child(f, N_COUNTY, V2, 300 + k);
+	urgent_visit(f, N_COUNTY, 319, "县民政局紧急跟进 / county follow-up");
+	assert_int_equal(sync_cut(f, N_T1, N_COUNTY, 2048, 2, &st), CN_ERR_IO);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM visit WHERE findings LIKE '县民政局%%'");
+	assert_int_equal(count(f, N_T1, sql), 1);
+	assert_true(count(f, N_T1, "SELECT count(*) FROM child") < 20);
+	/* then the backlog, and the urgent ops join their chains */
+	hierarchy_round(f);
+	hierarchy_round(f);
+	assert_int_equal(count(f, N_COUNTY, "SELECT count(*) FROM child"), 60);
+	assert_int_equal(count(f, N_COUNTY, "SELECT count(*) FROM visit"), 2);
+	for (int i = 0; i < N_NODES; i++) {
+		if (i == N_STRAY || i == N_POLICE)
+			continue;
+		assert_int_equal(count(f, i, "SELECT count(*) FROM history"), 0);
+		assert_int_equal(quarantined(f, i), 0);
+	}
+	assert_int_equal(count(f, N_COUNTY, "SELECT count(*) FROM ops WHERE urgent = 1"), 2);
+	scopes_agree(f);
+	verify_all(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -650,6 +733,7 @@ int main(void)
 		T(test_sync_child_moves_between_townships),
 		T(test_sync_restored_village_fetches_its_head),
 		T(test_sync_restored_township_converges),
+		T(test_sync_urgent_travels_first),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

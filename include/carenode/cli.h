@@ -29,6 +29,7 @@ typedef struct cn_cli {
 	FILE *out;
 	FILE *err;
 	const cn_env *env; /* NULL: the system clock and randomness */
+	bool urgent;       /* --urgent: the ops written are marked urgent */
 	/* the command's own arguments */
 	size_t n_opts;
 	const char *opt_name[CN_CLI_MAX_OPTS];

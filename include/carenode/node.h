@@ -118,6 +118,14 @@ bool cn_node_joined(const cn_node *n);
 bool cn_node_needs_head(const cn_node *n);
 CN_NODISCARD cn_err cn_node_set_needs_head(cn_node *n, cn_diag *diag);
 CN_NODISCARD cn_err cn_node_head_fetched(cn_node *n, cn_diag *diag);
+/* Urgent ops (issue #4): cn_node_set_op_flags sets flags for every op this
+ * handle writes from now on (the CLI's --urgent: CN_OP_FLAG_URGENT). The
+ * sync engine calls cn_node_urgent_arrived when an urgent op came in; the
+ * serve loop asks cn_node_take_urgent (true once per arrival) to relay it
+ * to its parent at once instead of at its next interval. */
+void cn_node_set_op_flags(cn_node *n, uint64_t flags);
+void cn_node_urgent_arrived(cn_node *n);
+bool cn_node_take_urgent(cn_node *n);
 /* What the node's certificate lets it read and write; NULL before join. */
 const cn_rights *cn_node_rights(const cn_node *n);
 

@@ -21,6 +21,9 @@
 /* PULL flag: send this node's own ops too (it was restored from a backup
  * and must fetch its chain's head before it writes). */
 #define CN_SYNC_PULL_OWN 1u
+/* PULL flag: first of an exchange: urgent ops after the cursor come first,
+ * ahead of their chains, as history items. */
+#define CN_SYNC_PULL_URGENT 2u
 
 typedef enum cn_sync_type {
 	CN_SYNC_PULL = 1,
@@ -35,7 +38,8 @@ typedef enum cn_sync_type {
 typedef struct cn_sync_item {
 	const uint8_t *op; /* NULL for a range */
 	size_t op_len;
-	bool history; /* BATCH: an op sent outside its chain (a record moved in) */
+	bool history; /* an op sent outside its chain: BATCH, a record moved in or an urgent op
+		       * ahead of its chain; PUSH, an urgent op ahead of its chain */
 	uint8_t origin[CN_KEY_BYTES];
 	uint64_t from, to;
 	uint8_t hash[CN_HASH_BYTES];
