@@ -11,7 +11,7 @@ cd "$root"
 status=0
 echo "== 检查代码格式 / checking the committed .clang-format layout =="
 if command -v clang-format >/dev/null; then
-	if ! clang-format --dry-run --Werror proto/*.c node/*.c include/carenode/*.h tests/*.c tests/*.h tests/bench/*.c 2>/tmp/cn-format.log; then
+	if ! clang-format --dry-run --Werror proto/*.c node/*.c include/carenode/*.h tests/*.c tests/*.h tests/bench/*.c tests/faultproxy/*.c 2>/tmp/cn-format.log; then
 		echo "clang-format: files differ from .clang-format (first lines):"
 		head -20 /tmp/cn-format.log
 		status=1
