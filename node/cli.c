@@ -109,8 +109,10 @@ static const command commands[] = {
 	 "运行节点：接受下级连接，并持续与上级同步（失败时退避重试）/ run the node: serve children "
 	 "and sync with the parent continuously, backing off on failure. Ctrl-C 停止 / stops."},
 	{"sync", "sync --once --parent tcp://上级:端口 [--timeout 秒] [--batch 字节]",
-	 "与上级同步一次后退出；退出码说明结果 / one exchange with the parent, then exit with a "
-	 "meaningful status."},
+	 "与上级同步一次后退出；退出码说明结果。不指定 --batch 时每批大小随实测链路调整，"
+	 "--timeout 为单次往返的上限（默认60秒）/ one exchange with the parent, then exit with a "
+	 "meaningful status. Without --batch each message's size follows the measured link; "
+	 "--timeout caps one round trip (default 60 s)."},
 	{"status", "status",
 	 "显示与各节点的同步状态、待上传操作、隔离数 / sync state per peer: last "
 	 "contact, ops pending, quarantine."},

@@ -71,7 +71,8 @@ static size_t batch_opt(cn_cli *c)
 {
 	const char *b = cn_cli_opt(c, "batch");
 
-	return b ? (size_t)strtoull(b, NULL, 10) : CN_SYNC_DEFAULT_BATCH;
+	/* none given: the link chooses, from what it measures */
+	return b ? (size_t)strtoull(b, NULL, 10) : 0;
 }
 
 cn_err cn_cli_sync(cn_cli *c)

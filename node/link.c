@@ -299,6 +299,21 @@ static cn_err tagged(char tag, const void *body, size_t len, uint8_t **out, size
 	return CN_OK;
 }
 
+/* An 'E' reply: the cn_err code in one byte, then why, in words. */
+static cn_err refusal(cn_err code, const cn_diag *why, uint8_t **out, size_t *out_len)
+{
+	size_t len = strlen(why->text);
+
+	*out = malloc(len + 2);
+	if (!*out)
+		return CN_ERR_NOMEM;
+	(*out)[0] = 'E';
+	(*out)[1] = (uint8_t)code;
+	memcpy(*out + 2, why->text, len);
+	*out_len = len + 2;
+	return CN_OK;
+}
+
 static void log_refusal(const char *what, const cn_diag *why)
 {
 	time_t t = time(NULL);
@@ -318,7 +333,7 @@ static cn_err handle(cn_link_server *s, const uint8_t *req, size_t len, uint8_t 
 	uint8_t sid[CN_HS_SID_BYTES];
 	cn_diag why = {{0}};
 	session *ss;
-	cn_err err;
+	cn_err err = CN_ERR_FORMAT;
 
 	*reply = NULL;
 	if (len < 1)
@@ -332,7 +347,7 @@ static cn_err handle(cn_link_server *s, const uint8_t *req, size_t len, uint8_t 
 		    (err = cn_hs_server_msg2(hs, req + 1, len - 1, msg2, &why)) ||
 		    (err = cn_hs_sid(hs, sid))) {
 			cn_hs_free(hs);
-			goto refuse;
+			goto refuse_hello;
 		}
 		/* a resent msg1 gets a new session: the client takes whichever
 		 * msg2 reaches it, and the other slot ages out */
@@ -412,7 +427,7 @@ static cn_err handle(cn_link_server *s, const uint8_t *req, size_t len, uint8_t 
 			free(plain);
 			log_refusal("a session", &why);
 			session_clear(ss);
-			return tagged('E', why.text, strlen(why.text), reply, reply_len);
+			return refusal(CN_ERR_DENIED, &why, reply, reply_len);
 		}
 		ss->last_used = ++s->tick;
 		if (dup) { /* the transport resent: the same answer */
@@ -441,17 +456,24 @@ static cn_err handle(cn_link_server *s, const uint8_t *req, size_t len, uint8_t 
 		return tagged('S', ss->cached + 1, ss->cached_len - 1, reply, reply_len);
 	}
 refuse:
+	/* a request that does not decode or authenticate: damaged on the way
+	 * (or forged); the session stays, the child may try again */
 	if (!why.text[0])
 		cn_diag_set(&why, "无法识别的请求 / unrecognised request");
 	log_refusal("a request", &why);
-	return tagged('E', why.text, strlen(why.text), reply, reply_len);
+	return refusal(err == CN_ERR_FORMAT || err == CN_ERR_TRUNCATED ? err : CN_ERR_SIGNATURE,
+		       &why, reply, reply_len);
+refuse_hello:
+	/* another deployment's network key, or not a handshake at all */
+	log_refusal("a handshake", &why);
+	return refusal(CN_ERR_DENIED, &why, reply, reply_len);
 refuse_session:
 	cn_diag_set(&why, "未知会话，请重新握手 / unknown session: start a new handshake");
-	return tagged('E', why.text, strlen(why.text), reply, reply_len);
+	return refusal(CN_ERR_STATE, &why, reply, reply_len);
 refuse_drop:
 	log_refusal("a handshake", &why);
 	session_clear(ss);
-	return tagged('E', why.text, strlen(why.text), reply, reply_len);
+	return refusal(CN_ERR_DENIED, &why, reply, reply_len);
 refuse_drop_session:
 	/* the reason (a local fault) goes to the log, not to the peer */
 	cn_diag_set(&why, "本地故障 / local failure: %s", cn_strerror(err));
@@ -460,7 +482,7 @@ refuse_drop_session:
 	cn_diag_clear(&why);
 	cn_diag_set(&why, "无法应答此请求，请重新握手 / this request cannot be answered: start a "
 			  "new handshake");
-	return tagged('E', why.text, strlen(why.text), reply, reply_len);
+	return refusal(CN_ERR_STATE, &why, reply, reply_len);
 }
 
 cn_err cn_link_server_step(cn_link_server *s, int timeout_ms, cn_diag *diag)
@@ -498,6 +520,14 @@ cn_err cn_link_server_step(cn_link_server *s, int timeout_ms, cn_diag *diag)
 
 /* ---- client ---- */
 
+static double mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
 struct cn_link_client {
 	cn_node *n;
 	identity id;
@@ -507,8 +537,57 @@ struct cn_link_client {
 	char parent[64];
 	cn_cert pcerts[CN_CHAIN_MAX]; /* the parent's chain, checked again per exchange */
 	size_t n_pcerts;
-	int timeout_ms;
+	int timeout_ms; /* the most one round trip may take (--timeout) */
+	/* what the link has shown so far (issue #4: small batches on a bad
+	 * link, large on a good one; timeouts from the link, not fixed) */
+	double rate;   /* bytes per second of large round trips; 0: not known yet */
+	double rtt_ms; /* round trip time of small messages; 0: not known yet */
 };
+
+#define PROBE_BATCH (64u << 10) /* the first batch on a link not yet measured */
+#define MIN_BATCH (8u << 10)
+#define MAX_BATCH (1u << 20)
+#define BATCH_SECONDS 4.0 /* a batch is about this much of the link's time */
+
+/* cn_sync_batch_fn: the next message's size from the measured link. */
+static size_t link_batch(void *ctx)
+{
+	const cn_link_client *c = ctx;
+	double b;
+
+	if (c->rate <= 0)
+		return PROBE_BATCH;
+	b = c->rate * BATCH_SECONDS;
+	return b < MIN_BATCH ? MIN_BATCH : b > MAX_BATCH ? MAX_BATCH : (size_t)b;
+}
+
+/* How long one round trip moving bytes may take: three times what the
+ * link has shown, plus 5 s, at least 10 s, at most the caller's limit. */
+static int link_timeout(const cn_link_client *c, size_t bytes)
+{
+	double ms;
+
+	if (c->rate <= 0)
+		return c->timeout_ms;
+	ms = 3 * (c->rtt_ms + (double)bytes * 1000.0 / c->rate) + 5000;
+	if (ms < 10000)
+		ms = 10000;
+	return ms > c->timeout_ms ? c->timeout_ms : (int)ms;
+}
+
+/* Learns from one round trip that moved bytes in ms. */
+static void link_learn(cn_link_client *c, size_t bytes, double ms)
+{
+	if (bytes < (16u << 10)) {
+		c->rtt_ms = c->rtt_ms > 0 ? 0.75 * c->rtt_ms + 0.25 * ms : ms;
+		return;
+	}
+	double t = ms - c->rtt_ms, sample;
+	if (t < 1)
+		t = 1;
+	sample = (double)bytes * 1000.0 / t;
+	c->rate = c->rate > 0 ? 0.5 * c->rate + 0.5 * sample : sample;
+}
 
 cn_err cn_link_client_new(cn_node *n, const char *url, cn_link_client **out, cn_diag *diag)
 {
@@ -569,7 +648,8 @@ static cn_err exchange(cn_link_client *c, char tag, const uint8_t *body, size_t 
 	nng_msg *msg = NULL;
 	uint8_t *reply;
 	size_t rlen;
-	int rv;
+	double t0;
+	int rv, tmo;
 
 	*out = NULL;
 	if ((rv = nng_msg_alloc(&msg, len + 1)) != 0)
@@ -577,7 +657,13 @@ static cn_err exchange(cn_link_client *c, char tag, const uint8_t *body, size_t 
 	((uint8_t *)nng_msg_body(msg))[0] = (uint8_t)tag;
 	if (len)
 		memcpy((uint8_t *)nng_msg_body(msg) + 1, body, len);
-	nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, c->timeout_ms);
+	/* the reply may be as large as a batch; a request is resent (to a new
+	 * connection, answered from the parent's cache) only after the whole
+	 * round trip's time, never while the first copy is still on its way */
+	tmo = link_timeout(c, len + 1 + link_batch(c));
+	nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, tmo);
+	nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, tmo);
+	t0 = mono_ms();
 	if ((rv = nng_sendmsg(c->sock, msg, 0)) != 0) {
 		nng_msg_free(msg);
 		return nng_err(rv, "sending to the parent", diag);
@@ -586,16 +672,22 @@ static cn_err exchange(cn_link_client *c, char tag, const uint8_t *body, size_t 
 		return nng_err(rv, "waiting for the parent", diag);
 	reply = nng_msg_body(msg);
 	rlen = nng_msg_len(msg);
+	link_learn(c, len + 1 + rlen, mono_ms() - t0);
 	if (rlen < 1 || (reply[0] != (uint8_t)tag && reply[0] != 'E')) {
 		nng_msg_free(msg);
 		cn_diag_set(diag, "上级节点的回复格式错误 / malformed reply from the parent");
 		return CN_ERR_FORMAT;
 	}
 	if (reply[0] == 'E') {
+		/* the parent's reason: a code it chose, never taken as success */
+		cn_err code = rlen >= 2 && reply[1] > CN_OK && reply[1] < CN_ERR__COUNT
+				      ? (cn_err)reply[1]
+				      : CN_ERR_DENIED;
+		size_t tlen = rlen >= 2 ? rlen - 2 : 0;
 		cn_diag_set(diag, "上级节点拒绝 / the parent refused: %.*s",
-			    (int)(rlen - 1 < 400 ? rlen - 1 : 400), (const char *)reply + 1);
+			    (int)(tlen < 400 ? tlen : 400), (const char *)reply + 2);
 		nng_msg_free(msg);
-		return CN_ERR_DENIED;
+		return code;
 	}
 	*out = malloc(rlen - 1 ? rlen - 1 : 1);
 	if (!*out) {
@@ -700,8 +792,10 @@ cn_err cn_link_sync(cn_link_client *c, size_t batch_bytes, int timeout_ms, cn_sy
 	}
 	if (c->chan) {
 		cn_diag first = {{0}};
-		err = cn_sync_run(c->n, c->parent, sealed_rt, c, batch_bytes, stats, &first);
-		if (err != CN_ERR_DENIED && err != CN_ERR_NETWORK) {
+		err = cn_sync_run_adaptive(c->n, c->parent, sealed_rt,
+					   batch_bytes ? NULL : link_batch, c, batch_bytes, stats,
+					   &first);
+		if (err != CN_ERR_DENIED && err != CN_ERR_NETWORK && err != CN_ERR_STATE) {
 			if (err)
 				cn_diag_set(diag, "%s", first.text);
 			return err;
@@ -709,7 +803,8 @@ cn_err cn_link_sync(cn_link_client *c, size_t batch_bytes, int timeout_ms, cn_sy
 	}
 	if ((err = handshake(c, diag)))
 		return err;
-	err = cn_sync_run(c->n, c->parent, sealed_rt, c, batch_bytes, stats, diag);
+	err = cn_sync_run_adaptive(c->n, c->parent, sealed_rt, batch_bytes ? NULL : link_batch, c,
+				   batch_bytes, stats, diag);
 	stats->round_trips += 2; /* the handshake */
 	return err;
 }

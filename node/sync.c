@@ -772,13 +772,33 @@ static cn_err range_vouched(cn_node *n, const cn_sync_msg *m, size_t i, cn_diag 
 static const char push_sql[] = "SELECT pos, bytes FROM ops WHERE pos > ?1 AND skip_from IS NULL"
 			       " AND (peer IS NULL OR peer != ?2) ORDER BY pos";
 
+/* How the child talks to its parent during one exchange. */
+typedef struct xfer {
+	cn_sync_roundtrip_fn rt;
+	cn_sync_batch_fn batch_fn; /* NULL: fixed */
+	void *ctx;
+	size_t fixed;
+} xfer;
+
+/* The bytes the next message may carry: the link's current choice, within
+ * what a PUSH can still encode. */
+static size_t batch_now(const xfer *x)
+{
+	size_t b = x->batch_fn ? x->batch_fn(x->ctx) : x->fixed;
+
+	if (b < 1024)
+		b = 1024;
+	if (b > CN_SYNC_MAX_MSG / 2)
+		b = CN_SYNC_MAX_MSG / 2;
+	return b;
+}
+
 /* Before any backlog: the urgent ops not yet pushed, in one PUSH of items
  * the parent takes ahead of their chains (issue #4, R5: a mandatory report
  * reaches the police and civil affairs first). Ops received from this
  * parent are not sent back. */
-static cn_err push_urgent(cn_node *n, const char *parent, const peer_state *ps,
-			  cn_sync_roundtrip_fn rt, void *ctx, size_t batch, cn_sync_stats *stats,
-			  cn_diag *diag)
+static cn_err push_urgent(cn_node *n, const char *parent, const peer_state *ps, const xfer *x,
+			  cn_sync_stats *stats, cn_diag *diag)
 {
 	sqlite3_stmt *st = cn_store_stmt(
 		cn_node_store(n),
@@ -799,7 +819,7 @@ static cn_err push_urgent(cn_node *n, const char *parent, const peer_state *ps,
 	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		size_t blen = (size_t)sqlite3_column_bytes(st, 0);
 		cn_sync_item *it;
-		if (b.n && (b.bytes + blen > batch || b.n >= CN_SYNC_MAX_ITEMS))
+		if (b.n && (b.bytes + blen > batch_now(x) || b.n >= CN_SYNC_MAX_ITEMS))
 			break;
 		if (!(it = push_item(&b)) ||
 		    (err = own_copy(&b, sqlite3_column_blob(st, 0), blen, &it->op))) {
@@ -815,7 +835,7 @@ static cn_err push_urgent(cn_node *n, const char *parent, const peer_state *ps,
 	if (!err && b.n) {
 		req.items = b.items;
 		req.n_items = b.n;
-		if (!(err = roundtrip(rt, ctx, &req, &resp, &raw, stats, diag))) {
+		if (!(err = roundtrip(x->rt, x->ctx, &req, &resp, &raw, stats, diag))) {
 			if (resp.type != CN_SYNC_ACK) {
 				cn_diag_set(diag, "上级节点回复了错误的消息 / the parent answered "
 						  "out of turn");
@@ -831,8 +851,8 @@ static cn_err push_urgent(cn_node *n, const char *parent, const peer_state *ps,
 	return err;
 }
 
-static cn_err push_all(cn_node *n, const char *parent, peer_state *ps, cn_sync_roundtrip_fn rt,
-		       void *ctx, size_t batch, cn_sync_stats *stats, cn_diag *diag)
+static cn_err push_all(cn_node *n, const char *parent, peer_state *ps, const xfer *x,
+		       cn_sync_stats *stats, cn_diag *diag)
 {
 	bool resent = false;
 	uint64_t *at = NULL; /* the pos of each item sent */
@@ -857,7 +877,7 @@ static cn_err push_all(cn_node *n, const char *parent, peer_state *ps, cn_sync_r
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			size_t blen = (size_t)sqlite3_column_bytes(st, 1);
 			cn_sync_item *it;
-			if (b.n && (b.bytes + blen > batch || b.n >= CN_SYNC_MAX_ITEMS))
+			if (b.n && (b.bytes + blen > batch_now(x) || b.n >= CN_SYNC_MAX_ITEMS))
 				break;
 			if (!(it = push_item(&b)) ||
 			    (err = own_copy(&b, sqlite3_column_blob(st, 1), blen, &it->op)))
@@ -886,7 +906,7 @@ static cn_err push_all(cn_node *n, const char *parent, peer_state *ps, cn_sync_r
 		req.items = b.items;
 		req.n_items = b.n;
 		if (!err)
-			err = roundtrip(rt, ctx, &req, &resp, &raw, stats, diag);
+			err = roundtrip(x->rt, x->ctx, &req, &resp, &raw, stats, diag);
 		builder_fini(&b);
 		if (err) {
 			free(raw);
@@ -946,15 +966,15 @@ static cn_err push_all(cn_node *n, const char *parent, peer_state *ps, cn_sync_r
 	}
 }
 
-static cn_err pull_all(cn_node *n, const char *parent, peer_state *ps, cn_sync_roundtrip_fn rt,
-		       void *ctx, size_t batch, cn_sync_stats *stats, cn_diag *diag)
+static cn_err pull_all(cn_node *n, const char *parent, peer_state *ps, const xfer *x,
+		       cn_sync_stats *stats, cn_diag *diag)
 {
 	bool restarted = false, first = true;
 
 	for (;; first = false) {
 		cn_sync_msg req = {.type = CN_SYNC_PULL,
 				   .cursor = ps->pull_cursor,
-				   .max_bytes = batch,
+				   .max_bytes = batch_now(x),
 				   .epoch = ps->epoch,
 				   .flags = (cn_node_needs_head(n) ? CN_SYNC_PULL_OWN : 0) |
 					    (first ? CN_SYNC_PULL_URGENT : 0)},
@@ -969,7 +989,7 @@ static cn_err pull_all(cn_node *n, const char *parent, peer_state *ps, cn_sync_r
 		bool gap = false, may_restart = !restarted && req.cursor > 0;
 		cn_err err;
 
-		if ((err = roundtrip(rt, ctx, &req, &resp, &raw, stats, diag))) {
+		if ((err = roundtrip(x->rt, x->ctx, &req, &resp, &raw, stats, diag))) {
 			free(raw);
 			return err;
 		}
@@ -1200,26 +1220,31 @@ static cn_err forget_moved(cn_node *n, const char *parent, uint64_t push_cursor,
 cn_err cn_sync_run(cn_node *n, const char *parent, cn_sync_roundtrip_fn rt, void *ctx,
 		   size_t batch_bytes, cn_sync_stats *stats, cn_diag *diag)
 {
+	return cn_sync_run_adaptive(n, parent, rt, NULL, ctx, batch_bytes, stats, diag);
+}
+
+cn_err cn_sync_run_adaptive(cn_node *n, const char *parent, cn_sync_roundtrip_fn rt,
+			    cn_sync_batch_fn batch_fn, void *ctx, size_t batch_bytes,
+			    cn_sync_stats *stats, cn_diag *diag)
+{
+	xfer x = {rt, batch_fn, ctx, batch_bytes};
 	peer_state ps;
 	cn_err err;
 
 	memset(stats, 0, sizeof(*stats));
-	if (!batch_bytes)
-		batch_bytes = CN_SYNC_DEFAULT_BATCH;
-	if (batch_bytes > CN_SYNC_MAX_MSG / 2)
-		batch_bytes = CN_SYNC_MAX_MSG / 2; /* a PUSH must still encode */
+	if (!x.fixed)
+		x.fixed = CN_SYNC_DEFAULT_BATCH;
 	if ((err = peer_load(n, parent, &ps, diag)))
 		return err;
-	err = push_urgent(n, parent, &ps, rt, ctx, batch_bytes, stats, diag);
+	err = push_urgent(n, parent, &ps, &x, stats, diag);
 	if (!err)
-		err = push_all(n, parent, &ps, rt, ctx, batch_bytes, stats, diag);
+		err = push_all(n, parent, &ps, &x, stats, diag);
 	/* pull even when the push could not finish (a deferred op, a parent
 	 * that lacks an origin's earlier ops): updates from above, revocations
 	 * among them, must not wait on it. The first error is reported. */
 	if (err != CN_ERR_NETWORK) {
 		cn_diag pull_diag = {{0}};
-		cn_err pull_err = pull_all(n, parent, &ps, rt, ctx, batch_bytes, stats,
-					   err ? &pull_diag : diag);
+		cn_err pull_err = pull_all(n, parent, &ps, &x, stats, err ? &pull_diag : diag);
 		if (!err)
 			err = pull_err;
 	}

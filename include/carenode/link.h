@@ -37,7 +37,11 @@ void cn_link_server_free(cn_link_server *s);
 CN_NODISCARD cn_err cn_link_client_new(cn_node *n, const char *url, cn_link_client **out,
 				       cn_diag *diag);
 /* One complete exchange with the parent (handshake when needed, then push
- * and pull). timeout_ms bounds each round trip. */
+ * and pull). batch_bytes 0: each message's size follows the link as
+ * measured (about 4 s of it, 8 KiB to 1 MiB; 64 KiB before the first
+ * measure), kept across exchanges of this client. Each round trip may take
+ * three times what the link has shown plus 5 s (at least 10 s), never more
+ * than timeout_ms; NNG resends a request only after that time. */
 CN_NODISCARD cn_err cn_link_sync(cn_link_client *c, size_t batch_bytes, int timeout_ms,
 				 cn_sync_stats *stats, cn_diag *diag);
 /* The parent's peer name once known ("<code>/<key prefix>"), else "". */

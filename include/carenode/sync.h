@@ -55,6 +55,14 @@ typedef struct cn_sync_stats {
 CN_NODISCARD cn_err cn_sync_run(cn_node *n, const char *parent, cn_sync_roundtrip_fn rt, void *ctx,
 				size_t batch_bytes, cn_sync_stats *stats, cn_diag *diag);
 
+/* The same, with the bytes per message chosen anew before every message by
+ * batch_fn(ctx) (the link measures itself: small on a bad link, large on a
+ * good one); batch_bytes is used when batch_fn is NULL. */
+typedef size_t (*cn_sync_batch_fn)(void *ctx);
+CN_NODISCARD cn_err cn_sync_run_adaptive(cn_node *n, const char *parent, cn_sync_roundtrip_fn rt,
+					 cn_sync_batch_fn batch_fn, void *ctx, size_t batch_bytes,
+					 cn_sync_stats *stats, cn_diag *diag);
+
 /* Ops waiting to go up to parent (local and from the node's children). */
 CN_NODISCARD cn_err cn_sync_pending_up(cn_node *n, const char *parent, uint64_t *count,
 				       cn_diag *diag);
