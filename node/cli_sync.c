@@ -44,6 +44,8 @@ static void print_stats(cn_cli *c, const char *parent, const cn_sync_stats *st)
 		cn_json_kv_int(&j, "round_trips", (int64_t)st->round_trips);
 		cn_json_kv_int(&j, "bytes_sent", (int64_t)st->bytes_sent);
 		cn_json_kv_int(&j, "bytes_received", (int64_t)st->bytes_received);
+		cn_json_kv_int(&j, "wire_sent", (int64_t)st->wire_sent);
+		cn_json_kv_int(&j, "wire_received", (int64_t)st->wire_received);
 		cn_json_kv_int(&j, "pushed", (int64_t)st->pushed);
 		cn_json_kv_int(&j, "parent_applied", (int64_t)st->parent_applied);
 		cn_json_kv_int(&j, "parent_quarantined", (int64_t)st->parent_quarantined);

@@ -17,6 +17,7 @@
 #include <nng/protocol/reqrep0/req.h>
 
 #include "carenode/enrol.h"
+#include "carenode/pack.h"
 #include "carenode/handshake.h"
 #include "carenode/keyfile.h"
 
@@ -413,13 +414,18 @@ static cn_err handle(cn_link_server *s, const uint8_t *req, size_t len, uint8_t 
 		return tagged('T', ss->msg4 + 1, ss->msg4_len - 1, reply, reply_len);
 	}
 	if (req[0] == 'S') {
-		uint8_t *plain = NULL, *resp = NULL, *sealed = NULL;
+		uint8_t *plain = NULL, *packed = NULL, *resp = NULL, *sealed = NULL;
 		size_t plen, rlen, slen;
 		bool dup;
 		if (cn_chan_peek_sid(req + 1, len - 1, sid, &why) || !(ss = session_find(s, sid)) ||
 		    !ss->chan)
 			goto refuse_session;
-		if ((err = cn_chan_open(ss->chan, req + 1, len - 1, &plain, &plen, &dup, &why)))
+		if ((err = cn_chan_open(ss->chan, req + 1, len - 1, &packed, &plen, &dup, &why)))
+			goto refuse;
+		/* a resend (dup) is answered from the cache below, unread */
+		err = dup ? CN_OK : cn_unpack(packed, plen, CN_SYNC_MAX_MSG, &plain, &plen, &why);
+		free(packed);
+		if (err)
 			goto refuse;
 		/* a session outlives exchanges: its peer's certificate may have
 		 * been revoked or have expired since the handshake */
@@ -440,6 +446,12 @@ static cn_err handle(cn_link_server *s, const uint8_t *req, size_t len, uint8_t 
 		ss->cached_len = 0;
 		err = cn_sync_serve(s->n, ss->peer, &ss->rights, plain, plen, &resp, &rlen, &why);
 		free(plain);
+		if (!err) {
+			err = cn_pack(resp, rlen, &packed, &plen);
+			free(resp);
+			resp = packed;
+			rlen = plen;
+		}
 		if (!err)
 			err = cn_chan_seal(ss->chan, resp, rlen, &sealed, &slen, &why);
 		free(resp);
@@ -542,6 +554,7 @@ struct cn_link_client {
 	 * link, large on a good one; timeouts from the link, not fixed) */
 	double rate;   /* bytes per second of large round trips; 0: not known yet */
 	double rtt_ms; /* round trip time of small messages; 0: not known yet */
+	uint64_t wire_sent, wire_received; /* sealed sync messages, this exchange */
 };
 
 #define PROBE_BATCH (64u << 10) /* the first batch on a link not yet measured */
@@ -755,23 +768,32 @@ static cn_err sealed_rt(void *ctx, const uint8_t *req, size_t len, uint8_t **res
 			cn_diag *diag)
 {
 	cn_link_client *c = ctx;
-	uint8_t *sealed = NULL, *reply = NULL;
-	size_t slen, rlen;
+	uint8_t *sealed = NULL, *reply = NULL, *packed = NULL;
+	size_t slen, rlen, plen;
 	bool dup;
 	cn_err err;
 
-	if ((err = cn_chan_seal(c->chan, req, len, &sealed, &slen, diag)))
+	if ((err = cn_pack(req, len, &packed, &plen)))
+		return err;
+	err = cn_chan_seal(c->chan, packed, plen, &sealed, &slen, diag);
+	free(packed);
+	if (err)
 		return err;
 	err = exchange(c, 'S', sealed, slen, &reply, &rlen, diag);
 	free(sealed);
 	if (err)
 		return err;
-	err = cn_chan_open(c->chan, reply, rlen, resp, resp_len, &dup, diag);
+	c->wire_sent += slen + 1;
+	c->wire_received += rlen + 1;
+	err = cn_chan_open(c->chan, reply, rlen, &packed, &plen, &dup, diag);
 	free(reply);
 	if (!err && dup) {
 		cn_diag_set(diag, "收到重复的回复 / a repeated reply");
 		err = CN_ERR_CHAIN;
 	}
+	if (!err)
+		err = cn_unpack(packed, plen, CN_SYNC_MAX_MSG, resp, resp_len, diag);
+	free(packed);
 	return err;
 }
 
@@ -781,6 +803,7 @@ cn_err cn_link_sync(cn_link_client *c, size_t batch_bytes, int timeout_ms, cn_sy
 	cn_err err;
 
 	c->timeout_ms = timeout_ms > 0 ? timeout_ms : 60000;
+	c->wire_sent = c->wire_received = 0;
 	memset(stats, 0, sizeof(*stats));
 	/* keep the session across exchanges: an idle sync is then one round
 	 * trip. A parent that lost it (restarted) answers 'E': start over once.
@@ -798,6 +821,8 @@ cn_err cn_link_sync(cn_link_client *c, size_t batch_bytes, int timeout_ms, cn_sy
 		if (err != CN_ERR_DENIED && err != CN_ERR_NETWORK && err != CN_ERR_STATE) {
 			if (err)
 				cn_diag_set(diag, "%s", first.text);
+			stats->wire_sent = c->wire_sent;
+			stats->wire_received = c->wire_received;
 			return err;
 		}
 	}
@@ -806,5 +831,7 @@ cn_err cn_link_sync(cn_link_client *c, size_t batch_bytes, int timeout_ms, cn_sy
 	err = cn_sync_run_adaptive(c->n, c->parent, sealed_rt, batch_bytes ? NULL : link_batch, c,
 				   batch_bytes, stats, diag);
 	stats->round_trips += 2; /* the handshake */
+	stats->wire_sent = c->wire_sent;
+	stats->wire_received = c->wire_received;
 	return err;
 }

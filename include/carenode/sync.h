@@ -45,6 +45,7 @@ typedef struct cn_sync_stats {
 	uint64_t history;   /* ops of records that moved here, taken outside their chain */
 	uint64_t forgotten; /* ops of records that moved away, forgotten after the pull */
 	uint64_t urgent;    /* urgent ops sent or received ahead of their chains */
+	uint64_t wire_sent, wire_received; /* the same messages packed and sealed (link) */
 } cn_sync_stats;
 
 /* Child side: one complete exchange with the parent called parent: push
