@@ -738,6 +738,8 @@ static cn_err handshake(cn_link_client *c, cn_diag *diag)
 	    (err = cn_hs_client_finish(hs, msg4, len4, diag)) ||
 	    (err = cn_hs_peer(hs, pk, &payload, &plen)))
 		goto done;
+	c->wire_sent += sizeof(msg1) + len3 + 2; /* each with its envelope byte */
+	c->wire_received += len2 + len4 + 2;
 	if (!(err = peer_chain(c->n, &c->id, pk, payload, plen, c->pcerts, &c->n_pcerts, diag)))
 		leaf = c->pcerts[0];
 	if (err || !is_parent(&c->id.leaf, &leaf)) {

@@ -45,7 +45,8 @@ typedef struct cn_sync_stats {
 	uint64_t history;   /* ops of records that moved here, taken outside their chain */
 	uint64_t forgotten; /* ops of records that moved away, forgotten after the pull */
 	uint64_t urgent;    /* urgent ops sent or received ahead of their chains */
-	uint64_t wire_sent, wire_received; /* the same messages packed and sealed (link) */
+	uint64_t wire_sent, wire_received; /* what crossed the link: the handshake and the
+					    * messages packed and sealed (link.c) */
 } cn_sync_stats;
 
 /* Child side: one complete exchange with the parent called parent: push

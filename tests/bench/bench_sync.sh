@@ -56,6 +56,9 @@ print("  initial sync: %.2f s wall, %.0f ops/s, %d round trips" % (secs, first["
 print("  bytes on the wire: %d received = %.1f bytes per op against %.1f bytes per op encoded = %.3fx"
       % (first["bytes_received"], first["bytes_received"] / first["pulled"], size / n,
          (first["bytes_received"] / first["pulled"]) / (size / n)))
+print("  packed and sealed (zstd inside the channel): %d bytes received = %.1f bytes per op = %.3fx the ops' own size"
+      % (first["wire_received"], first["wire_received"] / first["pulled"],
+         (first["wire_received"] / first["pulled"]) / (size / n)))
 print("  idle sync: %d round trips after the handshake's 2, %d bytes sent, %d received (sync messages, sealed)"
       % (idle["round_trips"] - 2, idle["bytes_sent"], idle["bytes_received"]))
 print("  county peak RSS while serving: %.1f MB" % (rss / 1024))

@@ -7,3 +7,4 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 "$root/deploy/build.sh" "$root/build-bench" -DCMAKE_BUILD_TYPE=Release
 "$root/build-bench/tests/bench_store" "$root/build-bench/carenode" "${1:-10000}" "${2:-100000}"
 "$root/tests/bench/bench_sync.sh" "$root/build-bench" "${1:-10000}" "${2:-100000}"
+"$root/tests/bench/bench_day.sh" "$root/build-bench"

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# A typical day of one village (issue #4's target: about 30 ops sync in
+# under 30 KB): three children filed, twelve home visits, eight parents'
+# contacts, five updates, two assessments, then one `sync --once` to its
+# township over NNG on 127.0.0.1 (real processes). Prints the ops' own
+# size and what crossed the link, both ways, handshake included.
+# Usage: tests/bench/bench_day.sh BUILD_DIR
+set -euo pipefail
+build=${1:?usage: bench_day.sh BUILD_DIR}
+cn="$build/carenode"
+w=$(mktemp -d /tmp/carenode-bench-day.XXXXXXXX)
+spid=""
+trap '[ -n "$spid" ] && kill $spid 2>/dev/null; wait 2>/dev/null; rm -rf "$w"' EXIT
+c() { local d=$1; shift; "$cn" --dir "$w/$d" "$@"; }
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+T=370522101000 V=370522101201
+
+c ca ca init >/dev/null
+c t init --level township --code $T >/dev/null
+c ca ca enroll --subject "$(cat "$w/t/node.pub")" --role township --code $T --out "$w/t.chain" >/dev/null
+c t join --chain "$w/t.chain" --root "$w/ca/root.pub" --network-key "$w/ca/network.key" >/dev/null
+c v init --level village --code $V >/dev/null
+c t enroll --subject "$(cat "$w/v/node.pub")" --code $V --out "$w/v.chain" >/dev/null
+c v join --chain "$w/v.chain" --root "$w/ca/root.pub" --network-key "$w/ca/network.key" >/dev/null
+# yesterday's ledger, already at the township
+"$cn" synth --village $V --count 40 --seed 5 --out "$w/old.csv"
+c v import "$w/old.csv" >/dev/null
+"$cn" --dir "$w/t" serve --listen "tcp://127.0.0.1:$port" >/dev/null 2>"$w/t.log" &
+spid=$!
+sleep 0.3
+c v sync --once --parent "tcp://127.0.0.1:$port" >/dev/null
+mark=$(sqlite3 "$w/v/carenode.db" "SELECT max(pos) FROM ops")
+
+# today
+"$cn" synth --village $V --count 3 --seed 77 --out "$w/new.csv"
+c v import "$w/new.csv" >/dev/null
+mapfile -t kids < <(c v --json child list | python3 -c 'import json,sys; [print(c["id"]) for c in json.load(sys.stdin)]')
+for i in $(seq 0 11); do
+	c v visit "${kids[$i]}" --type party_cadre --date 2026-11-30 --visitor 联络员张丽 \
+		--findings "入户走访，儿童在家，祖母照看，学习生活正常，提醒注意防溺水与冬季用火安全。" >/dev/null
+done
+for i in $(seq 12 19); do
+	c v contact "${kids[$i]}" --date 2026-11-30 --parent father --method phone \
+		--note "父亲在外务工，每周电话联系，本月寄回生活费。" >/dev/null
+done
+for i in $(seq 20 24); do
+	c v child update "${kids[$i]}" --grade 四年级 --school-name 北宋镇中心小学 >/dev/null
+done
+for i in 25 26; do
+	c v assess "${kids[$i]}" --date 2026-11-30 --assessor 专干王强 --safety 安全 --guardianship 良好 \
+		--health 健康 --result good >/dev/null
+done
+read -r n size < <(sqlite3 -separator ' ' "$w/v/carenode.db" \
+	"SELECT count(*), sum(length(bytes)) FROM ops WHERE pos > $mark")
+out=$(c v --json sync --once --parent "tcp://127.0.0.1:$port")
+python3 - "$n" "$size" "$out" <<'PY'
+import json, sys
+n, size, st = int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3])
+wire = st["wire_sent"] + st["wire_received"]
+print("carenode: a village's day (real processes on 127.0.0.1; figures, not assertions)")
+print("  %d ops today, %d bytes of signed ops (%.0f per op)" % (n, size, size / n))
+print("  one sync --once: %d round trips, %d bytes sent + %d received (handshake included; packed and sealed) = %d bytes"
+      % (st["round_trips"], st["wire_sent"], st["wire_received"], wire))
+print("  (sync messages before packing: %d + %d bytes)"
+      % (st["bytes_sent"], st["bytes_received"]))
+PY
