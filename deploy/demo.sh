@@ -84,19 +84,38 @@ for t in "${towns[@]}"; do
 	pids+=($!)
 done
 sleep 0.5
-for v in "${villages[@]}"; do
-	run "village-$v" sync --once --parent "tcp://127.0.0.1:${tport[${v:0:9}000]}"
-done
-# the townships pass it on to the county within a second or two
-for try in $(seq 1 30); do
-	sleep 0.5
-	done_all=1
+sync_all() {
 	for v in "${villages[@]}"; do
-		[ "$("$cn" --dir "$base/county" digest --scope "$v")" = \
-			"$("$cn" --dir "$base/village-$v" digest --scope "$v")" ] || done_all=0
+		run "village-$v" sync --once --parent "tcp://127.0.0.1:${tport[${v:0:9}000]}"
 	done
-	[ $done_all = 1 ] && break
-done
+	# the townships pass it on to the county within a second or two
+	for try in $(seq 1 30); do
+		sleep 0.5
+		done_all=1
+		for v in "${villages[@]}"; do
+			[ "$("$cn" --dir "$base/county" digest --scope "$v")" = \
+				"$("$cn" --dir "$base/village-$v" digest --scope "$v")" ] || done_all=0
+		done
+		[ $done_all = 1 ] && break
+		# villages pull what the townships received meanwhile
+		for v in "${villages[@]}"; do
+			"$cn" --dir "$base/village-$v" sync --once \
+				--parent "tcp://127.0.0.1:${tport[${v:0:9}000]}" >/dev/null 2>&1 || true
+		done
+	done
+}
+sync_all
+
+echo
+echo "== 4b. 一名儿童随家迁往邻村；一条紧急走访优先上报 / a child moves to the next village; an urgent visit goes first =="
+old=${villages[0]}
+run "town-${old:0:9}000" child move "${ids[3]}" --to "${villages[1]}"
+run "village-$old" --urgent visit "${ids[0]}" --type party_cadre --date "$today" --visitor 张书记 \
+	--findings "儿童独自在家，手臂有伤，已报告派出所和镇民政办（紧急）"
+sync_all
+run "village-${villages[1]}" child show "${ids[3]:0:8}" | head -4
+echo "\$ carenode --dir village-$old child show ${ids[3]:0:8}   # 原村只保留迁移记录 / the old village keeps only the move"
+"$cn" --dir "$base/village-$old" child show "${ids[3]:0:8}" 2>&1 | head -2 || true
 
 echo
 echo "== 5. 县级汇总 / the county's consolidated view =="
