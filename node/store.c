@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "carenode/model.h"
@@ -268,6 +270,67 @@ fail:
 	return err;
 }
 
+/* An I/O failure names its cause when the filesystem shows it: a full
+ * disk or a read-only filesystem is what an operator can fix. */
+static cn_err storage_cause(const char *path, cn_err err, cn_diag *diag)
+{
+	char dir[4096], was[sizeof(diag->text)];
+	struct statvfs v;
+	char *slash;
+
+	if (err != CN_ERR_IO && err != CN_ERR_DB && err != CN_ERR_READONLY && err != CN_ERR_FULL)
+		return err;
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = 0;
+	else
+		snprintf(dir, sizeof(dir), ".");
+	if (statvfs(dir, &v) != 0)
+		return err;
+	snprintf(was, sizeof(was), "%s", diag ? diag->text : "");
+	if (v.f_flag & ST_RDONLY) {
+		cn_diag_clear(diag);
+		cn_diag_set(diag,
+			    "数据库所在的文件系统是只读的 / the database's filesystem is read-only "
+			    "(%s)",
+			    was);
+		return CN_ERR_READONLY;
+	}
+	if ((uint64_t)v.f_bavail * v.f_frsize < (1u << 20)) {
+		cn_diag_clear(diag);
+		cn_diag_set(diag, "磁盘已满 / the disk is full (%s)", was);
+		return CN_ERR_FULL;
+	}
+	return err;
+}
+
+/* Reading must work when writing cannot: with the disk full or the
+ * filesystem read-only, SQLite cannot create the write-ahead log's index
+ * (-shm). When no write-ahead log holds anything (a node closed cleanly),
+ * the database file alone is the whole state, and it is opened as an
+ * immutable file: reads work, nothing is written. */
+static cn_err open_immutable(const char *path, cn_store **out, cn_diag *diag)
+{
+	char wal[4200], uri[8400];
+	struct stat st;
+	size_t u = 0;
+
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	if (stat(wal, &st) == 0 && st.st_size > 0)
+		return CN_ERR_IO;
+	u = (size_t)snprintf(uri, sizeof(uri), "file:");
+	for (const char *c = path; *c && u + 4 < sizeof(uri); c++) {
+		if (*c == '?' || *c == '#' || *c == '%')
+			u += (size_t)snprintf(uri + u, sizeof(uri) - u, "%%%02X",
+					      (unsigned char)*c);
+		else
+			uri[u++] = *c;
+	}
+	snprintf(uri + u, sizeof(uri) - u, "?mode=ro&immutable=1");
+	return store_open(uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, out, diag);
+}
+
 cn_err cn_store_open(const char *path, bool readonly, cn_store **out, cn_diag *diag)
 {
 	cn_store *s = NULL;
@@ -277,11 +340,21 @@ cn_err cn_store_open(const char *path, bool readonly, cn_store **out, cn_diag *d
 	*out = NULL;
 	err = store_open(path, readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE, &s, diag);
 	if (err)
-		return err;
+		return storage_cause(path, err, diag);
 	if (!readonly && (err = exec(s, "PRAGMA synchronous=FULL;", "opening the database", diag)))
 		goto fail;
-	if ((err = cn_store_meta_get(s, "schema_version", ver, sizeof(ver), diag)))
-		goto fail;
+	if ((err = cn_store_meta_get(s, "schema_version", ver, sizeof(ver), diag))) {
+		cn_diag quiet = {{0}};
+		if (!readonly || err == CN_ERR_NOTFOUND)
+			goto fail;
+		cn_store_close(s);
+		s = NULL;
+		if (open_immutable(path, &s, &quiet) ||
+		    cn_store_meta_get(s, "schema_version", ver, sizeof(ver), &quiet))
+			goto fail;
+		cn_diag_clear(diag);
+		err = CN_OK;
+	}
 	if (atoi(ver) != CN_STORE_SCHEMA_VERSION && readonly) {
 		cn_diag_set(diag,
 			    "数据库结构版本 %s 需要升级，请以读写方式打开一次 / schema version %s "
@@ -310,7 +383,7 @@ cn_err cn_store_open(const char *path, bool readonly, cn_store **out, cn_diag *d
 	return CN_OK;
 fail:
 	cn_store_close(s);
-	return err;
+	return storage_cause(path, err, diag);
 }
 
 static cn_err backup_to(sqlite3 *src, const char *path, cn_diag *diag);
