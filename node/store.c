@@ -940,8 +940,11 @@ cn_err cn_store_receive_history(cn_store *s, const void *bytes, size_t len, cons
 	if ((code = cn_op_decode(bytes, len, &d, why)))
 		return quarantine(s, bytes, len, NULL, 0, code, why->text, peer, now_ms, diag);
 	op = &d->op;
-	if (row_exists(s, "SELECT 1 FROM ops WHERE hash = ?1 AND ?2 = ?2", d->hash, CN_HASH_BYTES,
-		       0) ||
+	/* held means held with its content: a withheld range keeps the hash of
+	 * an op this node does not hold (the range's last op, or an op it
+	 * forgot when a record moved away and that now comes back) */
+	if (row_exists(s, "SELECT 1 FROM ops WHERE hash = ?1 AND skip_from IS NULL AND ?2 = ?2",
+		       d->hash, CN_HASH_BYTES, 0) ||
 	    row_exists(s, "SELECT 1 FROM history WHERE hash = ?1 AND ?2 = ?2", d->hash,
 		       CN_HASH_BYTES, 0)) {
 		*receipt = CN_RECEIPT_DUPLICATE;

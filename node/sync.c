@@ -372,6 +372,7 @@ static cn_err serve_pull(cn_node *n, const char *peer, const cn_rights *r, const
 	cn_err err = CN_OK;
 	size_t scanned = 0;
 	bool own = (req->flags & CN_SYNC_PULL_OWN) != 0;
+	size_t walked = 0; /* items the log walk has added */
 	int rc;
 
 	if ((err = log_epoch(n, &m.epoch, diag)))
@@ -427,7 +428,9 @@ static cn_err serve_pull(cn_node *n, const char *peer, const cn_rights *r, const
 		 * first, outside the chain (the child was once refused it) */
 		if (can && (err = moved_history(n, r, bytes, blen, &hist)))
 			break;
-		if (can && b.n && b.bytes + hist.bytes + blen + 120 > max) {
+		/* the first op of the walk always goes (urgent items may fill
+		 * the front): otherwise a large op would stop the cursor for good */
+		if (can && walked && b.bytes + hist.bytes + blen + 120 > max) {
 			m.more = true;
 			break;
 		}
@@ -498,6 +501,7 @@ static cn_err serve_pull(cn_node *n, const char *peer, const cn_rights *r, const
 				else if (!(err = own_copy(&b, bytes, blen, &it->op))) {
 					it->op_len = blen;
 					b.bytes += blen;
+					walked++;
 				}
 			}
 			os->last_read = true;

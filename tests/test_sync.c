@@ -720,6 +720,99 @@ static void test_sync_urgent_travels_first(void **state)
 	verify_all(f);
 }
 
+/* Found in review: an op whose hash a withheld range keeps (the range's
+ * last op) was taken for one held, so a moved child's filing never reached
+ * its new village. */
+static void test_sync_moved_history_behind_a_range(void **state)
+{
+	fixture *f = *state;
+	uint8_t rec[16];
+	char id[19], hex[33], sql[256];
+
+	hierarchy_round(f);
+	county_add_child(f, N_T1, V1, 41); /* T1 files X at V1 */
+	county_add_child(f, N_T1, V2, 42); /* then Y at V2: V2's range ends at X's filing */
+	hierarchy_round(f);
+	child_idnum(41, id);
+	ok(cn_ledger_find_child(f->node[N_T1], id, rec, &d_));
+	cn_hex(rec, 16, hex);
+	f->now += 1000;
+	ok(cn_ledger_child_move(f->node[N_T1], "专干", rec, V2, &d_));
+	hierarchy_round(f);
+	hierarchy_round(f);
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM child WHERE id = x'%s' AND name IS NOT NULL", hex);
+	assert_int_equal(count(f, N_T1, sql), 1);
+	assert_int_equal(count(f, N_V2, sql), 1);
+	scopes_agree(f);
+	verify_all(f);
+}
+
+/* Found in review: a child that moves away and back gets its whole file
+ * again, although its old village kept the forgotten ops' hashes. */
+static void test_sync_child_moves_away_and_back(void **state)
+{
+	fixture *f = *state;
+	uint8_t rec[16];
+	char id[19], hex[33], sql[256];
+
+	county_add_child(f, N_V1, V1, 43);
+	hierarchy_round(f);
+	child_idnum(43, id);
+	ok(cn_ledger_find_child(f->node[N_V1], id, rec, &d_));
+	cn_hex(rec, 16, hex);
+	f->now += 1000;
+	ok(cn_ledger_child_move(f->node[N_T1], "专干", rec, V2, &d_));
+	hierarchy_round(f);
+	hierarchy_round(f);
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM child WHERE id = x'%s' AND name IS NOT NULL", hex);
+	assert_int_equal(count(f, N_V1, sql), 0);
+	assert_int_equal(count(f, N_V2, sql), 1);
+	f->now += 1000;
+	ok(cn_ledger_child_move(f->node[N_T1], "专干", rec, V1, &d_));
+	hierarchy_round(f);
+	hierarchy_round(f);
+	scopes_agree(f);
+	verify_all(f);
+	assert_int_equal(count(f, N_V1, sql), 1);
+	assert_int_equal(count(f, N_V2, sql), 0);
+}
+
+/* Found in review: urgent items at the front of a small batch must not
+ * stop the log walk when its first op (here a move with its history) is
+ * larger than what is left: the pull would fail on every exchange. */
+static void test_sync_urgent_front_never_stalls_the_walk(void **state)
+{
+	fixture *f = *state;
+	cn_sync_stats st;
+	cn_diag d = {{0}};
+	uint8_t rec[16];
+	char id[19];
+	cn_input v[] = {{"date", "2026-06-10"},
+			{"visitor", "联络员"},
+			{"visit_type", "party_cadre"},
+			{"findings", "家中一切正常"}};
+
+	county_add_child(f, N_V1, V1, 51);
+	child_idnum(51, id);
+	ok(cn_ledger_find_child(f->node[N_V1], id, rec, &d_));
+	for (int k = 0; k < 30; k++)
+		ok(cn_ledger_event_add(f->node[N_V1], "联络员", "visit", rec, v, 4, NULL, &d_));
+	hierarchy_round(f);
+	f->now += 1000;
+	ok(cn_ledger_child_move(f->node[N_COUNTY], "民政局", rec, V3, &d_));
+	urgent_visit(f, N_COUNTY, 51, "迁入后紧急走访 / urgent visit after the move");
+	for (int k = 0; k < 3; k++) {
+		cn_diag_clear(&d);
+		if (sync_once(f, N_T2, N_COUNTY, 8192, &st, &d))
+			fail_msg("exchange %d: %s", k, d.text);
+	}
+	hierarchy_round(f);
+	scopes_agree(f);
+	verify_all(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -734,6 +827,9 @@ int main(void)
 		T(test_sync_restored_village_fetches_its_head),
 		T(test_sync_restored_township_converges),
 		T(test_sync_urgent_travels_first),
+		T(test_sync_moved_history_behind_a_range),
+		T(test_sync_child_moves_away_and_back),
+		T(test_sync_urgent_front_never_stalls_the_walk),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
