@@ -30,6 +30,7 @@ struct cn_proj {
 	sqlite3_stmt *sel_loc;    /* a child's village code */
 	sqlite3_stmt *upd_div[8]; /* kinds with a child field: move their rows with it */
 	sqlite3_stmt *sel_dep[8]; /* ... and list them */
+	sqlite3_stmt *sel_ev[8];  /* event kinds: changes made away from the child */
 };
 
 /* One change of the record being projected, decoded. */
@@ -156,6 +157,7 @@ void cn_proj_free(cn_proj *p)
 	for (size_t i = 0; i < sizeof(p->upd_div) / sizeof(p->upd_div[0]); i++) {
 		sqlite3_finalize(p->upd_div[i]);
 		sqlite3_finalize(p->sel_dep[i]);
+		sqlite3_finalize(p->sel_ev[i]);
 	}
 	for (size_t i = 0; i < sizeof(p->ins_row) / sizeof(p->ins_row[0]); i++)
 		sqlite3_finalize(p->ins_row[i]);
@@ -216,6 +218,14 @@ cn_err cn_proj_new(sqlite3 *db, const char *schema, cn_proj **out, cn_diag *diag
 		PREP(upd_div[k], "UPDATE %s.%s SET division = ?1 WHERE child = ?2", s,
 		     kinds[k].name);
 		PREP(sel_dep[k], "SELECT id FROM %s.%s WHERE child = ?", s, kinds[k].name);
+		if (kinds[k].event)
+			PREP(sel_ev[k],
+			     "SELECT c.op, c.division, c.actor, c.hlc FROM %s.%s x JOIN %s.changes "
+			     "c"
+			     " ON c.record = x.id WHERE x.child = ?1 AND c.division != ?2 AND "
+			     "c.hlc > ?3"
+			     " ORDER BY c.op",
+			     s, kinds[k].name, s);
 	}
 #undef PREP
 	*out = p;
@@ -772,26 +782,18 @@ static cn_err stray_edits(cn_proj *p, const uint8_t *record, const entry *e, siz
 static cn_err event_strays(cn_proj *p, const uint8_t *record, const char *loc, int64_t since,
 			   bool put, size_t *count, cn_diag *diag)
 {
-	size_t nk;
-	const cn_kind_def *kinds = cn_model_kinds(&nk), *child = cn_model_kind("child", 5);
-	char hex[2 * CN_RECORD_BYTES + 1], sql[512];
+	const cn_kind_def *child = cn_model_kind("child", 5);
+	size_t nk = sizeof(p->sel_ev) / sizeof(p->sel_ev[0]);
+	char hex[2 * CN_RECORD_BYTES + 1];
 	cn_err err = CN_OK;
 
 	*count = 0;
 	cn_hex(record, CN_RECORD_BYTES, hex);
 	for (size_t k = 0; k < nk && !err; k++) {
-		sqlite3_stmt *st = NULL;
+		sqlite3_stmt *st = p->sel_ev[k];
 		int rc;
-		if (!kinds[k].event || !p->upd_div[k])
+		if (!st)
 			continue;
-		snprintf(sql, sizeof(sql),
-			 "SELECT c.op, c.division, c.actor, c.hlc FROM %s.%s x JOIN %s.changes c ON"
-			 " c.record = x.id WHERE x.child = ?1 AND c.division != ?2 AND c.hlc > ?3"
-			 " ORDER BY c.op",
-			 p->schema, kinds[k].name, p->schema);
-		rc = sqlite3_prepare_v2(p->db, sql, -1, &st, NULL);
-		if (rc != SQLITE_OK)
-			return cn_proj_sqlite_err(p->db, rc, "finding stray events", diag);
 		sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, loc, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, since);
@@ -811,7 +813,8 @@ static cn_err event_strays(cn_proj *p, const uint8_t *record, const char *loc, i
 		}
 		if (!err && rc != SQLITE_DONE)
 			err = cn_proj_sqlite_err(p->db, rc, "finding stray events", diag);
-		sqlite3_finalize(st);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
 	}
 	return err;
 }

@@ -37,15 +37,20 @@ static cn_err reply_error(cn_err code, const char *text, uint8_t **resp, size_t 
 
 /* May the child read every change of this op? Judged where each record is
  * now (scope.h): a record that moved is read where it went. */
+static bool readable_op(cn_node *n, const cn_rights *r, const cn_op *op)
+{
+	bool ok = true;
+
+	for (uint32_t i = 0; i < op->n_changes && ok; i++)
+		ok = cn_scope_may_read_change(cn_node_store(n), r, &op->changes[i]);
+	return ok;
+}
+
 static bool readable(cn_node *n, const cn_rights *r, const uint8_t *bytes, size_t len)
 {
 	cn_op_decoded *d = NULL;
-	bool ok = true;
+	bool ok = !cn_op_decode_unverified(bytes, len, &d, NULL) && readable_op(n, r, &d->op);
 
-	if (cn_op_decode_unverified(bytes, len, &d, NULL))
-		return false;
-	for (uint32_t i = 0; i < d->op.n_changes && ok; i++)
-		ok = cn_scope_may_read_change(cn_node_store(n), r, &d->op.changes[i]);
 	cn_op_free(d);
 	return ok;
 }
@@ -130,18 +135,6 @@ static cn_err own_copy(batch_builder *b, const void *bytes, size_t len, const ui
 	return CN_OK;
 }
 
-/* An op's prev hash, from its bytes (the op was verified on arrival). */
-static bool decode_prev(const uint8_t *bytes, size_t len, uint8_t hash[CN_HASH_BYTES])
-{
-	cn_op_decoded *d = NULL;
-	bool ok = !cn_op_decode_unverified(bytes, len, &d, NULL) && d->op.has_prev;
-
-	if (ok)
-		memcpy(hash, d->op.prev, CN_HASH_BYTES);
-	cn_op_free(d);
-	return ok;
-}
-
 /* The builder owns buf from now on. */
 static cn_err own_take(batch_builder *b, uint8_t *buf)
 {
@@ -205,24 +198,66 @@ static const char *const family_sql[] = {
 	"SELECT c.op FROM contact t JOIN changes c ON c.record = t.id WHERE t.child = ?2",
 };
 
+/* Distinct op hashes. */
+typedef struct hash_list {
+	uint8_t (*v)[CN_HASH_BYTES];
+	size_t n;
+} hash_list;
+
+static cn_err hash_list_add(hash_list *l, const void *hash)
+{
+	void *grown;
+
+	for (size_t k = 0; k < l->n; k++)
+		if (!memcmp(l->v[k], hash, CN_HASH_BYTES))
+			return CN_OK;
+	if (!(grown = realloc(l->v, (l->n + 1) * sizeof(*l->v))))
+		return CN_ERR_NOMEM;
+	l->v = grown;
+	memcpy(l->v[l->n++], hash, CN_HASH_BYTES);
+	return CN_OK;
+}
+
+/* Adds the ops of a child's family (its file, guardian, events) that this
+ * node's projection knows to l. */
+static cn_err family_ops(cn_node *n, const uint8_t child[CN_RECORD_BYTES], hash_list *l)
+{
+	cn_store *s = cn_node_store(n);
+	char hex[2 * CN_RECORD_BYTES + 1];
+	cn_err err = CN_OK;
+
+	cn_hex(child, CN_RECORD_BYTES, hex);
+	for (size_t q = 0; q < sizeof(family_sql) / sizeof(family_sql[0]) && !err; q++) {
+		sqlite3_stmt *st = cn_store_stmt(s, family_sql[q]);
+		int rc;
+		if (!st)
+			return CN_ERR_DB;
+		sqlite3_bind_blob(st, 1, child, CN_RECORD_BYTES, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, hex, -1, SQLITE_STATIC);
+		while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW)
+			if (sqlite3_column_bytes(st, 0) == CN_HASH_BYTES)
+				err = hash_list_add(l, sqlite3_column_blob(st, 0));
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
+	return err;
+}
+
+/* An op's bytes, held in the chain or as history. */
+static const char op_bytes_sql[] = "SELECT bytes FROM ops WHERE hash = ?1 AND skip_from IS NULL"
+				   " UNION ALL SELECT bytes FROM history WHERE hash = ?1";
+
 /* When op moves a child into the child node's scope from a place that node
  * may not read, gathers every other op of the child's family that node
  * may now read (issue #3: the new village receives the whole history).
  * Nothing to do for any other op. */
-static cn_err moved_history(cn_node *n, const cn_rights *r, const uint8_t *bytes, size_t len,
-			    history *h)
+static cn_err moved_history(cn_node *n, const cn_rights *r, const cn_op_decoded *d, history *h)
 {
-	cn_store *s = cn_node_store(n);
-	cn_op_decoded *d = NULL;
 	const uint8_t *child = NULL;
-	char hex[2 * CN_RECORD_BYTES + 1];
-	uint8_t(*seen)[CN_HASH_BYTES] = NULL;
-	size_t n_seen = 0;
-	cn_err err = CN_OK;
+	hash_list fam = {0};
+	cn_err err;
 
 	hist_clear(h);
-	if (cn_op_decode_unverified(bytes, len, &d, NULL))
-		return CN_OK;
 	for (uint32_t i = 0; i < d->op.n_changes && !child; i++) {
 		const cn_change *c = &d->op.changes[i];
 		const cn_field *mf = cn_change_field(c, "moved_from");
@@ -236,47 +271,17 @@ static cn_err moved_history(cn_node *n, const cn_rights *r, const uint8_t *bytes
 			child = c->record;
 	}
 	if (!child)
-		goto done;
-	cn_hex(child, CN_RECORD_BYTES, hex);
-	for (size_t q = 0; q < sizeof(family_sql) / sizeof(family_sql[0]) && !err; q++) {
-		sqlite3_stmt *st = cn_store_stmt(s, family_sql[q]);
-		int rc;
-		if (!st) {
-			err = sqlerr(n, sqlite3_errcode(cn_store_db(s)), "gathering history", NULL);
-			break;
-		}
-		sqlite3_bind_blob(st, 1, child, CN_RECORD_BYTES, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, hex, -1, SQLITE_STATIC);
-		while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-			const void *hash = sqlite3_column_blob(st, 0);
-			bool dup = !memcmp(hash, d->hash, CN_HASH_BYTES);
-			if (sqlite3_column_bytes(st, 0) != CN_HASH_BYTES)
-				continue;
-			for (size_t k = 0; k < n_seen && !dup; k++)
-				dup = !memcmp(seen[k], hash, CN_HASH_BYTES);
-			if (dup)
-				continue;
-			void *grown = realloc(seen, (n_seen + 1) * sizeof(*seen));
-			if (!grown) {
-				err = CN_ERR_NOMEM;
-				break;
-			}
-			seen = grown;
-			memcpy(seen[n_seen++], hash, CN_HASH_BYTES);
-		}
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-	}
-	for (size_t k = 0; k < n_seen && !err; k++) {
-		sqlite3_stmt *st = cn_store_stmt(
-			s, "SELECT bytes FROM ops WHERE hash = ?1 AND skip_from IS NULL"
-			   " UNION ALL SELECT bytes FROM history WHERE hash = ?1");
+		return CN_OK;
+	err = family_ops(n, child, &fam);
+	for (size_t k = 0; k < fam.n && !err; k++) {
+		sqlite3_stmt *st = cn_store_stmt(cn_node_store(n), op_bytes_sql);
 		if (!st) {
 			err = CN_ERR_DB;
 			break;
 		}
-		sqlite3_bind_blob(st, 1, seen[k], CN_HASH_BYTES, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW) {
+		sqlite3_bind_blob(st, 1, fam.v[k], CN_HASH_BYTES, SQLITE_STATIC);
+		if (memcmp(fam.v[k], d->hash, CN_HASH_BYTES) != 0 &&
+		    sqlite3_step(st) == SQLITE_ROW) {
 			const void *ob = sqlite3_column_blob(st, 0);
 			size_t ol = (size_t)sqlite3_column_bytes(st, 0);
 			if (readable(n, r, ob, ol))
@@ -285,9 +290,7 @@ static cn_err moved_history(cn_node *n, const cn_rights *r, const uint8_t *bytes
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
 	}
-done:
-	free(seen);
-	cn_op_free(d);
+	free(fam.v);
 	if (err)
 		hist_clear(h);
 	return err;
@@ -317,6 +320,13 @@ static cn_err log_epoch(cn_node *n, uint64_t *epoch, cn_diag *diag)
 	return cn_store_meta_set(cn_node_store(n), "log_epoch", buf, diag);
 }
 
+/* Urgent ops after a cursor (?1) that did not come from a peer (?2): in the
+ * chain, and held ahead of it. */
+static const char urgent_sql[] =
+	"SELECT bytes FROM ops WHERE urgent = 1 AND pos > ?1 AND skip_from IS NULL AND"
+	" (peer IS NULL OR peer != ?2) UNION ALL SELECT bytes FROM history WHERE urgent = 1"
+	" AND (peer IS NULL OR peer != ?2)";
+
 /* Urgent ops after the cursor that the child may read and did not send,
  * as history items at the front of the batch (issue #4: a mandatory
  * report travels ahead of any backlog; the child takes it outside the
@@ -325,11 +335,7 @@ static cn_err log_epoch(cn_node *n, uint64_t *epoch, cn_diag *diag)
 static cn_err urgent_ahead(cn_node *n, const char *peer, const cn_rights *r, uint64_t cursor,
 			   uint64_t budget, batch_builder *b, cn_diag *diag)
 {
-	sqlite3_stmt *st = cn_store_stmt(
-		cn_node_store(n),
-		"SELECT bytes FROM ops WHERE urgent = 1 AND pos > ?1 AND skip_from IS NULL AND"
-		" (peer IS NULL OR peer != ?2) UNION ALL SELECT bytes FROM history WHERE urgent = 1"
-		" AND (peer IS NULL OR peer != ?2)");
+	sqlite3_stmt *st = cn_store_stmt(cn_node_store(n), urgent_sql);
 	cn_err err = CN_OK;
 	int rc;
 
@@ -367,6 +373,7 @@ static cn_err serve_pull(cn_node *n, const char *peer, const cn_rights *r, const
 	uint64_t max = req->max_bytes ? req->max_bytes : CN_SYNC_DEFAULT_BATCH;
 	batch_builder b = {0};
 	history hist = {0};
+	cn_op_decoded *row = NULL; /* the row being walked, decoded */
 	cn_sync_msg m = {.type = CN_SYNC_BATCH, .cursor = req->cursor};
 	sqlite3_stmt *st = NULL;
 	cn_err err = CN_OK;
@@ -403,8 +410,16 @@ static cn_err serve_pull(cn_node *n, const char *peer, const cn_rights *r, const
 		const void *bytes = sqlite3_column_blob(st, 4);
 		size_t blen = (size_t)sqlite3_column_bytes(st, 4);
 		bool skip_row = sqlite3_column_type(st, 5) != SQLITE_NULL;
-		bool can = !skip_row && (from_child || readable(n, r, bytes, blen));
+		cn_op_decoded *d = NULL;
+		bool can;
 		origin_state *os;
+
+		/* each row is decoded once (its signature was checked on arrival) */
+		cn_op_free(row);
+		row = NULL;
+		if (!skip_row && !cn_op_decode_unverified(bytes, blen, &d, NULL))
+			row = d;
+		can = d && (from_child || readable_op(n, r, &d->op));
 
 		if (++scanned > SYNC_SCAN_MAX) {
 			m.more = true; /* m.cursor is the last row examined */
@@ -426,7 +441,7 @@ static cn_err serve_pull(cn_node *n, const char *peer, const cn_rights *r, const
 		}
 		/* a record that moved into the child's scope: its history goes
 		 * first, outside the chain (the child was once refused it) */
-		if (can && (err = moved_history(n, r, bytes, blen, &hist)))
+		if (can && (err = moved_history(n, r, d, &hist)))
 			break;
 		/* the first op of the walk always goes (urgent items may fill
 		 * the front): otherwise a large op would stop the cursor for good */
@@ -462,10 +477,11 @@ static cn_err serve_pull(cn_node *n, const char *peer, const cn_rights *r, const
 			uint8_t hash[CN_HASH_BYTES];
 			if (seq > 1 && !(os->last == seq - 1 && os->last_read)) {
 				from = os->last == seq - 1 && os->run_from ? os->run_from : 1;
-				if (!decode_prev(bytes, blen, hash)) {
+				if (!d->op.has_prev) {
 					err = CN_ERR_FORMAT;
 					break;
 				}
+				memcpy(hash, d->op.prev, CN_HASH_BYTES);
 			}
 			for (size_t h = 0; !err && h < hist.n; h++) {
 				cn_sync_item *it = push_item(&b);
@@ -521,6 +537,7 @@ static cn_err serve_pull(cn_node *n, const char *peer, const cn_rights *r, const
 	if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)
 		err = sqlerr(n, rc, "reading the log", diag);
 	sqlite3_finalize(st);
+	cn_op_free(row);
 	hist_clear(&hist);
 done:
 	if (!err) {
@@ -557,6 +574,14 @@ static cn_err serve_push(cn_node *n, const char *peer, const cn_sync_msg *req, u
 		const cn_sync_item *it = &req->items[i];
 		cn_receipt rc;
 		cn_diag why = {{0}};
+		if (it->history && !op_urgent(it->op, it->op_len)) {
+			/* only urgent ops may jump their chain (PROTOCOL.md 3.5) */
+			cn_node_abort(n);
+			return reply_error(CN_ERR_FORMAT,
+					   "只有紧急操作可以先于其链送达 / only urgent ops travel "
+					   "ahead of their chain",
+					   resp, len);
+		}
 		if (it->history) {
 			/* an urgent op ahead of its chain (issue #4): taken outside
 			 * the chain now, into it when the chain gets there */
@@ -804,11 +829,7 @@ static size_t batch_now(const xfer *x)
 static cn_err push_urgent(cn_node *n, const char *parent, const peer_state *ps, const xfer *x,
 			  cn_sync_stats *stats, cn_diag *diag)
 {
-	sqlite3_stmt *st = cn_store_stmt(
-		cn_node_store(n),
-		"SELECT bytes FROM ops WHERE urgent = 1 AND pos > ?1 AND skip_from IS NULL AND"
-		" (peer IS NULL OR peer != ?2) UNION ALL SELECT bytes FROM history WHERE urgent = 1"
-		" AND (peer IS NULL OR peer != ?2)");
+	sqlite3_stmt *st = cn_store_stmt(cn_node_store(n), urgent_sql);
 	batch_builder b = {0};
 	cn_sync_msg req = {.type = CN_SYNC_PUSH}, resp;
 	uint8_t *raw = NULL;
@@ -1119,8 +1140,9 @@ static cn_err forget_moved(cn_node *n, const char *parent, uint64_t push_cursor,
 	const cn_rights *own = cn_node_rights(n);
 	cn_store *s = cn_node_store(n);
 	sqlite3_stmt *st = NULL;
-	uint8_t(*ids)[CN_RECORD_BYTES] = NULL, (*hashes)[CN_HASH_BYTES] = NULL;
-	size_t n_ids = 0, n_hashes = 0;
+	uint8_t(*ids)[CN_RECORD_BYTES] = NULL;
+	hash_list fam = {0};
+	size_t n_ids = 0;
 	cn_err err = CN_OK;
 	int rc;
 
@@ -1147,42 +1169,18 @@ static cn_err forget_moved(cn_node *n, const char *parent, uint64_t push_cursor,
 	if (!err && rc != SQLITE_DONE)
 		err = sqlerr(n, rc, "finding records that moved away", diag);
 	/* their families' ops, this node's copies */
-	for (size_t i = 0; i < n_ids && !err; i++) {
-		char hex[2 * CN_RECORD_BYTES + 1];
-		cn_hex(ids[i], CN_RECORD_BYTES, hex);
-		for (size_t q = 0; q < sizeof(family_sql) / sizeof(family_sql[0]) && !err; q++) {
-			sqlite3_stmt *fs = cn_store_stmt(s, family_sql[q]);
-			if (!fs) {
-				err = CN_ERR_DB;
-				break;
-			}
-			sqlite3_bind_blob(fs, 1, ids[i], CN_RECORD_BYTES, SQLITE_STATIC);
-			sqlite3_bind_text(fs, 2, hex, -1, SQLITE_STATIC);
-			while ((rc = sqlite3_step(fs)) == SQLITE_ROW) {
-				void *grown = realloc(hashes, (n_hashes + 1) * sizeof(*hashes));
-				if (!grown) {
-					err = CN_ERR_NOMEM;
-					break;
-				}
-				hashes = grown;
-				if (sqlite3_column_bytes(fs, 0) == CN_HASH_BYTES)
-					memcpy(hashes[n_hashes++], sqlite3_column_blob(fs, 0),
-					       CN_HASH_BYTES);
-			}
-			sqlite3_reset(fs);
-			sqlite3_clear_bindings(fs);
-		}
-	}
+	for (size_t i = 0; i < n_ids && !err; i++)
+		err = family_ops(n, ids[i], &fam);
 	free(ids);
-	if (err || n_hashes == 0) {
-		free(hashes);
+	if (err || fam.n == 0) {
+		free(fam.v);
 		return err;
 	}
 	if ((err = cn_node_begin(n, diag))) {
-		free(hashes);
+		free(fam.v);
 		return err;
 	}
-	for (size_t i = 0; i < n_hashes && !err; i++) {
+	for (size_t i = 0; i < fam.n && !err; i++) {
 		sqlite3_stmt *os = cn_store_stmt(
 			s,
 			"SELECT pos, peer IS ?2, bytes FROM ops WHERE hash = ?1 AND skip_from IS "
@@ -1192,7 +1190,7 @@ static cn_err forget_moved(cn_node *n, const char *parent, uint64_t push_cursor,
 			err = CN_ERR_DB;
 			break;
 		}
-		sqlite3_bind_blob(os, 1, hashes[i], CN_HASH_BYTES, SQLITE_STATIC);
+		sqlite3_bind_blob(os, 1, fam.v[i], CN_HASH_BYTES, SQLITE_STATIC);
 		sqlite3_bind_text(os, 2, parent, -1, SQLITE_STATIC);
 		if (sqlite3_step(os) == SQLITE_ROW) {
 			int64_t pos = sqlite3_column_int64(os, 0);
@@ -1203,11 +1201,11 @@ static cn_err forget_moved(cn_node *n, const char *parent, uint64_t push_cursor,
 		}
 		sqlite3_reset(os);
 		sqlite3_clear_bindings(os);
-		if (held_above && !still && !(err = cn_store_forget(s, hashes[i], &forgot, diag)) &&
+		if (held_above && !still && !(err = cn_store_forget(s, fam.v[i], &forgot, diag)) &&
 		    forgot)
 			(*count)++;
 	}
-	free(hashes);
+	free(fam.v);
 	if (err) {
 		cn_node_abort(n);
 		return err;

@@ -813,6 +813,43 @@ static void test_sync_urgent_front_never_stalls_the_walk(void **state)
 	verify_all(f);
 }
 
+/* Only urgent ops may jump their chain: a PUSH that sends a routine op
+ * ahead of it is refused whole, and nothing of it is applied. */
+static void test_sync_only_urgent_ops_jump_the_chain(void **state)
+{
+	fixture *f = *state;
+	sqlite3_stmt *st = NULL;
+	cn_sync_item it = {0};
+	cn_sync_msg req = {.type = CN_SYNC_PUSH, .items = &it, .n_items = 1}, resp;
+	uint8_t *bytes = NULL, *out = NULL;
+	size_t len, out_len;
+	link l;
+	cn_diag d = {{0}};
+
+	county_add_child(f, N_V1, V1, 61);
+	assert_int_equal(sqlite3_prepare_v2(cn_store_db(cn_node_store(f->node[N_V1])),
+					    "SELECT bytes FROM ops ORDER BY pos DESC LIMIT 1", -1,
+					    &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	it.op = sqlite3_column_blob(st, 0);
+	it.op_len = (size_t)sqlite3_column_bytes(st, 0);
+	it.history = true;
+	ok(cn_syncmsg_encode(&req, &bytes, &len));
+	sqlite3_finalize(st);
+	link_init(f, &l, N_V1, N_T1);
+	ok(cn_sync_serve(f->node[N_T1], "node1", &l.rights, bytes, len, &out, &out_len, &d_));
+	ok(cn_syncmsg_decode(out, out_len, &resp, &d_));
+	assert_int_equal(resp.type, CN_SYNC_ERROR);
+	assert_non_null(strstr(resp.text, "only urgent ops"));
+	assert_int_equal(count(f, N_T1, "SELECT count(*) FROM child"), 0);
+	assert_int_equal(count(f, N_T1, "SELECT count(*) FROM history"), 0);
+	cn_syncmsg_fini(&resp);
+	free(bytes);
+	free(out);
+	(void)d;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -830,6 +867,7 @@ int main(void)
 		T(test_sync_moved_history_behind_a_range),
 		T(test_sync_child_moves_away_and_back),
 		T(test_sync_urgent_front_never_stalls_the_walk),
+		T(test_sync_only_urgent_ops_jump_the_chain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
