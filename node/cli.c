@@ -113,6 +113,16 @@ static const command commands[] = {
 	 "--timeout 为单次往返的上限（默认60秒）/ one exchange with the parent, then exit with a "
 	 "meaningful status. Without --batch each message's size follows the measured link; "
 	 "--timeout caps one round trip (default 60 s)."},
+	{"bundle",
+	 "bundle export --to 区划代码 [--out 文件] | import 文件 [--receipt 文件|--no-receipt] | "
+	 "show 文件 | list",
+	 "U盘数据包（无网络的村）：export "
+	 "为上级或下级写出对方缺少的数据（加密给对方并签名）；import "
+	 "校验并导入，然后写出带回给对方的回执；show 查看数据包是谁发给谁的；list "
+	 "列出已导出与导入的数据包。\n"
+	 "USB bundles (villages with no link): export writes what the parent or a child lacks, "
+	 "encrypted to it and signed; import verifies and applies one, then writes the receipt to "
+	 "carry back; show says who sent it to whom; list shows the bundles written and read."},
 	{"status", "status",
 	 "显示与各节点的同步状态、待上传操作、隔离数 / sync state per peer: last "
 	 "contact, ops pending, quarantine."},
@@ -265,7 +275,8 @@ void cn_cli_time(uint64_t hlc, char out[32])
 /* Options that never take a value. */
 static bool is_flag(const char *name)
 {
-	static const char *const flags[] = {"json", "help", "skip-bad", "h", "once", "urgent"};
+	static const char *const flags[] = {"json", "help",   "skip-bad",  "h",
+					    "once", "urgent", "no-receipt"};
 
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
 		if (!strcmp(name, flags[i]))
@@ -319,7 +330,7 @@ static cn_err parse_args(cn_cli *c, int argc, char **argv, int start, const char
 		} else if (!*cmd) {
 			*cmd = a;
 		} else if (!*sub && (!strcmp(*cmd, "child") || !strcmp(*cmd, "guardian") ||
-				     !strcmp(*cmd, "ca"))) {
+				     !strcmp(*cmd, "ca") || !strcmp(*cmd, "bundle"))) {
 			*sub = a;
 		} else {
 			if (c->n_pos == CN_CLI_MAX_POS) {
@@ -390,6 +401,8 @@ static cn_err dispatch(cn_cli *c, const char *cmd, const char *sub)
 		return cn_cli_sync(c);
 	if (!strcmp(cmd, "status"))
 		return cn_cli_status(c);
+	if (!strcmp(cmd, "bundle"))
+		return cn_cli_bundle(c, sub);
 	cn_diag_set(&c->diag, "未知命令“%s”，见 carenode --help / unknown command %s", cmd, cmd);
 	return CN_ERR_USAGE;
 }

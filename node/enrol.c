@@ -263,6 +263,30 @@ cn_err cn_enrol_issue_node(cn_node *n, const cn_enrol_request *req, uint8_t **ou
 					diag)))
 		goto done;
 	err = cn_cert_chain_encode(raw, raw_len, n_mine + 1, out, len);
+	/* kept, so a bundle can be written for the new node before it has
+	 * ever connected (bundle.h); the chain is public, the copy harmless */
+	if (!err) {
+		char hex[17], file[64];
+		cn_hex(c.subject, 8, hex);
+		snprintf(file, sizeof(file), "%s-%s.chain", c.division, hex);
+		join_path(path, sizeof(path), cn_node_dir(n), CN_ISSUED_DIR);
+		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+			int e = errno;
+			cn_diag_set(diag, "无法创建 %s：%s / cannot create %s: %s", path,
+				    strerror(e), path, strerror(e));
+			err = cn_errno_err(e);
+		} else {
+			char full[4200];
+			snprintf(full, sizeof(full), "%s/%s", path, file);
+			(void)unlink(full); /* a renewed certificate replaces the old */
+			err = cn_file_write_new(full, *out, *len, 0644, diag);
+		}
+		if (err) {
+			free(*out);
+			*out = NULL;
+			*len = 0;
+		}
+	}
 done:
 	free(cert);
 	free(chain);

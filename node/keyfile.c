@@ -16,7 +16,7 @@
 
 #include "carenode/op.h"
 
-static cn_err errno_err(int e)
+cn_err cn_errno_err(int e)
 {
 	switch (e) {
 	case EEXIST: return CN_ERR_EXISTS;
@@ -30,6 +30,20 @@ static cn_err errno_err(int e)
 	}
 }
 
+void cn_path_dir(const char *path, char *out, size_t cap)
+{
+	char *slash;
+
+	snprintf(out, cap, "%s", path);
+	slash = strrchr(out, '/');
+	if (slash == out)
+		out[1] = 0;
+	else if (slash)
+		*slash = 0;
+	else
+		snprintf(out, cap, ".");
+}
+
 cn_err cn_file_write_new(const char *path, const void *data, size_t len, mode_t mode, cn_diag *diag)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
@@ -39,13 +53,13 @@ cn_err cn_file_write_new(const char *path, const void *data, size_t len, mode_t 
 		int e = errno;
 		cn_diag_set(diag, "无法创建 %s：%s / cannot create %s: %s", path, strerror(e), path,
 			    strerror(e));
-		return errno_err(e);
+		return cn_errno_err(e);
 	}
 	if (write(fd, data, len) != (ssize_t)len || fsync(fd) != 0) {
 		int e = errno;
 		cn_diag_set(diag, "写入 %s 失败：%s / writing %s failed: %s", path, strerror(e),
 			    path, strerror(e));
-		err = errno_err(e);
+		err = cn_errno_err(e);
 	}
 	close(fd);
 	if (err)
@@ -68,7 +82,7 @@ cn_err cn_file_read(const char *path, size_t max, uint8_t **out, size_t *len, cn
 			    strerror(e));
 		if (fd >= 0)
 			close(fd);
-		return errno_err(e);
+		return cn_errno_err(e);
 	}
 	if ((uint64_t)st.st_size > max) {
 		cn_diag_set(diag, "文件 %s 过大 / %s is larger than %zu bytes", path, path, max);
@@ -122,7 +136,7 @@ cn_err cn_keyfile_read(const char *path, const char *tag, uint8_t seed[32], cn_d
 		int e = errno;
 		cn_diag_set(diag, "无法读取密钥 %s：%s / cannot read the key %s: %s", path,
 			    strerror(e), path, strerror(e));
-		return errno_err(e);
+		return cn_errno_err(e);
 	}
 	if (fstat(fd, &st) == 0 && (st.st_mode & 077)) {
 		cn_diag_set(diag,

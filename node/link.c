@@ -19,60 +19,9 @@
 #include "carenode/enrol.h"
 #include "carenode/pack.h"
 #include "carenode/handshake.h"
-#include "carenode/keyfile.h"
+#include "carenode/identity.h"
 
 #define MAX_MSG (CN_SYNC_MAX_MSG + 1024)
-
-/* What both ends load at start: the network key, the node's chain (sent as
- * the handshake payload) and its decoded leaf, the root, the secret key
- * (read again from node.key: the handshake needs it). */
-typedef struct identity {
-	uint8_t netkey[32];
-	uint8_t *sk; /* sodium_malloc'd */
-	uint8_t root[CN_KEY_BYTES];
-	uint8_t *chain;
-	size_t chain_len;
-	cn_cert leaf;
-} identity;
-
-static void identity_fini(identity *id)
-{
-	sodium_memzero(id->netkey, sizeof(id->netkey));
-	sodium_free(id->sk);
-	free(id->chain);
-	memset(id, 0, sizeof(*id));
-}
-
-static cn_err identity_load(cn_node *n, identity *id, cn_diag *diag)
-{
-	char path[4200];
-	uint8_t seed[CN_SEED_BYTES], pk[CN_KEY_BYTES];
-	cn_cert certs[CN_CHAIN_MAX];
-	size_t nc;
-	cn_err err;
-
-	memset(id, 0, sizeof(*id));
-	if (!(id->sk = sodium_malloc(CN_SECRET_BYTES)))
-		return CN_ERR_NOMEM;
-	if ((err = cn_enrol_load(cn_node_dir(n), certs, &nc, id->root, diag)))
-		goto fail;
-	id->leaf = certs[0];
-	snprintf(path, sizeof(path), "%s/%s", cn_node_dir(n), CN_NODE_CHAIN);
-	if ((err = cn_file_read(path, CN_CHAIN_FILE_MAX, &id->chain, &id->chain_len, diag)))
-		goto fail;
-	snprintf(path, sizeof(path), "%s/%s", cn_node_dir(n), CN_NETWORK_KEY);
-	if ((err = cn_keyfile_read(path, CN_KEYFILE_NETWORK, id->netkey, diag)))
-		goto fail;
-	snprintf(path, sizeof(path), "%s/%s", cn_node_dir(n), CN_NODE_KEY);
-	if ((err = cn_keyfile_read(path, CN_KEYFILE_NODE, seed, diag)))
-		goto fail;
-	crypto_sign_seed_keypair(pk, id->sk, seed);
-	sodium_memzero(seed, sizeof(seed));
-	return CN_OK;
-fail:
-	identity_fini(id);
-	return err;
-}
 
 static cn_err nng_err(int rv, const char *doing, cn_diag *diag)
 {
@@ -87,54 +36,13 @@ static cn_err nng_err(int rv, const char *doing, cn_diag *diag)
 	}
 }
 
-static void peer_name(const cn_cert *leaf, char out[64])
-{
-	char hex[17];
-
-	cn_hex(leaf->subject, 8, hex);
-	snprintf(out, 64, "%s/%s", leaf->division, hex);
-}
-
-/* Decodes and checks a peer's chain from a handshake payload; the leaf
- * must certify pk. The chain goes to certs/nc (OUT), so a kept session
- * can be checked again (revocation, expiry) on every request. */
-static cn_err peer_chain(cn_node *n, const identity *id, const uint8_t *pk, const uint8_t *payload,
-			 size_t len, cn_cert certs[CN_CHAIN_MAX], size_t *nc, cn_diag *diag)
-{
-	cn_err err;
-
-	*nc = 0;
-	if ((err = cn_cert_chain_decode(payload, len, certs, NULL, NULL, nc, diag)) ||
-	    (err = cn_scope_check_chain(cn_node_store(n), id->root, certs, *nc,
-					cn_node_now_ms(n) / 1000, diag)))
-		return err;
-	if (memcmp(certs[0].subject, pk, CN_KEY_BYTES) != 0) {
-		cn_diag_set(diag,
-			    "对方的证书不属于其密钥 / the peer's certificate is not for its key");
-		return CN_ERR_DENIED;
-	}
-	return CN_OK;
-}
-
 /* Is a kept session's peer still what its handshake proved: its chain
  * valid now, nothing in it revoked as far as this node knows? */
-static cn_err peer_still_valid(cn_node *n, const identity *id, const cn_cert *certs, size_t nc,
+static cn_err peer_still_valid(cn_node *n, const cn_identity *id, const cn_cert *certs, size_t nc,
 			       cn_diag *diag)
 {
 	return cn_scope_check_chain(cn_node_store(n), id->root, certs, nc, cn_node_now_ms(n) / 1000,
 				    diag);
-}
-
-/* Is child a direct child of parent in the hierarchy? */
-static bool is_child(const cn_cert *parent, const cn_cert *child)
-{
-	if (parent->role == CN_ROLE_TOWNSHIP)
-		return child->role == CN_ROLE_VILLAGE &&
-		       !strncmp(child->scope, parent->scope, strlen(parent->scope));
-	if (parent->role == CN_ROLE_COUNTY)
-		return (child->role == CN_ROLE_TOWNSHIP || cn_role_is_department(child->role)) &&
-		       !strncmp(child->scope, parent->scope, strlen(parent->scope));
-	return false;
 }
 
 /* ---- server ---- */
@@ -157,7 +65,7 @@ typedef struct session {
 
 struct cn_link_server {
 	cn_node *n;
-	identity id;
+	cn_identity id;
 	nng_socket sock;
 	bool open;
 	session s[CN_LINK_MAX_SESSIONS];
@@ -249,7 +157,7 @@ cn_err cn_link_server_new(cn_node *n, const char *url, cn_link_server **out, cn_
 	if (!s)
 		return CN_ERR_NOMEM;
 	s->n = n;
-	if ((err = identity_load(n, &s->id, diag)))
+	if ((err = cn_identity_load(n, &s->id, diag)))
 		goto fail;
 	if (s->id.leaf.role != CN_ROLE_TOWNSHIP && s->id.leaf.role != CN_ROLE_COUNTY) {
 		cn_diag_set(diag,
@@ -283,7 +191,7 @@ void cn_link_server_free(cn_link_server *s)
 		session_clear(&s->s[i]);
 	if (s->open)
 		nng_close(s->sock);
-	identity_fini(&s->id);
+	cn_identity_fini(&s->id);
 	free(s);
 }
 
@@ -374,10 +282,10 @@ static cn_err handle(cn_link_server *s, const uint8_t *req, size_t len, uint8_t 
 		if ((err = cn_hs_server_read3(ss->hs, req + 1, len - 1, &why)) ||
 		    (err = cn_hs_peer(ss->hs, pk, &payload, &plen)))
 			goto refuse_drop;
-		if (!(err = peer_chain(s->n, &s->id, pk, payload, plen, ss->certs, &ss->n_certs,
-				       &why)))
+		if (!(err = cn_identity_check_peer(s->n, s->id.root, pk, payload, plen, ss->certs,
+						   &ss->n_certs, &why)))
 			leaf = ss->certs[0];
-		if (err || !is_child(&s->id.leaf, &leaf)) {
+		if (err || !cn_identity_is_child(&s->id.leaf, &leaf)) {
 			if (!err)
 				cn_diag_set(&why,
 					    "%s（%s）不是本节点的下级 / %s (%s) is not a child of "
@@ -401,7 +309,7 @@ static cn_err handle(cn_link_server *s, const uint8_t *req, size_t len, uint8_t 
 		}
 		cn_hs_free(ss->hs);
 		ss->hs = NULL;
-		peer_name(&leaf, ss->peer);
+		cn_identity_peer_name(&leaf, ss->peer);
 		cn_scope_rights(&leaf, &ss->rights);
 		ss->last_used = ++s->tick;
 		session_cap_peer(s, ss);
@@ -542,7 +450,7 @@ static double mono_ms(void)
 
 struct cn_link_client {
 	cn_node *n;
-	identity id;
+	cn_identity id;
 	nng_socket sock;
 	bool open;
 	cn_chan *chan;
@@ -612,7 +520,7 @@ cn_err cn_link_client_new(cn_node *n, const char *url, cn_link_client **out, cn_
 	if (!c)
 		return CN_ERR_NOMEM;
 	c->n = n;
-	if ((err = identity_load(n, &c->id, diag)))
+	if ((err = cn_identity_load(n, &c->id, diag)))
 		goto fail;
 	if ((rv = nng_req0_open(&c->sock)) != 0) {
 		err = nng_err(rv, "opening the socket", diag);
@@ -645,7 +553,7 @@ void cn_link_client_free(cn_link_client *c)
 	cn_chan_free(c->chan);
 	if (c->open)
 		nng_close(c->sock);
-	identity_fini(&c->id);
+	cn_identity_fini(&c->id);
 	free(c);
 }
 
@@ -713,11 +621,6 @@ static cn_err exchange(cn_link_client *c, char tag, const uint8_t *body, size_t 
 	return CN_OK;
 }
 
-static bool is_parent(const cn_cert *me, const cn_cert *parent)
-{
-	return is_child(parent, me);
-}
-
 static cn_err handshake(cn_link_client *c, cn_diag *diag)
 {
 	uint8_t msg1[CN_HS_MSG1_BYTES], *msg2 = NULL, *msg3 = NULL, *msg4 = NULL, pk[CN_KEY_BYTES];
@@ -740,9 +643,10 @@ static cn_err handshake(cn_link_client *c, cn_diag *diag)
 		goto done;
 	c->wire_sent += sizeof(msg1) + len3 + 2; /* each with its envelope byte */
 	c->wire_received += len2 + len4 + 2;
-	if (!(err = peer_chain(c->n, &c->id, pk, payload, plen, c->pcerts, &c->n_pcerts, diag)))
+	if (!(err = cn_identity_check_peer(c->n, c->id.root, pk, payload, plen, c->pcerts,
+					   &c->n_pcerts, diag)))
 		leaf = c->pcerts[0];
-	if (err || !is_parent(&c->id.leaf, &leaf)) {
+	if (err || !cn_identity_is_child(&leaf, &c->id.leaf)) {
 		if (!err) {
 			cn_diag_set(diag,
 				    "对方（%s %s）不是本节点的上级 / the peer (%s %s) is not this "
@@ -757,7 +661,7 @@ static cn_err handshake(cn_link_client *c, cn_diag *diag)
 	}
 	if ((err = cn_hs_accept(hs, diag)) || (err = cn_hs_chan(hs, &c->chan, diag)))
 		goto done;
-	peer_name(&leaf, c->parent);
+	cn_identity_peer_name(&leaf, c->parent);
 done:
 	free(msg2);
 	free(msg3);

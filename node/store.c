@@ -14,6 +14,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "carenode/keyfile.h"
 #include "carenode/model.h"
 
 #define STMT_CACHE 32
@@ -99,6 +100,22 @@ void cn_store_close(cn_store *s)
 	" urgent INTEGER NOT NULL DEFAULT 0) STRICT;"                                              \
 	"CREATE INDEX ops_urgent ON ops(pos) WHERE urgent = 1;"
 
+/* Version 4 (issue #4, bundles): what each child is known to hold of this
+ * node's log (their_cursor/their_epoch/their_flags, from its last bundle)
+ * and how far this node holds the child's own log (their_log_epoch,
+ * their_upto); the bundles written and read, so a replay is refused. */
+#define BUNDLE_SCHEMA                                                                              \
+	"CREATE TABLE bundles(id BLOB PRIMARY KEY, peer TEXT NOT NULL, direction TEXT NOT NULL,"   \
+	" reply_to BLOB, created_ms INTEGER NOT NULL, done_ms INTEGER NOT NULL,"                   \
+	" ops INTEGER NOT NULL, bytes INTEGER NOT NULL, answered_ms INTEGER) STRICT;"
+
+#define PEERS_V4                                                                                   \
+	"ALTER TABLE peers ADD COLUMN their_cursor INTEGER NOT NULL DEFAULT 0;"                    \
+	"ALTER TABLE peers ADD COLUMN their_epoch INTEGER NOT NULL DEFAULT 0;"                     \
+	"ALTER TABLE peers ADD COLUMN their_flags INTEGER NOT NULL DEFAULT 0;"                     \
+	"ALTER TABLE peers ADD COLUMN their_log_epoch INTEGER NOT NULL DEFAULT 0;"                 \
+	"ALTER TABLE peers ADD COLUMN their_upto INTEGER NOT NULL DEFAULT 0;"
+
 static const char log_schema[] =
 	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;"
 	"CREATE TABLE ops(pos INTEGER PRIMARY KEY, origin BLOB NOT NULL, seq INTEGER NOT NULL,"
@@ -113,7 +130,7 @@ static const char log_schema[] =
 	"CREATE TABLE peers(name TEXT PRIMARY KEY, pull_cursor INTEGER NOT NULL DEFAULT 0,"
 	" push_cursor INTEGER NOT NULL DEFAULT 0, last_contact_ms INTEGER, last_ok_ms INTEGER,"
 	" last_error TEXT, sent INTEGER NOT NULL DEFAULT 0, received INTEGER NOT NULL DEFAULT 0,"
-	" epoch INTEGER NOT NULL DEFAULT 0) STRICT;" HISTORY_SCHEMA;
+	" epoch INTEGER NOT NULL DEFAULT 0) STRICT;" HISTORY_SCHEMA BUNDLE_SCHEMA PEERS_V4;
 
 /* Version 3 (issue #3, #4): ops held outside their chain (records that
  * move, urgent ops ahead of their chain), the moved_from column of the
@@ -164,6 +181,8 @@ static cn_err migrate(cn_store *s, int from, cn_diag *diag)
 	if ((err = cn_proj_create_schema(s->db, "main", diag)))
 		goto fail;
 	if (from <= 2 && (err = exec(s, v2_to_v3, "upgrading the database", diag)))
+		goto fail;
+	if (from <= 3 && (err = exec(s, BUNDLE_SCHEMA PEERS_V4, "upgrading the database", diag)))
 		goto fail;
 	snprintf(ver, sizeof(ver), "%d", CN_STORE_SCHEMA_VERSION);
 	if ((err = cn_store_meta_set(s, "schema_version", ver, diag)) ||
@@ -276,16 +295,10 @@ static cn_err storage_cause(const char *path, cn_err err, cn_diag *diag)
 {
 	char dir[4096], was[sizeof(diag->text)];
 	struct statvfs v;
-	char *slash;
 
 	if (err != CN_ERR_IO && err != CN_ERR_DB && err != CN_ERR_READONLY && err != CN_ERR_FULL)
 		return err;
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash)
-		*slash = 0;
-	else
-		snprintf(dir, sizeof(dir), ".");
+	cn_path_dir(path, dir, sizeof(dir));
 	if (statvfs(dir, &v) != 0)
 		return err;
 	snprintf(was, sizeof(was), "%s", diag ? diag->text : "");

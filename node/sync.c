@@ -368,7 +368,7 @@ static cn_err urgent_ahead(cn_node *n, const char *peer, const cn_rights *r, uin
 }
 
 static cn_err serve_pull(cn_node *n, const char *peer, const cn_rights *r, const cn_sync_msg *req,
-			 uint8_t **resp, size_t *len, cn_diag *diag)
+			 uint8_t **resp, size_t *len, cn_sync_msg *meta, cn_diag *diag)
 {
 	uint64_t max = req->max_bytes ? req->max_bytes : CN_SYNC_DEFAULT_BATCH;
 	batch_builder b = {0};
@@ -545,8 +545,25 @@ done:
 		m.n_items = b.n;
 		err = reply(&m, resp, len);
 	}
+	if (!err && meta) {
+		memset(meta, 0, sizeof(*meta));
+		meta->type = CN_SYNC_BATCH;
+		meta->cursor = m.cursor;
+		meta->epoch = m.epoch;
+		meta->more = m.more;
+		meta->n_items = b.n;
+	}
 	builder_fini(&b);
 	return err;
+}
+
+cn_err cn_sync_build_batch(cn_node *n, const char *peer, const cn_rights *rights,
+			   const cn_sync_msg *pull, uint8_t **out, size_t *len, cn_sync_msg *meta,
+			   cn_diag *diag)
+{
+	*out = NULL;
+	*len = 0;
+	return serve_pull(n, peer, rights, pull, out, len, meta, diag);
 }
 
 /* ---- parent: PUSH ---- */
@@ -562,32 +579,33 @@ static bool op_urgent(const uint8_t *bytes, size_t len)
 	return urgent;
 }
 
-static cn_err serve_push(cn_node *n, const char *peer, const cn_sync_msg *req, uint8_t **resp,
-			 size_t *len, cn_diag *diag)
+cn_err cn_sync_take_push(cn_node *n, const char *peer, const cn_sync_msg *req, cn_sync_msg *ack,
+			 cn_diag *diag)
 {
-	cn_sync_msg m = {.type = CN_SYNC_ACK};
 	cn_err err;
 
-	if ((err = cn_node_begin(n, diag)))
-		return err;
+	memset(ack, 0, sizeof(*ack));
+	ack->type = CN_SYNC_ACK;
 	for (size_t i = 0; i < req->n_items; i++) {
 		const cn_sync_item *it = &req->items[i];
 		cn_receipt rc;
 		cn_diag why = {{0}};
+		if (!it->op) {
+			cn_diag_set(diag, "上传的消息中有保留区间 / a push holds a withheld range");
+			return CN_ERR_FORMAT;
+		}
 		if (it->history && !op_urgent(it->op, it->op_len)) {
 			/* only urgent ops may jump their chain (PROTOCOL.md 3.5) */
-			cn_node_abort(n);
-			return reply_error(CN_ERR_FORMAT,
-					   "只有紧急操作可以先于其链送达 / only urgent ops travel "
-					   "ahead of their chain",
-					   resp, len);
+			cn_diag_set(diag, "只有紧急操作可以先于其链送达 / only urgent ops travel "
+					  "ahead of their chain");
+			return CN_ERR_FORMAT;
 		}
 		if (it->history) {
 			/* an urgent op ahead of its chain (issue #4): taken outside
 			 * the chain now, into it when the chain gets there */
 			if ((err = cn_node_receive_history(n, it->op, it->op_len, peer, &rc, &why,
 							   diag)))
-				goto fail;
+				return err;
 			if (rc == CN_RECEIPT_QUARANTINED)
 				fprintf(stderr,
 					"carenode: 已隔离来自 %s 的紧急操作 / quarantined an "
@@ -595,25 +613,25 @@ static cn_err serve_push(cn_node *n, const char *peer, const cn_sync_msg *req, u
 					"from %s: %s\n",
 					peer, peer, why.text);
 			if (rc == CN_RECEIPT_APPLIED) {
-				m.applied++;
+				ack->applied++;
 				cn_node_urgent_arrived(n);
 			} else if (rc == CN_RECEIPT_DUPLICATE) {
-				m.duplicate++;
+				ack->duplicate++;
 			} else if (rc == CN_RECEIPT_QUARANTINED) {
-				m.quarantined++;
+				ack->quarantined++;
 			}
 			continue;
 		}
 		if ((err = cn_node_receive(n, it->op, it->op_len, peer, &rc, &why, diag)))
-			goto fail;
+			return err;
 		if (rc == CN_RECEIPT_APPLIED && op_urgent(it->op, it->op_len))
 			cn_node_urgent_arrived(n);
 		if (rc == CN_RECEIPT_APPLIED)
-			m.applied++;
+			ack->applied++;
 		else if (rc == CN_RECEIPT_DUPLICATE)
-			m.duplicate++;
+			ack->duplicate++;
 		else if (rc == CN_RECEIPT_QUARANTINED) {
-			m.quarantined++;
+			ack->quarantined++;
 			fprintf(stderr,
 				"carenode: 已隔离来自 %s 的操作 / quarantined an op from %s: %s\n",
 				peer, peer, why.text);
@@ -625,16 +643,32 @@ static cn_err serve_push(cn_node *n, const char *peer, const cn_sync_msg *req, u
 				peer, peer, why.text);
 			break;
 		} else {
-			m.gap = true;
+			ack->gap = true;
 			break;
 		}
+	}
+	return CN_OK;
+}
+
+static cn_err serve_push(cn_node *n, const char *peer, const cn_sync_msg *req, uint8_t **resp,
+			 size_t *len, cn_diag *diag)
+{
+	cn_sync_msg m;
+	cn_diag why = {{0}};
+	cn_err err;
+
+	if ((err = cn_node_begin(n, diag)))
+		return err;
+	if ((err = cn_sync_take_push(n, peer, req, &m, &why))) {
+		cn_node_abort(n);
+		if (err == CN_ERR_FORMAT)
+			return reply_error(err, why.text, resp, len);
+		cn_diag_set(diag, "%s", why.text);
+		return err;
 	}
 	if ((err = cn_node_end(n, diag)))
 		return err;
 	return reply(&m, resp, len);
-fail:
-	cn_node_abort(n);
-	return err;
 }
 
 cn_err cn_sync_serve(cn_node *n, const char *peer, const cn_rights *rights, const uint8_t *req,
@@ -649,7 +683,7 @@ cn_err cn_sync_serve(cn_node *n, const char *peer, const cn_rights *rights, cons
 	if ((err = cn_syncmsg_decode(req, len, &m, &why)))
 		return reply_error(err, why.text, resp, resp_len);
 	switch (m.type) {
-	case CN_SYNC_PULL: err = serve_pull(n, peer, rights, &m, resp, resp_len, diag); break;
+	case CN_SYNC_PULL: err = serve_pull(n, peer, rights, &m, resp, resp_len, NULL, diag); break;
 	case CN_SYNC_PUSH: err = serve_push(n, peer, &m, resp, resp_len, diag); break;
 	default: err = reply_error(CN_ERR_USAGE, "expected pull or push", resp, resp_len);
 	}
@@ -659,10 +693,8 @@ cn_err cn_sync_serve(cn_node *n, const char *peer, const cn_rights *rights, cons
 
 /* ---- child ---- */
 
-typedef struct peer_state {
-	uint64_t pull_cursor, push_cursor;
-	uint64_t epoch; /* the parent log's epoch pull_cursor belongs to */
-} peer_state;
+/* epoch: the parent log's epoch pull_cursor belongs to (sync.h) */
+typedef cn_sync_peer peer_state;
 
 static cn_err peer_load(cn_node *n, const char *peer, peer_state *ps, cn_diag *diag)
 {
@@ -679,15 +711,19 @@ static cn_err peer_load(cn_node *n, const char *peer, peer_state *ps, cn_diag *d
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return sqlerr(n, rc, "reading peer state", diag);
-	rc = sqlite3_prepare_v2(db,
-				"SELECT pull_cursor, push_cursor, epoch FROM peers WHERE name = ?",
-				-1, &st, NULL);
+	rc = sqlite3_prepare_v2(
+		db,
+		"SELECT pull_cursor, push_cursor, epoch, their_cursor, their_epoch,"
+		" their_flags, their_log_epoch, their_upto FROM peers WHERE name = ?",
+		-1, &st, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
 		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			ps->pull_cursor = (uint64_t)sqlite3_column_int64(st, 0);
-			ps->push_cursor = (uint64_t)sqlite3_column_int64(st, 1);
-			ps->epoch = (uint64_t)sqlite3_column_int64(st, 2);
+			uint64_t *f[] = {&ps->pull_cursor,     &ps->push_cursor, &ps->epoch,
+					 &ps->their_cursor,    &ps->their_epoch, &ps->their_flags,
+					 &ps->their_log_epoch, &ps->their_upto};
+			for (int i = 0; i < 8; i++)
+				*f[i] = (uint64_t)sqlite3_column_int64(st, i);
 			rc = SQLITE_DONE;
 		}
 	}
@@ -991,6 +1027,74 @@ static cn_err push_all(cn_node *n, const char *parent, peer_state *ps, const xfe
 	}
 }
 
+/* Takes a BATCH's items from parent in the caller's transaction: ops in
+ * their chains, history items outside them, withheld ranges vouched for by
+ * the op after them. *got counts the ops; *gap is set when an op does not
+ * follow on from this node's copy of its chain (the error is then
+ * CN_ERR_CHAIN, with a message unless may_restart). */
+static cn_err take_items(cn_node *n, const char *parent, const cn_sync_msg *batch, bool may_restart,
+			 cn_sync_stats *stats, uint64_t *got, bool *gap, cn_diag *diag)
+{
+	cn_err err = CN_OK;
+
+	for (size_t i = 0; !err && i < batch->n_items; i++) {
+		const cn_sync_item *it = &batch->items[i];
+		cn_receipt r;
+		cn_diag why = {{0}};
+		if (it->op && it->history) {
+			err = cn_node_receive_history(n, it->op, it->op_len, parent, &r, &why,
+						      diag);
+			(*got)++;
+			if (!err && r == CN_RECEIPT_APPLIED) {
+				stats->history++;
+				if (op_urgent(it->op, it->op_len))
+					stats->urgent++;
+			}
+		} else if (it->op) {
+			err = cn_node_receive(n, it->op, it->op_len, parent, &r, &why, diag);
+			(*got)++;
+		} else if (!(err = range_vouched(n, batch, i, diag))) {
+			err = cn_store_receive_skip(cn_node_store(n), it->origin, it->from, it->to,
+						    it->hash, parent, &r, diag);
+			if (!err && r == CN_RECEIPT_APPLIED)
+				stats->skipped_ranges++;
+		}
+		if (err)
+			break;
+		if (r == CN_RECEIPT_GAP) {
+			char who[17];
+			cn_hex(it->op ? it->op + 4 : it->origin, 8, who);
+			if (!may_restart)
+				cn_diag_set(diag,
+					    "上级节点发来的操作不连续（节点 %s）/ the parent "
+					    "sent ops out of order (origin %s)",
+					    who, who);
+			*gap = true;
+			err = CN_ERR_CHAIN;
+		} else if (r == CN_RECEIPT_LATER) {
+			/* stamped ahead of this node's clock: fetch the batch
+			 * again once the clocks agree */
+			cn_diag_set(diag,
+				    "上级节点发来的操作时间超前本机时钟 / an op from the "
+				    "parent is stamped ahead of this node's clock: %s",
+				    why.text);
+			err = CN_ERR_MISMATCH;
+		} else if (r == CN_RECEIPT_APPLIED && it->op) {
+			stats->applied++;
+		} else if (r == CN_RECEIPT_DUPLICATE && it->op) {
+			stats->duplicate++;
+		} else if (r == CN_RECEIPT_QUARANTINED) {
+			stats->quarantined++;
+			fprintf(stderr,
+				"carenode: 已隔离来自 %s 的操作 / quarantined an op from "
+				"%s: "
+				"%s\n",
+				parent, parent, why.text);
+		}
+	}
+	return err;
+}
+
 static cn_err pull_all(cn_node *n, const char *parent, peer_state *ps, const xfer *x,
 		       cn_sync_stats *stats, cn_diag *diag)
 {
@@ -1044,63 +1148,8 @@ static cn_err pull_all(cn_node *n, const char *parent, peer_state *ps, const xfe
 		}
 		/* the batch and the cursor in one transaction */
 		err = cn_node_begin(n, diag);
-		for (size_t i = 0; !err && i < resp.n_items; i++) {
-			const cn_sync_item *it = &resp.items[i];
-			cn_receipt r;
-			cn_diag why = {{0}};
-			if (it->op && it->history) {
-				err = cn_node_receive_history(n, it->op, it->op_len, parent, &r,
-							      &why, diag);
-				got++;
-				if (!err && r == CN_RECEIPT_APPLIED) {
-					stats->history++;
-					if (op_urgent(it->op, it->op_len))
-						stats->urgent++;
-				}
-			} else if (it->op) {
-				err = cn_node_receive(n, it->op, it->op_len, parent, &r, &why,
-						      diag);
-				got++;
-			} else if (!(err = range_vouched(n, &resp, i, diag))) {
-				err = cn_store_receive_skip(cn_node_store(n), it->origin, it->from,
-							    it->to, it->hash, parent, &r, diag);
-				if (!err && r == CN_RECEIPT_APPLIED)
-					stats->skipped_ranges++;
-			}
-			if (err)
-				break;
-			if (r == CN_RECEIPT_GAP) {
-				char who[17];
-				cn_hex(it->op ? it->op + 4 : it->origin, 8, who);
-				if (!may_restart)
-					cn_diag_set(
-						diag,
-						"上级节点发来的操作不连续（节点 %s）/ the parent "
-						"sent ops out of order (origin %s)",
-						who, who);
-				gap = true;
-				err = CN_ERR_CHAIN;
-			} else if (r == CN_RECEIPT_LATER) {
-				/* stamped ahead of this node's clock: fetch the batch
-				 * again once the clocks agree */
-				cn_diag_set(diag,
-					    "上级节点发来的操作时间超前本机时钟 / an op from the "
-					    "parent is stamped ahead of this node's clock: %s",
-					    why.text);
-				err = CN_ERR_MISMATCH;
-			} else if (r == CN_RECEIPT_APPLIED && it->op) {
-				stats->applied++;
-			} else if (r == CN_RECEIPT_DUPLICATE && it->op) {
-				stats->duplicate++;
-			} else if (r == CN_RECEIPT_QUARANTINED) {
-				stats->quarantined++;
-				fprintf(stderr,
-					"carenode: 已隔离来自 %s 的操作 / quarantined an op from "
-					"%s: "
-					"%s\n",
-					parent, parent, why.text);
-			}
-		}
+		if (!err)
+			err = take_items(n, parent, &resp, may_restart, stats, &got, &gap, diag);
 		if (!err)
 			err = peer_update5(n, parent,
 					   "pull_cursor = ?1, received = received + ?2, epoch = ?5",
@@ -1286,4 +1335,114 @@ cn_err cn_sync_pending_up(cn_node *n, const char *parent, uint64_t *count, cn_di
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? CN_OK : sqlerr(n, rc, "counting pending ops", diag);
+}
+
+/* ---- the same steps without round trips (bundles, bundle.h) ---- */
+
+cn_err cn_sync_forget_moved(cn_node *n, const char *parent, uint64_t push_cursor, uint64_t *count,
+			    cn_diag *diag)
+{
+	return forget_moved(n, parent, push_cursor, count, diag);
+}
+
+cn_err cn_sync_log_epoch(cn_node *n, uint64_t *epoch, cn_diag *diag)
+{
+	return log_epoch(n, epoch, diag);
+}
+
+cn_err cn_sync_peer_load(cn_node *n, const char *peer, cn_sync_peer *p, cn_diag *diag)
+{
+	return peer_load(n, peer, p, diag);
+}
+
+cn_err cn_sync_peer_save(cn_node *n, const char *peer, const cn_sync_peer *p, cn_diag *diag)
+{
+	sqlite3_stmt *st = NULL;
+	const uint64_t v[] = {p->pull_cursor,  p->push_cursor,     p->epoch,
+			      p->their_cursor, p->their_epoch,     p->their_flags,
+			      p->their_upto,   p->their_log_epoch, cn_node_now_ms(n)};
+	int rc;
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (v[i] > INT64_MAX) {
+			cn_diag_set(diag, "游标超出范围 / a cursor is out of range");
+			return CN_ERR_INVALID;
+		}
+	rc = sqlite3_prepare_v2(cn_store_db(cn_node_store(n)),
+				"UPDATE peers SET pull_cursor = ?1, push_cursor = ?2, epoch = ?3,"
+				" their_cursor = ?4, their_epoch = ?5, their_flags = ?6,"
+				" their_upto = ?7, their_log_epoch = ?8, last_contact_ms = ?9"
+				" WHERE name = ?10",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		for (int i = 0; i < 9; i++)
+			sqlite3_bind_int64(st, i + 1, (sqlite3_int64)v[i]);
+		sqlite3_bind_text(st, 10, peer, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? CN_OK : sqlerr(n, rc, "writing peer state", diag);
+}
+
+cn_err cn_sync_build_push(cn_node *n, const char *parent, uint64_t *after, size_t max_bytes,
+			  uint8_t **out, size_t *len, size_t *n_ops, cn_diag *diag)
+{
+	batch_builder b = {0};
+	cn_sync_msg req = {.type = CN_SYNC_PUSH};
+	sqlite3_stmt *st = NULL;
+	uint64_t last = *after;
+	cn_err err = CN_OK;
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	*n_ops = 0;
+	rc = sqlite3_prepare_v2(cn_store_db(cn_node_store(n)), push_sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sqlerr(n, rc, "reading the log", diag);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)*after);
+	sqlite3_bind_text(st, 2, parent, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		size_t blen = (size_t)sqlite3_column_bytes(st, 1);
+		cn_sync_item *it;
+		if (b.n && (b.bytes + blen > max_bytes || b.n >= CN_SYNC_MAX_ITEMS))
+			break;
+		if (!(it = push_item(&b)) ||
+		    (err = own_copy(&b, sqlite3_column_blob(st, 1), blen, &it->op))) {
+			err = err ? err : CN_ERR_NOMEM;
+			break;
+		}
+		it->op_len = blen;
+		b.bytes += blen;
+		last = (uint64_t)sqlite3_column_int64(st, 0);
+	}
+	if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)
+		err = sqlerr(n, rc, "reading the log", diag);
+	sqlite3_finalize(st);
+	if (!err && b.n) {
+		req.items = b.items;
+		req.n_items = b.n;
+		if (!(err = cn_syncmsg_encode(&req, out, len))) {
+			*after = last;
+			*n_ops = b.n;
+		}
+	}
+	builder_fini(&b);
+	return err;
+}
+
+cn_err cn_sync_take_batch(cn_node *n, const char *parent, const cn_sync_msg *batch,
+			  cn_sync_stats *stats, cn_diag *diag)
+{
+	uint64_t got = 0;
+	bool gap = false;
+	cn_err err;
+
+	if (batch->type != CN_SYNC_BATCH) {
+		cn_diag_set(diag, "应为一批操作 / expected a batch of ops");
+		return CN_ERR_FORMAT;
+	}
+	err = take_items(n, parent, batch, false, stats, &got, &gap, diag);
+	stats->pulled += got;
+	return err;
 }

@@ -1207,12 +1207,23 @@ static void migrates_from(void **state, int version)
 		sqlite3_exec(db,
 			     "INSERT INTO ops SELECT * FROM src.ops WHERE origin IS NOT NULL;"
 			     "DETACH src;"
-			     "DROP TABLE history; ALTER TABLE child DROP COLUMN moved_from;"
-			     "ALTER TABLE guardian DROP COLUMN moved_from;"
-			     "ALTER TABLE peers DROP COLUMN epoch; DROP INDEX ops_urgent;"
-			     "UPDATE meta SET value = '2' WHERE key = 'schema_version';",
+			     "DROP TABLE bundles; ALTER TABLE peers DROP COLUMN their_cursor;"
+			     "ALTER TABLE peers DROP COLUMN their_epoch;"
+			     "ALTER TABLE peers DROP COLUMN their_flags;"
+			     "ALTER TABLE peers DROP COLUMN their_log_epoch;"
+			     "ALTER TABLE peers DROP COLUMN their_upto;"
+			     "UPDATE meta SET value = '3' WHERE key = 'schema_version';",
 			     NULL, NULL, NULL),
 		SQLITE_OK);
+	if (version <= 2)
+		assert_int_equal(
+			sqlite3_exec(db,
+				     "DROP TABLE history; ALTER TABLE child DROP COLUMN moved_from;"
+				     "ALTER TABLE guardian DROP COLUMN moved_from;"
+				     "ALTER TABLE peers DROP COLUMN epoch; DROP INDEX ops_urgent;"
+				     "UPDATE meta SET value = '2' WHERE key = 'schema_version';",
+				     NULL, NULL, NULL),
+			SQLITE_OK);
 	if (version == 1)
 		assert_int_equal(
 			sqlite3_exec(db,
@@ -1247,6 +1258,11 @@ static void test_store_migrates_schema_1(void **state)
 static void test_store_migrates_schema_2(void **state)
 {
 	migrates_from(state, 2);
+}
+
+static void test_store_migrates_schema_3(void **state)
+{
+	migrates_from(state, 3);
 }
 
 static void test_store_verify_good_store(void **state)
@@ -2718,6 +2734,7 @@ int main(void)
 		T(test_store_rebuild_same_digest),
 		T(test_store_migrates_schema_1),
 		T(test_store_migrates_schema_2),
+		T(test_store_migrates_schema_3),
 		T(test_store_verify_detects_clock_going_back),
 		T(test_store_quarantine_is_bounded),
 		T(test_store_convergence_property),

@@ -19,6 +19,8 @@
 #define CN_CA_ROOT_PUB "root.pub"
 #define CN_NETWORK_KEY "network.key"
 #define CN_NODE_CHAIN "node.chain"
+/* the chains this node issued: <node folder>/issued/<code>-<key prefix>.chain */
+#define CN_ISSUED_DIR "issued"
 #define CN_CHAIN_FILE_MAX 8192
 
 /* Creates a CA folder for county (a county-level code). */

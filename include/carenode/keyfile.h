@@ -25,6 +25,12 @@ CN_NODISCARD cn_err cn_keyfile_write(const char *path, const char *tag, const ui
 CN_NODISCARD cn_err cn_keyfile_read(const char *path, const char *tag, uint8_t seed[32],
 				    cn_diag *diag);
 
+/* The cn_err for a failed system call's errno (disk full, read-only, ...). */
+cn_err cn_errno_err(int e);
+
+/* The folder of path ("." when it names none) into out. */
+void cn_path_dir(const char *path, char *out, size_t cap);
+
 /* Writes bytes to a new file (refuses an existing one), fsync'd. */
 CN_NODISCARD cn_err cn_file_write_new(const char *path, const void *data, size_t len, mode_t mode,
 				      cn_diag *diag);

@@ -69,4 +69,51 @@ CN_NODISCARD cn_err cn_sync_run_adaptive(cn_node *n, const char *parent, cn_sync
 CN_NODISCARD cn_err cn_sync_pending_up(cn_node *n, const char *parent, uint64_t *count,
 				       cn_diag *diag);
 
+/* ---- the same steps without round trips: sneakernet bundles (bundle.h) ----
+ * The caller holds the transaction (cn_node_begin) for the take functions. */
+
+/* This node's log epoch (drawn when first needed, again on restore). */
+CN_NODISCARD cn_err cn_sync_log_epoch(cn_node *n, uint64_t *epoch, cn_diag *diag);
+
+/* What this node keeps about a peer. As a child, its view of the parent:
+ * pull_cursor/epoch into the parent's log, push_cursor in its own. As a
+ * parent, what a child is known to hold (from its last bundle): their_cursor/
+ * their_epoch/their_flags in this log, and how far this node holds the
+ * child's own log (their_upto in the child's log of epoch their_log_epoch). */
+typedef struct cn_sync_peer {
+	uint64_t pull_cursor, push_cursor, epoch;
+	uint64_t their_cursor, their_epoch, their_flags;
+	uint64_t their_log_epoch, their_upto;
+} cn_sync_peer;
+/* Loads (creating the row when new) and saves a peer's state; saving also
+ * stamps the last contact. */
+CN_NODISCARD cn_err cn_sync_peer_load(cn_node *n, const char *peer, cn_sync_peer *p, cn_diag *diag);
+CN_NODISCARD cn_err cn_sync_peer_save(cn_node *n, const char *peer, const cn_sync_peer *p,
+				      cn_diag *diag);
+
+/* Child: the next PUSH (encoded, *out malloc'd; NULL when nothing is left)
+ * of ops for parent after position *after of this node's log, at most
+ * max_bytes of ops (at least one); *after moves to the last op taken. */
+CN_NODISCARD cn_err cn_sync_build_push(cn_node *n, const char *parent, uint64_t *after,
+				       size_t max_bytes, uint8_t **out, size_t *len, size_t *n_ops,
+				       cn_diag *diag);
+/* Parent: takes a PUSH's items from child peer, as the network path does;
+ * *ack gets the counts (an op stamped ahead of the clock stops the take;
+ * gap: the child's earlier ops are missing here). */
+CN_NODISCARD cn_err cn_sync_take_push(cn_node *n, const char *peer, const cn_sync_msg *push,
+				      cn_sync_msg *ack, cn_diag *diag);
+/* Parent: the BATCH answering pull for child peer (encoded, *out
+ * malloc'd); meta gets its cursor, epoch, more and item count. */
+CN_NODISCARD cn_err cn_sync_build_batch(cn_node *n, const char *peer, const cn_rights *rights,
+					const cn_sync_msg *pull, uint8_t **out, size_t *len,
+					cn_sync_msg *meta, cn_diag *diag);
+/* Child: forgets the records that moved out of its scope, of the ops the
+ * parent holds (received from it, or at or before push_cursor); its own
+ * transaction. */
+CN_NODISCARD cn_err cn_sync_forget_moved(cn_node *n, const char *parent, uint64_t push_cursor,
+					 uint64_t *count, cn_diag *diag);
+/* Child: takes a BATCH's items from parent (cursors are the caller's). */
+CN_NODISCARD cn_err cn_sync_take_batch(cn_node *n, const char *parent, const cn_sync_msg *batch,
+				       cn_sync_stats *stats, cn_diag *diag);
+
 #endif
