@@ -105,9 +105,12 @@ static const command commands[] = {
 	 "and network key; the chain must certify this node and verify to the county root."},
 	{"serve",
 	 "serve [--listen tcp://地址:端口] [--parent tcp://上级:端口] [--interval 秒] [--batch "
-	 "字节]",
+	 "字节] [--child-rate 千字节每秒]",
 	 "运行节点：接受下级连接，并持续与上级同步（失败时退避重试）/ run the node: serve children "
-	 "and sync with the parent continuously, backing off on failure. Ctrl-C 停止 / stops."},
+	 "and sync with the parent continuously, backing off on failure. Ctrl-C 停止 / stops. "
+	 "--child-rate 限制每个下级的请求量（默认 4096 KB/s，每秒 100 次，可突发 8 秒），超出时"
+	 "答复“繁忙，请稍后再试” / caps what each child may send (default 4096 KB/s, 100 requests "
+	 "a second, 8 s of burst); beyond it the child is told to retry later."},
 	{"sync", "sync --once --parent tcp://上级:端口 [--timeout 秒] [--batch 字节]",
 	 "与上级同步一次后退出；退出码说明结果。不指定 --batch 时每批大小随实测链路调整，"
 	 "--timeout 为单次往返的上限（默认60秒）/ one exchange with the parent, then exit with a "
@@ -123,6 +126,11 @@ static const command commands[] = {
 	 "USB bundles (villages with no link): export writes what the parent or a child lacks, "
 	 "encrypted to it and signed; import verifies and applies one, then writes the receipt to "
 	 "carry back; show says who sent it to whom; list shows the bundles written and read."},
+	{"budget", "budget [--max-mb 兆字节|--off]",
+	 "副本容量上限：超过 90% "
+	 "时警告，达到上限后不再接收新数据（紧急报告与证书除外）；不带参数时显示当前用量。\n"
+	 "The replica's size limit: a warning past 90%, then no new data except urgent reports and "
+	 "certificates; without options, shows the use."},
 	{"status", "status",
 	 "显示与各节点的同步状态、待上传操作、隔离数 / sync state per peer: last "
 	 "contact, ops pending, quarantine."},
@@ -275,8 +283,8 @@ void cn_cli_time(uint64_t hlc, char out[32])
 /* Options that never take a value. */
 static bool is_flag(const char *name)
 {
-	static const char *const flags[] = {"json", "help",   "skip-bad",  "h",
-					    "once", "urgent", "no-receipt"};
+	static const char *const flags[] = {"json", "help",   "skip-bad",   "h",
+					    "once", "urgent", "no-receipt", "off"};
 
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
 		if (!strcmp(name, flags[i]))
@@ -403,6 +411,8 @@ static cn_err dispatch(cn_cli *c, const char *cmd, const char *sub)
 		return cn_cli_status(c);
 	if (!strcmp(cmd, "bundle"))
 		return cn_cli_bundle(c, sub);
+	if (!strcmp(cmd, "budget"))
+		return cn_cli_budget(c);
 	cn_diag_set(&c->diag, "未知命令“%s”，见 carenode --help / unknown command %s", cmd, cmd);
 	return CN_ERR_USAGE;
 }

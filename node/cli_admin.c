@@ -653,3 +653,61 @@ cn_err cn_cli_synth(cn_cli *c)
 		err = CN_ERR_IO;
 	return err;
 }
+
+cn_err cn_cli_budget(cn_cli *c)
+{
+	const char *mb = cn_cli_opt(c, "max-mb");
+	bool off = cn_cli_opt(c, "off") != NULL;
+	uint64_t size = 0, limit;
+	cn_node *n = NULL;
+	cn_err err;
+
+	if (c->n_pos || (mb && off)) {
+		cn_diag_set(&c->diag,
+			    "用法：budget [--max-mb 兆字节|--off] / usage: budget [--max-mb "
+			    "MB|--off]");
+		return CN_ERR_USAGE;
+	}
+	if (mb) {
+		char *end;
+		unsigned long long v = strtoull(mb, &end, 10);
+		if (!*mb || *end || v == 0 || v > (1ull << 30)) {
+			cn_diag_set(&c->diag,
+				    "--max-mb 须为 1 到 %llu 之间的整数 / --max-mb must be a whole "
+				    "number from 1 to %llu",
+				    1ull << 30, 1ull << 30);
+			return CN_ERR_USAGE;
+		}
+	}
+	if ((err = cn_cli_no_leftovers(c)) || (err = cn_cli_open(c, !mb && !off, &n)))
+		return err;
+	if (mb || off)
+		err = cn_node_set_budget(n, off ? 0 : strtoull(mb, NULL, 10) << 20, &c->diag);
+	if (!err)
+		err = cn_node_replica_size(n, &size, &c->diag);
+	limit = cn_node_budget(n);
+	if (!err && c->json) {
+		cn_json j;
+		cn_json_init(&j, c->out);
+		cn_json_object(&j);
+		cn_json_kv_bool(&j, "ok", true);
+		cn_json_kv_int(&j, "replica_bytes", (int64_t)size);
+		cn_json_kv_int(&j, "budget_bytes", (int64_t)limit);
+		cn_json_object_end(&j);
+		fputc('\n', c->out);
+	} else if (!err && limit) {
+		fprintf(c->out,
+			"副本 %.1f MB，上限 %llu MB（已用 %.0f%%；超过 90%% "
+			"时警告，达到上限后只接收紧急"
+			"报告与证书）/ replica %.1f MB of a %llu MB limit (%.0f%% used; a warning "
+			"past "
+			"90%%, past the limit only urgent reports and certificates are taken)\n",
+			size / 1048576.0, (unsigned long long)(limit >> 20), 100.0 * size / limit,
+			size / 1048576.0, (unsigned long long)(limit >> 20), 100.0 * size / limit);
+	} else if (!err) {
+		fprintf(c->out, "副本 %.1f MB，未设上限 / replica %.1f MB, no limit set\n",
+			size / 1048576.0, size / 1048576.0);
+	}
+	cn_node_close(n);
+	return err;
+}

@@ -114,6 +114,7 @@ cn_err cn_cli_serve(cn_cli *c)
 {
 	const char *listen = cn_cli_opt(c, "listen"), *parent = cn_cli_opt(c, "parent");
 	const char *interval_opt = cn_cli_opt(c, "interval");
+	const char *rate_opt = cn_cli_opt(c, "child-rate");
 	double interval = interval_opt ? atof(interval_opt) : 30, next = 0, delay;
 	size_t batch = batch_opt(c);
 	cn_link_server *ls = NULL;
@@ -129,10 +130,17 @@ cn_err cn_cli_serve(cn_cli *c)
 	}
 	if (interval < 0.1)
 		interval = 0.1;
+	if (rate_opt && (atof(rate_opt) < 1 || atof(rate_opt) > 1e7)) {
+		cn_diag_set(&c->diag, "--child-rate 为每个下级每秒千字节数（1 至 10000000）/ "
+				      "--child-rate is KB per second per child (1 to 10000000)");
+		return CN_ERR_USAGE;
+	}
 	if ((err = cn_cli_no_leftovers(c)) || (err = cn_cli_open(c, false, &n)))
 		return err;
 	if (listen && (err = cn_link_server_new(n, listen, &ls, &c->diag)))
 		goto done;
+	if (ls && rate_opt)
+		cn_link_server_set_rate(ls, (uint64_t)(atof(rate_opt) * 1024), 0);
 	if (parent && (err = cn_link_client_new(n, parent, &lc, &c->diag)))
 		goto done;
 	signal(SIGINT, on_signal);

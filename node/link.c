@@ -63,6 +63,15 @@ typedef struct session {
 	uint64_t last_used;
 } session;
 
+/* What one child may ask of this node (issue #4: a flooding village must
+ * not stall its township): two token buckets, request bytes and requests,
+ * refilled with time; a request beyond them is answered "busy" at once. */
+typedef struct rate {
+	char peer[64];
+	double bytes, reqs; /* tokens left */
+	uint64_t at_ms;     /* last refill */
+} rate;
+
 struct cn_link_server {
 	cn_node *n;
 	cn_identity id;
@@ -70,7 +79,59 @@ struct cn_link_server {
 	bool open;
 	session s[CN_LINK_MAX_SESSIONS];
 	uint64_t tick;
+	rate rates[CN_LINK_MAX_SESSIONS];
+	double rate_bytes, rate_reqs; /* per second, per child */
 };
+
+void cn_link_server_set_rate(cn_link_server *s, uint64_t bytes_per_s, uint64_t reqs_per_s)
+{
+	s->rate_bytes = bytes_per_s ? (double)bytes_per_s : CN_LINK_DEFAULT_RATE;
+	s->rate_reqs = reqs_per_s ? (double)reqs_per_s : CN_LINK_DEFAULT_REQS;
+}
+
+/* Takes one request of len bytes from peer's buckets; false (and how many
+ * seconds until it would be taken) when they are empty. A bucket holds 8 s
+ * of its rate; a request larger than what is left is taken while anything
+ * is left, and the debt makes the next ones wait. The answer's bytes are
+ * charged too (*taken). */
+static bool rate_take(cn_link_server *s, const char *peer, size_t len, double *wait_s, rate **taken)
+{
+	uint64_t now = cn_node_now_ms(s->n);
+	double cap_b = 8 * s->rate_bytes, cap_r = 8 * s->rate_reqs;
+	rate *r = NULL, *oldest = &s->rates[0];
+
+	for (size_t i = 0; i < CN_LINK_MAX_SESSIONS && !r; i++) {
+		if (!strcmp(s->rates[i].peer, peer))
+			r = &s->rates[i];
+		else if (s->rates[i].at_ms < oldest->at_ms)
+			oldest = &s->rates[i];
+	}
+	if (!r) { /* a new child, or one not heard from for long: full buckets */
+		r = oldest;
+		snprintf(r->peer, sizeof(r->peer), "%s", peer);
+		r->bytes = cap_b;
+		r->reqs = cap_r;
+		r->at_ms = now;
+	}
+	if (now > r->at_ms) {
+		double dt = (double)(now - r->at_ms) / 1000.0;
+		r->bytes = r->bytes + dt * s->rate_bytes > cap_b ? cap_b
+								 : r->bytes + dt * s->rate_bytes;
+		r->reqs = r->reqs + dt * s->rate_reqs > cap_r ? cap_r : r->reqs + dt * s->rate_reqs;
+		r->at_ms = now;
+	}
+	if (r->bytes <= 0 || r->reqs < 1) {
+		double wb = -r->bytes / s->rate_bytes, wr = (1 - r->reqs) / s->rate_reqs;
+		*wait_s = wb > wr ? wb : wr;
+		if (*wait_s < 1)
+			*wait_s = 1;
+		return false;
+	}
+	r->bytes -= (double)len;
+	r->reqs -= 1;
+	*taken = r;
+	return true;
+}
 
 static void session_clear(session *ss)
 {
@@ -157,6 +218,7 @@ cn_err cn_link_server_new(cn_node *n, const char *url, cn_link_server **out, cn_
 	if (!s)
 		return CN_ERR_NOMEM;
 	s->n = n;
+	cn_link_server_set_rate(s, 0, 0);
 	if ((err = cn_identity_load(n, &s->id, diag)))
 		goto fail;
 	if (s->id.leaf.role != CN_ROLE_TOWNSHIP && s->id.leaf.role != CN_ROLE_COUNTY) {
@@ -352,7 +414,27 @@ static cn_err handle(cn_link_server *s, const uint8_t *req, size_t len, uint8_t 
 		free(ss->cached);
 		ss->cached = NULL;
 		ss->cached_len = 0;
-		err = cn_sync_serve(s->n, ss->peer, &ss->rights, plain, plen, &resp, &rlen, &why);
+		{
+			double wait_s = 0;
+			rate *r = NULL;
+			if (rate_take(s, ss->peer, plen, &wait_s, &r)) {
+				err = cn_sync_serve(s->n, ss->peer, &ss->rights, plain, plen, &resp,
+						    &rlen, &why);
+				/* a pull costs what it sends back */
+				if (!err)
+					r->bytes -= (double)rlen;
+			} else {
+				cn_sync_msg busy = {.type = CN_SYNC_ERROR, .code = CN_ERR_LIMIT};
+				snprintf(busy.text, sizeof(busy.text),
+					 "本节点正忙（来自本节点的请求过多），请 %.0f 秒后再试 / "
+					 "busy "
+					 "(too many requests from this node): retry in %.0f s",
+					 wait_s, wait_s);
+				fprintf(stderr, "carenode: 限速 %s / rate-limited %s: %.0f s\n",
+					ss->peer, ss->peer, wait_s);
+				err = cn_syncmsg_encode(&busy, &resp, &rlen);
+			}
+		}
 		free(plain);
 		if (!err) {
 			err = cn_pack(resp, rlen, &packed, &plen);

@@ -39,6 +39,8 @@ struct cn_node {
 	uint8_t root[CN_KEY_BYTES];
 	uint8_t pk[CN_KEY_BYTES];
 	uint64_t last_hlc;
+	uint64_t budget;    /* replica limit in bytes (meta replica_budget); 0: none */
+	bool budget_warned; /* the 90% warning was printed by this handle */
 };
 
 typedef struct draft_change {
@@ -322,6 +324,8 @@ cn_err cn_node_open(const char *dir, bool readonly, const cn_env *env, cn_node *
 		n->needs_head =
 			!cn_store_meta_get(n->store, "needs_head", role, sizeof(role), &ignore) &&
 			!strcmp(role, "1");
+		if (!cn_store_meta_get(n->store, "replica_budget", pkhex, sizeof(pkhex), &ignore))
+			n->budget = strtoull(pkhex, NULL, 10);
 		memset(&self, 0, sizeof(self));
 		if (n->joined &&
 		    !cn_store_meta_get(n->store, "role", role, sizeof(role), &ignore) &&
@@ -613,11 +617,120 @@ static cn_err need_joined(const cn_node *n, cn_diag *diag)
 	return CN_ERR_STATE;
 }
 
+cn_err cn_node_replica_size(cn_node *n, uint64_t *bytes, cn_diag *diag)
+{
+	sqlite3_stmt *st = cn_store_stmt(
+		n->store,
+		"SELECT (SELECT page_count FROM pragma_page_count()) - (SELECT freelist_count"
+		" FROM pragma_freelist_count()), (SELECT page_size FROM pragma_page_size())");
+	cn_err err = CN_OK;
+
+	*bytes = 0;
+	if (!st)
+		return cn_proj_sqlite_err(cn_store_db(n->store),
+					  sqlite3_errcode(cn_store_db(n->store)),
+					  "measuring the replica", diag);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*bytes = (uint64_t)sqlite3_column_int64(st, 0) *
+			 (uint64_t)sqlite3_column_int64(st, 1);
+	else
+		err = cn_proj_sqlite_err(cn_store_db(n->store),
+					 sqlite3_errcode(cn_store_db(n->store)),
+					 "measuring the replica", diag);
+	sqlite3_reset(st);
+	return err;
+}
+
+uint64_t cn_node_budget(const cn_node *n)
+{
+	return n->budget;
+}
+
+cn_err cn_node_set_budget(cn_node *n, uint64_t bytes, cn_diag *diag)
+{
+	char buf[32];
+	cn_err err;
+
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)bytes);
+	if (!(err = cn_store_meta_set(n->store, "replica_budget", buf, diag)))
+		n->budget = bytes;
+	return err;
+}
+
+/* Issue #4: one oversized or misbehaving village must not fill its
+ * township's disk. Before a write of len more bytes: a warning once past
+ * 90% of the budget, a refusal past it. */
+static cn_err budget_check(cn_node *n, size_t len, cn_diag *diag)
+{
+	uint64_t size;
+	cn_err err;
+
+	if (!n->budget)
+		return CN_OK;
+	if ((err = cn_node_replica_size(n, &size, diag)))
+		return err;
+	if (size + len > n->budget) {
+		cn_diag_set(
+			diag,
+			"本节点的副本已达配置上限（%llu MB，已用 %llu MB），不再接收新数据；紧急"
+			"报告仍会接收。请联系县级运维调整上限（carenode budget）/ this node's "
+			"replica has reached its configured limit (%llu MB, %llu MB used): no new "
+			"data is taken except urgent reports; ask the county's operator to raise "
+			"it (carenode budget)",
+			(unsigned long long)(n->budget >> 20), (unsigned long long)(size >> 20),
+			(unsigned long long)(n->budget >> 20), (unsigned long long)(size >> 20));
+		return CN_ERR_FULL;
+	}
+	if (!n->budget_warned && size * 10 >= n->budget * 9) {
+		n->budget_warned = true;
+		fprintf(stderr,
+			"carenode: 警告：副本已用 %.1f MB，接近上限 %.1f MB（carenode budget）/ "
+			"warning: the replica uses %.1f MB, near its limit of %.1f MB\n",
+			size / 1048576.0, n->budget / 1048576.0, size / 1048576.0,
+			n->budget / 1048576.0);
+	}
+	return CN_OK;
+}
+
+/* Ops a full replica still takes: urgent ones (a mandatory report is never
+ * lost to a budget) and certificates and revocations (a lost laptop's
+ * revocation must still arrive). */
+static bool budget_exempt(const void *bytes, size_t len)
+{
+	cn_op_decoded *d = NULL;
+	bool exempt = false;
+
+	if (!cn_op_decode_unverified(bytes, len, &d, NULL)) {
+		exempt = (d->op.flags & CN_OP_FLAG_URGENT) != 0;
+		for (uint32_t i = 0; !exempt && i < d->op.n_changes; i++) {
+			const cn_change *c = &d->op.changes[i];
+			exempt = (c->kind_len == 4 && !memcmp(c->kind, CN_KIND_CERT, 4)) ||
+				 (c->kind_len == 10 && !memcmp(c->kind, CN_KIND_REVOCATION, 10));
+			if (!exempt)
+				break;
+		}
+	}
+	cn_op_free(d);
+	return exempt;
+}
+
+/* The same for a node's own draft of certificates or revocations. */
+static bool draft_exempt(const cn_draft *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (strcmp(d->ch[i].kind->name, CN_KIND_CERT) != 0 &&
+		    strcmp(d->ch[i].kind->name, CN_KIND_REVOCATION) != 0)
+			return false;
+	return true;
+}
+
 cn_err cn_node_receive(cn_node *n, const void *bytes, size_t len, const char *peer,
 		       cn_receipt *receipt, cn_diag *why, cn_diag *diag)
 {
 	cn_err err = need_joined(n, diag);
 
+	if (!err && n->budget && !budget_exempt(bytes, len))
+		err = budget_check(n, len, diag);
 	if (err)
 		return err;
 	return cn_store_receive(n->store, bytes, len, peer, cn_node_now_ms(n), authorize, n,
@@ -629,6 +742,8 @@ cn_err cn_node_receive_history(cn_node *n, const void *bytes, size_t len, const 
 {
 	cn_err err = need_joined(n, diag);
 
+	if (!err && n->budget && !budget_exempt(bytes, len))
+		err = budget_check(n, len, diag);
 	if (err)
 		return err;
 	return cn_store_receive_history(n->store, bytes, len, peer, cn_node_now_ms(n), authorize, n,
@@ -683,6 +798,9 @@ cn_err cn_node_commit(cn_node *n, const cn_draft *d, const char *actor, uint64_t
 			    "latest ops before writing");
 		return CN_ERR_STATE;
 	}
+	if (!((flags | n->op_flags) & CN_OP_FLAG_URGENT) && !draft_exempt(d) &&
+	    (err = budget_check(n, 0, diag)))
+		return err;
 	if (own_tx && (err = cn_store_begin(n->store, diag)))
 		return err;
 	memset(&op, 0, sizeof(op));

@@ -661,7 +661,8 @@ static cn_err serve_push(cn_node *n, const char *peer, const cn_sync_msg *req, u
 		return err;
 	if ((err = cn_sync_take_push(n, peer, req, &m, &why))) {
 		cn_node_abort(n);
-		if (err == CN_ERR_FORMAT)
+		/* the child is told: a bad push, or this node's budget is full */
+		if (err == CN_ERR_FORMAT || err == CN_ERR_FULL)
 			return reply_error(err, why.text, resp, len);
 		cn_diag_set(diag, "%s", why.text);
 		return err;
@@ -782,6 +783,11 @@ static cn_err roundtrip(cn_sync_roundtrip_fn rt, void *ctx, const cn_sync_msg *r
 	if ((err = cn_syncmsg_decode(*raw, rlen, resp, diag)))
 		return err;
 	if (resp->type == CN_SYNC_ERROR) {
+		if (resp->code == CN_ERR_LIMIT) {
+			/* a busy parent: like an unreachable one, try again later */
+			cn_diag_set(diag, "上级节点繁忙 / the parent is busy: %s", resp->text);
+			return CN_ERR_NETWORK;
+		}
 		cn_diag_set(diag, "上级节点拒绝 / the parent refused: %s", resp->text);
 		/* a code off the network: never CN_OK, never out of range */
 		return resp->code > CN_OK && resp->code < CN_ERR__COUNT ? (cn_err)resp->code

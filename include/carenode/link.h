@@ -31,6 +31,13 @@ CN_NODISCARD cn_err cn_link_server_new(cn_node *n, const char *url, cn_link_serv
  * answered (or dropped) and logged; only a local failure is returned. */
 CN_NODISCARD cn_err cn_link_server_step(cn_link_server *s, int timeout_ms, cn_diag *diag);
 void cn_link_server_free(cn_link_server *s);
+/* How much one child may ask (issue #4): bytes of requests and requests per
+ * second, each with 8 s of burst (0: the default). A request beyond that is
+ * answered at once with a "busy, retry in N s" refusal, so one flooding
+ * village cannot stall the others. */
+#define CN_LINK_DEFAULT_RATE (4u << 20) /* bytes per second */
+#define CN_LINK_DEFAULT_REQS 100        /* requests per second */
+void cn_link_server_set_rate(cn_link_server *s, uint64_t bytes_per_s, uint64_t reqs_per_s);
 
 /* Dials the parent at url (the connection is made and remade in the
  * background). n is borrowed. */

@@ -126,6 +126,13 @@ CN_NODISCARD cn_err cn_node_head_fetched(cn_node *n, cn_diag *diag);
 void cn_node_set_op_flags(cn_node *n, uint64_t flags);
 void cn_node_urgent_arrived(cn_node *n);
 bool cn_node_take_urgent(cn_node *n);
+/* The replica budget (issue #4): past 90% of it a warning, past it the
+ * node refuses new ops, its own and received ones (CN_ERR_FULL, naming the
+ * limit), except urgent ops and certificates and revocations. 0: none.
+ * Kept in the database (meta replica_budget). */
+CN_NODISCARD cn_err cn_node_replica_size(cn_node *n, uint64_t *bytes, cn_diag *diag);
+uint64_t cn_node_budget(const cn_node *n);
+CN_NODISCARD cn_err cn_node_set_budget(cn_node *n, uint64_t bytes, cn_diag *diag);
 /* What the node's certificate lets it read and write; NULL before join. */
 const cn_rights *cn_node_rights(const cn_node *n);
 
