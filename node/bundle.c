@@ -417,13 +417,34 @@ static void writer_abort(writer *w)
 	sodium_memzero(&w->ss, sizeof(w->ss));
 }
 
-/* Writes the final frame, syncs and renames path.part to path. */
-static cn_err writer_finish(writer *w, const char *path, cn_diag *diag)
+/* Moves a finished path.part to path, the rename made durable. */
+static cn_err publish(const char *tmp, const char *path, cn_diag *diag)
+{
+	char dir[4200];
+	int fd;
+
+	if (rename(tmp, path) != 0) {
+		int e = errno;
+		cn_diag_set(diag, "无法写出数据包 %s：%s / cannot write the bundle %s: %s", path,
+			    strerror(e), path, strerror(e));
+		unlink(tmp);
+		return cn_errno_err(e);
+	}
+	/* the rename itself must survive a power cut */
+	cn_path_dir(path, dir, sizeof(dir));
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	return CN_OK;
+}
+
+/* Writes the final frame and syncs path.part; it is renamed to path now,
+ * or by the caller (publish) when defer. */
+static cn_err writer_finish(writer *w, const char *path, bool defer, cn_diag *diag)
 {
 	chunk end = {.type = CHUNK_END, .frames = w->frames + 1, .ops = w->ops};
 	cn_err err = write_chunk(w, &end, diag);
-	char dir[4200];
-	int fd;
 
 	if (!err && (fflush(w->f) != 0 || fsync(fileno(w->f)) != 0))
 		err = write_fail(w, diag);
@@ -439,20 +460,9 @@ static cn_err writer_finish(writer *w, const char *path, cn_diag *diag)
 		return err;
 	}
 	w->f = NULL;
-	if (rename(w->tmp, path) != 0) {
-		err = write_fail(w, diag);
-		unlink(w->tmp);
-		writer_abort(w);
-		return err;
-	}
-	/* the rename itself must survive a power cut */
-	cn_path_dir(path, dir, sizeof(dir));
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		(void)fsync(fd);
-		close(fd);
-	}
+	err = defer ? CN_OK : publish(w->tmp, path, diag);
 	writer_abort(w);
-	return CN_OK;
+	return err;
 }
 
 /* ---- the peer ---- */
@@ -499,8 +509,10 @@ static void consider(cn_node *n, const cn_identity *id, const char *code, const 
 /* The parent or child with division code: from this node's own chain,
  * else the newest valid certificate this node holds for it (a record, or
  * a chain it issued: enrol.h). */
-static cn_err find_peer(cn_node *n, const cn_identity *id, const char *code, peer *p, cn_diag *diag)
+static cn_err find_peer(cn_node *n, const cn_identity *id, const char *code, const char *chain_file,
+			peer *p, cn_diag *diag)
 {
+	cn_err err;
 	cn_cert certs[CN_CHAIN_MAX];
 	size_t nc = 0;
 	sqlite3_stmt *st = NULL;
@@ -512,13 +524,33 @@ static cn_err find_peer(cn_node *n, const cn_identity *id, const char *code, pee
 
 	memset(p, 0, sizeof(*p));
 	if (!cn_cert_chain_decode(id->chain, id->chain_len, certs, NULL, NULL, &nc, NULL))
-		for (size_t k = 1; k < nc; k++)
-			if (!strcmp(certs[k].division, code) &&
-			    relation(&id->leaf, &certs[k], &p->is_parent)) {
-				p->leaf = certs[k];
-				cn_identity_peer_name(&p->leaf, p->name);
-				return CN_OK;
+		for (size_t k = 1; k < nc; k++) {
+			cn_diag why = {{0}};
+			if (strcmp(certs[k].division, code) != 0 ||
+			    !relation(&id->leaf, &certs[k], &p->is_parent))
+				continue;
+			/* revoked since (a stolen laptop): never encrypt to it */
+			if ((err = cn_scope_check_chain(cn_node_store(n), id->root, certs + k,
+							nc - k, cn_node_now_ms(n) / 1000, &why))) {
+				cn_diag_set(diag,
+					    "%s 的证书已失效，不能为它写数据包：%s / %s's "
+					    "certificate is "
+					    "no longer valid; no bundle is written for it: %s",
+					    code, why.text, code, why.text);
+				return err;
 			}
+			p->leaf = certs[k];
+			cn_identity_peer_name(&p->leaf, p->name);
+			return CN_OK;
+		}
+	if (chain_file) {
+		uint8_t *bytes = NULL;
+		size_t len = 0;
+		if ((err = cn_file_read(chain_file, CN_CHAIN_FILE_MAX, &bytes, &len, diag)))
+			return err;
+		consider(n, id, code, bytes, len, p);
+		free(bytes);
+	}
 	rc = sqlite3_prepare_v2(cn_store_db(cn_node_store(n)), "SELECT chain FROM cert", -1, &st,
 				NULL);
 	while (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
@@ -546,12 +578,15 @@ static cn_err find_peer(cn_node *n, const cn_identity *id, const char *code, pee
 		closedir(d);
 	}
 	if (!p->leaf.not_before) {
-		cn_diag_set(diag,
-			    "本节点不认识 %s "
-			    "的有效证书，或它不是本节点的上级或下级：请先导入对方的数据包"
-			    "或联网同步一次 / this node knows no valid certificate for %s as its "
-			    "parent or child: import a bundle from it or sync once first",
-			    code, code);
+		cn_diag_set(
+			diag,
+			"本节点不认识 %s "
+			"的有效证书，或它不是本节点的上级或下级（证书已吊销或过期？）："
+			"请先导入对方的数据包、联网同步一次，或用 --peer-chain 给出对方的证书链 / "
+			"this node knows no valid certificate for %s as its parent or child "
+			"(revoked or expired?): import a bundle from it, sync once, or give its "
+			"chain with --peer-chain",
+			code, code);
 		return CN_ERR_NOTFOUND;
 	}
 	cn_identity_peer_name(&p->leaf, p->name);
@@ -563,7 +598,8 @@ static cn_err find_peer(cn_node *n, const cn_identity *id, const char *code, pee
 /* Writes a bundle for p to path; reply_to (may be NULL) names the bundle
  * it answers; gap tells a child its ops must all come again. */
 static cn_err write_bundle(cn_node *n, const cn_identity *id, const peer *p, const char *path,
-			   const uint8_t *reply_to, bool gap, cn_bundle_info *info, cn_diag *diag)
+			   const uint8_t *reply_to, bool gap, bool defer, cn_bundle_info *info,
+			   cn_diag *diag)
 {
 	cn_sync_peer ps;
 	writer w;
@@ -639,7 +675,7 @@ static cn_err write_bundle(cn_node *n, const cn_identity *id, const peer *p, con
 		}
 	}
 	if (!err)
-		err = writer_finish(&w, path, diag);
+		err = writer_finish(&w, path, defer, diag);
 	else
 		writer_abort(&w);
 	if (err)
@@ -677,8 +713,8 @@ static cn_err write_bundle(cn_node *n, const cn_identity *id, const peer *p, con
 	return CN_OK;
 }
 
-cn_err cn_bundle_export(cn_node *n, const char *peer_code, const char *path, cn_bundle_info *info,
-			cn_diag *diag)
+cn_err cn_bundle_export(cn_node *n, const char *peer_code, const char *chain_file, const char *path,
+			cn_bundle_info *info, cn_diag *diag)
 {
 	cn_identity id;
 	peer p;
@@ -687,8 +723,8 @@ cn_err cn_bundle_export(cn_node *n, const char *peer_code, const char *path, cn_
 	memset(info, 0, sizeof(*info));
 	if ((err = cn_identity_load(n, &id, diag)))
 		return err;
-	if (!(err = find_peer(n, &id, peer_code, &p, diag)))
-		err = write_bundle(n, &id, &p, path, NULL, false, info, diag);
+	if (!(err = find_peer(n, &id, peer_code, chain_file, &p, diag)))
+		err = write_bundle(n, &id, &p, path, NULL, false, false, info, diag);
 	cn_identity_fini(&id);
 	return err;
 }
@@ -915,7 +951,7 @@ static cn_err take_chunk(import_state *s, const chunk *c, uint64_t index, cn_dia
 		}
 		err = cn_sync_take_push(s->n, s->p->name, &m, &ack, diag);
 		if (!err) {
-			s->info->ops += m.n_items;
+			s->info->ops += m.n_items; /* a push holds ops only */
 			s->info->applied += ack.applied;
 			s->info->duplicate += ack.duplicate;
 			s->info->quarantined += ack.quarantined;
@@ -943,7 +979,8 @@ static cn_err take_chunk(import_state *s, const chunk *c, uint64_t index, cn_dia
 				    "数据包中的一批操作无效 / a batch in the bundle is not valid");
 			return CN_ERR_FORMAT;
 		}
-		s->info->ops += m.n_items;
+		for (size_t i = 0; i < m.n_items; i++)
+			s->info->ops += m.items[i].op != NULL;
 		if (s->batches_ok) {
 			uint64_t applied = s->stats.applied, dup = s->stats.duplicate,
 				 q = s->stats.quarantined;
@@ -1067,6 +1104,22 @@ static cn_err not_replayed(cn_node *n, const reader *r, cn_diag *diag)
 	return CN_OK;
 }
 
+static void unlink_part(const char *path)
+{
+	char tmp[4200];
+
+	snprintf(tmp, sizeof(tmp), "%s.part", path);
+	unlink(tmp);
+}
+
+static cn_err publish_part(const char *path, cn_diag *diag)
+{
+	char tmp[4200];
+
+	snprintf(tmp, sizeof(tmp), "%s.part", path);
+	return publish(tmp, path, diag);
+}
+
 cn_err cn_bundle_import(cn_node *n, const char *path, const char *reply_path, cn_bundle_info *info,
 			cn_bundle_info *reply, cn_diag *diag)
 {
@@ -1125,6 +1178,15 @@ cn_err cn_bundle_import(cn_node *n, const char *path, const char *reply_path, cn
 	cn_identity_peer_name(&p.leaf, p.name);
 	if ((err = not_replayed(n, &r, diag)))
 		goto done;
+	if (reply_path && access(reply_path, F_OK) == 0) {
+		cn_diag_set(diag,
+			    "回执文件 %s 已存在，不会覆盖；未导入任何内容 / the receipt %s exists "
+			    "and is "
+			    "not overwritten; nothing was imported",
+			    reply_path, reply_path);
+		err = CN_ERR_EXISTS;
+		goto done;
+	}
 	/* the key: the sender's ephemeral key with this node's */
 	if (crypto_sign_ed25519_pk_to_curve25519(my_x_pk, cn_node_pubkey(n)) != 0 ||
 	    crypto_sign_ed25519_sk_to_curve25519(my_x_sk, id.sk) != 0 ||
@@ -1194,9 +1256,22 @@ cn_err cn_bundle_import(cn_node *n, const char *path, const char *reply_path, cn
 		err = CN_ERR_FORMAT;
 		goto done;
 	}
-	if ((err = finish_import(&s, &r, diag)) || (err = cn_node_end(n, diag)))
+	if ((err = finish_import(&s, &r, diag)))
 		goto done;
+	/* the receipt is written before the import commits: a receipt that
+	 * cannot be written (a full stick) leaves the bundle unimported, to be
+	 * imported again */
+	if (reply_path && reply &&
+	    (err = write_bundle(n, &id, &p, reply_path, r.h.id, s.gap, true, reply, diag)))
+		goto done;
+	if ((err = cn_node_end(n, diag))) {
+		if (reply_path)
+			unlink_part(reply_path);
+		goto done;
+	}
 	in_tx = false;
+	if (reply_path && reply && (err = publish_part(reply_path, diag)))
+		goto done;
 	memcpy(info->id, r.h.id, CN_BUNDLE_ID_BYTES);
 	info->is_reply = r.h.is_reply;
 	memcpy(info->reply_to, r.h.reply_to, CN_BUNDLE_ID_BYTES);
@@ -1207,14 +1282,14 @@ cn_err cn_bundle_import(cn_node *n, const char *path, const char *reply_path, cn
 	info->bytes = r.bytes;
 	info->frames = index;
 	/* records that moved away from here: forgotten, as after a pull */
-	if (p.is_parent && s.batches_ok &&
-	    (err = cn_sync_forget_moved(n, p.name, s.ps.push_cursor, &info->forgotten, diag)))
-		goto done;
-	if (reply_path && reply)
-		err = write_bundle(n, &id, &p, reply_path, r.h.id, s.gap, reply, diag);
+	if (p.is_parent && s.batches_ok)
+		err = cn_sync_forget_moved(n, p.name, s.ps.push_cursor, &info->forgotten, diag);
 done:
-	if (in_tx)
+	if (in_tx) {
 		cn_node_abort(n);
+		if (reply_path)
+			unlink_part(reply_path);
+	}
 	free(cbuf);
 	sodium_memzero(&ss, sizeof(ss));
 	reader_close(&r);

@@ -95,11 +95,17 @@ static const command commands[] = {
 	 "key\n"
 	 "  ca enroll --subject 公钥 --role county|township|civil_affairs|education|police|... "
 	 "--code 区划代码 [--days N] --out 文件\n"
-	 "  ca revoke --subject 公钥 --serial 证书序号 --reason 原因 --out 文件\n"
+	 "  ca revoke --chain 该节点的证书链 | --subject 公钥 --serial 证书序号, --reason 原因 "
+	 "--out 文件\n"
 	 "--dir 为根身份目录 / --dir is the CA folder."},
 	{"enroll", "enroll --subject 村节点公钥 --code 村代码 [--days N] --out 文件",
 	 "乡镇（或县）节点为辖区内的村签发证书链 / a township (or the county) enrols a village "
 	 "inside its own prefix."},
+	{"revoke", "revoke 吊销文件",
+	 "把 ca revoke 签发的吊销记录录入本节点（县或乡镇），随同步传到每个节点：丢失的电脑"
+	 "从此不能连接、写入或发送数据包 / enter a revocation made by ca revoke into this node; "
+	 "it travels to every node, and the lost laptop can no longer connect, write or send "
+	 "bundles."},
 	{"join", "join --chain 证书链 --root 根公钥或root.pub --network-key network.key",
 	 "安装本节点的证书链与网络密钥；链须签发给本节点并验证到县级根 / install this node's chain "
 	 "and network key; the chain must certify this node and verify to the county root."},
@@ -413,6 +419,8 @@ static cn_err dispatch(cn_cli *c, const char *cmd, const char *sub)
 		return cn_cli_bundle(c, sub);
 	if (!strcmp(cmd, "budget"))
 		return cn_cli_budget(c);
+	if (!strcmp(cmd, "revoke"))
+		return cn_cli_revoke(c);
 	cn_diag_set(&c->diag, "未知命令“%s”，见 carenode --help / unknown command %s", cmd, cmd);
 	return CN_ERR_USAGE;
 }

@@ -32,14 +32,15 @@ static void when(uint64_t ms, char out[32])
 static void default_name(cn_node *n, const char *dir, const char *peer, bool receipt,
 			 char out[4096])
 {
-	time_t t = (time_t)(cn_node_now_ms(n) / 1000);
+	uint64_t ms = cn_node_now_ms(n);
+	time_t t = (time_t)(ms / 1000);
 	struct tm tm;
 	char stamp[32];
 
 	localtime_r(&t, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-	snprintf(out, 4096, "%s%s%s-to-%s-%s%s.cnb", dir ? dir : "", dir ? "/" : "",
-		 cn_node_code(n), peer, stamp, receipt ? "-receipt" : "");
+	snprintf(out, 4096, "%s%s%s-to-%s-%s%03u%s.cnb", dir ? dir : "", dir ? "/" : "",
+		 cn_node_code(n), peer, stamp, (unsigned)(ms % 1000), receipt ? "-receipt" : "");
 }
 
 static void json_info(cn_json *j, const cn_bundle_info *b)
@@ -59,6 +60,7 @@ static void json_info(cn_json *j, const cn_bundle_info *b)
 static cn_err bundle_export(cn_cli *c)
 {
 	const char *to = cn_cli_opt(c, "to"), *out = cn_cli_opt(c, "out");
+	const char *peer_chain = cn_cli_opt(c, "peer-chain");
 	char path[4096];
 	cn_bundle_info info;
 	cn_node *n = NULL;
@@ -76,7 +78,7 @@ static cn_err bundle_export(cn_cli *c)
 		default_name(n, NULL, to, false, path);
 	else
 		snprintf(path, sizeof(path), "%s", out);
-	err = cn_bundle_export(n, to, path, &info, &c->diag);
+	err = cn_bundle_export(n, to, peer_chain, path, &info, &c->diag);
 	if (!err && c->json) {
 		cn_json j;
 		cn_json_init(&j, c->out);

@@ -127,9 +127,32 @@ static cn_err ca_revoke(cn_cli *c)
 	size_t len;
 	cn_err err;
 
-	if ((err = parse_key(c, "subject", subject)))
+	const char *chain_path = cn_cli_opt(c, "chain");
+
+	if (chain_path) {
+		/* the chain of the node to revoke (its node.chain, or the copy
+		 * its issuer kept in issued/) names its key and serial */
+		cn_cert certs[CN_CHAIN_MAX];
+		size_t nc = 0;
+		uint8_t *chain = NULL;
+		if (serial || cn_cli_opt(c, "subject")) {
+			cn_diag_set(&c->diag,
+				    "--chain 与 --subject/--serial 只用其一 / give --chain "
+				    "or --subject and --serial");
+			return CN_ERR_USAGE;
+		}
+		if ((err = cn_file_read(chain_path, CN_CHAIN_FILE_MAX, &chain, &len, &c->diag)))
+			return err;
+		err = cn_cert_chain_decode(chain, len, certs, NULL, NULL, &nc, &c->diag);
+		free(chain);
+		if (err)
+			return err;
+		memcpy(subject, certs[0].subject, CN_KEY_BYTES);
+		memcpy(sn, certs[0].serial, CN_SERIAL_BYTES);
+	} else if ((err = parse_key(c, "subject", subject))) {
 		return err;
-	if (!serial || !cn_unhex(serial, strlen(serial), sn, sizeof(sn))) {
+	}
+	if (!chain_path && (!serial || !cn_unhex(serial, strlen(serial), sn, sizeof(sn)))) {
 		cn_diag_set(&c->diag,
 			    "--serial 应为32位十六进制证书序号 / --serial is the certificate's "
 			    "32-hex-digit serial");
@@ -220,5 +243,36 @@ cn_err cn_cli_join(cn_cli *c)
 			"已加入：证书链验证通过并已安装 / joined: the chain verifies and is "
 			"installed (%s/%s)\n",
 			c->dir, CN_NODE_CHAIN);
+	return err;
+}
+
+cn_err cn_cli_revoke(cn_cli *c)
+{
+	uint8_t *bytes = NULL;
+	size_t len = 0;
+	cn_node *n = NULL;
+	cn_err err;
+
+	if (c->n_pos != 1) {
+		cn_diag_set(&c->diag, "用法：revoke 吊销文件 / usage: revoke FILE");
+		return CN_ERR_USAGE;
+	}
+	if ((err = cn_cli_no_leftovers(c)) ||
+	    (err = cn_file_read(c->pos[0], 4096, &bytes, &len, &c->diag)) ||
+	    (err = cn_cli_open(c, false, &n))) {
+		free(bytes);
+		return err;
+	}
+	err = cn_enrol_record_revocation(n, bytes, len, c->user, &c->diag);
+	if (!err && c->json) {
+		fputs("{\"ok\":true}\n", c->out);
+	} else if (!err) {
+		fprintf(c->out, "已录入吊销记录：它将随同步与数据包传到每个节点，此后被吊销的节点"
+				"不能再连接、写入或发送数据包 / revocation recorded: it travels to "
+				"every node with sync and bundles; the revoked node can no longer "
+				"connect, write or send bundles\n");
+	}
+	free(bytes);
+	cn_node_close(n);
 	return err;
 }

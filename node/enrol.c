@@ -442,3 +442,36 @@ done:
 	cn_node_close(node);
 	return err;
 }
+
+cn_err cn_enrol_record_revocation(cn_node *n, const uint8_t *bytes, size_t len, const char *actor,
+				  cn_diag *diag)
+{
+	cn_revocation rv;
+	uint8_t rec[CN_RECORD_BYTES];
+	char *hex;
+	cn_draft *d = NULL;
+	size_t idx;
+	cn_val v;
+	cn_err err;
+
+	if ((err = cn_revocation_decode(bytes, len, &rv, diag)))
+		return err;
+	if (2 * len > CN_VALUE_MAX) {
+		cn_diag_set(diag, "吊销记录过长 / the revocation is too long");
+		return CN_ERR_LIMIT;
+	}
+	if (!(hex = malloc(2 * len + 1)))
+		return CN_ERR_NOMEM;
+	cn_hex(bytes, len, hex);
+	/* the record is named by the serial it revokes (scope.c checks it) */
+	memset(rec, 0, sizeof(rec));
+	memcpy(rec, rv.serial, CN_SERIAL_BYTES);
+	v = (cn_val){.type = CN_VAL_STR, .s = hex, .len = (uint32_t)(2 * len)};
+	if (!(err = cn_draft_new(&d)) &&
+	    !(err = cn_draft_change(d, CN_KIND_REVOCATION, rec, cn_node_code(n), true, &idx)) &&
+	    !(err = cn_draft_set(d, idx, "revocation", &v)))
+		err = cn_node_commit(n, d, actor, 0, NULL, diag);
+	cn_draft_free(d);
+	free(hex);
+	return err;
+}

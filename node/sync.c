@@ -551,7 +551,8 @@ done:
 		meta->cursor = m.cursor;
 		meta->epoch = m.epoch;
 		meta->more = m.more;
-		meta->n_items = b.n;
+		for (size_t i = 0; i < b.n; i++)
+			meta->n_items += b.items[i].op != NULL; /* ops, not ranges */
 	}
 	builder_fini(&b);
 	return err;

@@ -62,9 +62,11 @@ typedef struct cn_bundle_info {
  * knows: for the parent, this node's ops it has not acknowledged; for a
  * child, what the child may read after its last known position. The peer
  * must be this node's parent or child, with a valid certificate this node
- * knows (its own chain, or a certificate record). */
-CN_NODISCARD cn_err cn_bundle_export(cn_node *n, const char *peer_code, const char *path,
-				     cn_bundle_info *info, cn_diag *diag);
+ * knows: in its own chain, a certificate record, a chain it issued, or the
+ * peer's node.chain given as chain_file (may be NULL; for a township and
+ * the county node that have never met, both enrolled by the root). */
+CN_NODISCARD cn_err cn_bundle_export(cn_node *n, const char *peer_code, const char *chain_file,
+				     const char *path, cn_bundle_info *info, cn_diag *diag);
 
 /* Verifies and applies the bundle at path; when reply_path is not NULL,
  * then writes the reply for the sender there (as cn_bundle_export does).

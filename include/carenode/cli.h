@@ -84,5 +84,6 @@ cn_err cn_cli_sync(cn_cli *c);
 cn_err cn_cli_status(cn_cli *c);
 cn_err cn_cli_bundle(cn_cli *c, const char *sub);
 cn_err cn_cli_budget(cn_cli *c);
+cn_err cn_cli_revoke(cn_cli *c);
 
 #endif

@@ -70,6 +70,13 @@ CN_NODISCARD cn_err cn_enrol_join(const char *dir, const uint8_t *chain, size_t 
 CN_NODISCARD cn_err cn_enrol_note_peer(cn_node *n, const cn_cert *leaf, const uint8_t *chain,
 				       size_t len, cn_diag *diag);
 
+/* Enters a revocation (from `ca revoke` or a township's own) into this
+ * node's log as a record: it replicates to every node, which from then on
+ * refuses the revoked key's ops stamped after the revocation, its
+ * handshakes and its bundles. Checked like any received revocation. */
+CN_NODISCARD cn_err cn_enrol_record_revocation(cn_node *n, const uint8_t *bytes, size_t len,
+					       const char *actor, cn_diag *diag);
+
 /* Reads a node's installed chain (node.chain) and root key; CN_ERR_NOTFOUND
  * when the node has not joined. */
 CN_NODISCARD cn_err cn_enrol_load(const char *dir, cn_cert *certs, size_t *n,

@@ -103,7 +103,8 @@ CN_NODISCARD cn_err cn_sync_build_push(cn_node *n, const char *parent, uint64_t 
 CN_NODISCARD cn_err cn_sync_take_push(cn_node *n, const char *peer, const cn_sync_msg *push,
 				      cn_sync_msg *ack, cn_diag *diag);
 /* Parent: the BATCH answering pull for child peer (encoded, *out
- * malloc'd); meta gets its cursor, epoch, more and item count. */
+ * malloc'd); meta gets its cursor, epoch, more and, in n_items,
+ * the number of ops (withheld ranges not counted). */
 CN_NODISCARD cn_err cn_sync_build_batch(cn_node *n, const char *peer, const cn_rights *rights,
 					const cn_sync_msg *pull, uint8_t **out, size_t *len,
 					cn_sync_msg *meta, cn_diag *diag);
