@@ -5,6 +5,8 @@
  */
 #include "carenode/cli.h"
 
+#include <sodium.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,11 +20,15 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-	{"init", "init --level village|township|county --code 12位区划代码",
+	{"init",
+	 "init --level village|township|county --code 12位区划代码 [--encrypt [--kdf "
+	 "moderate|interactive]]",
 	 "创建节点目录：数据库、Ed25519 "
-	 "密钥（node.key，权限0600）、级别与区划代码。不覆盖已有节点。\n"
+	 "密钥（node.key，权限0600）、级别与区划代码。不覆盖已有节点。--encrypt："
+	 "数据库与密钥文件加密保存，没有口令无法读取（村里的笔记本电脑应使用）。\n"
 	 "Create a node folder: database, Ed25519 key pair (node.key, mode 0600), level and "
-	 "division code.\n"
+	 "division code. --encrypt: the database and key files are encrypted at rest, unreadable "
+	 "without the passphrase (use it on every village laptop).\n"
 	 "Refuses to overwrite an existing node."},
 	{"info", "info", "显示本节点的身份与数据量 / show this node's identity and counts."},
 	{"child", "child add|update|remove|move|show|list ...",
@@ -101,6 +107,9 @@ static const command commands[] = {
 	{"enroll", "enroll --subject 村节点公钥 --code 村代码 [--days N] --out 文件",
 	 "乡镇（或县）节点为辖区内的村签发证书链 / a township (or the county) enrols a village "
 	 "inside its own prefix."},
+	{"passphrase", "passphrase [--new-passphrase-file 文件] [--kdf moderate|interactive]",
+	 "更改加密节点的口令（数据不需重新加密）/ change an encrypted node's passphrase (the data "
+	 "is not re-encrypted)."},
 	{"revoke", "revoke 吊销文件",
 	 "把 ca revoke 签发的吊销记录录入本节点（县或乡镇），随同步传到每个节点：丢失的电脑"
 	 "从此不能连接、写入或发送数据包 / enter a revocation made by ca revoke into this node; "
@@ -227,7 +236,10 @@ cn_err cn_cli_no_leftovers(cn_cli *c)
 
 cn_err cn_cli_open(cn_cli *c, bool readonly, cn_node **out)
 {
-	cn_err err = cn_node_open(c->dir, readonly, c->env, out, &c->diag);
+	cn_err err = cn_cli_unlock(c);
+
+	if (!err)
+		err = cn_node_open(c->dir, readonly, c->env, out, &c->diag);
 
 	/* what this command writes travels ahead of any backlog (issue #4) */
 	if (!err && c->urgent)
@@ -289,8 +301,8 @@ void cn_cli_time(uint64_t hlc, char out[32])
 /* Options that never take a value. */
 static bool is_flag(const char *name)
 {
-	static const char *const flags[] = {"json", "help",   "skip-bad",   "h",
-					    "once", "urgent", "no-receipt", "off"};
+	static const char *const flags[] = {"json",   "help",       "skip-bad", "h",      "once",
+					    "urgent", "no-receipt", "off",      "encrypt"};
 
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
 		if (!strcmp(name, flags[i]))
@@ -323,6 +335,8 @@ static cn_err parse_args(cn_cli *c, int argc, char **argv, int start, const char
 			}
 			if (!strcmp(name, "dir")) {
 				c->dir = value;
+			} else if (!strcmp(name, "passphrase-file")) {
+				c->passphrase_file = value;
 			} else if (!strcmp(name, "user")) {
 				c->user = value;
 			} else if (!strcmp(name, "json")) {
@@ -421,6 +435,8 @@ static cn_err dispatch(cn_cli *c, const char *cmd, const char *sub)
 		return cn_cli_budget(c);
 	if (!strcmp(cmd, "revoke"))
 		return cn_cli_revoke(c);
+	if (!strcmp(cmd, "passphrase"))
+		return cn_cli_passphrase(c);
 	cn_diag_set(&c->diag, "未知命令“%s”，见 carenode --help / unknown command %s", cmd, cmd);
 	return CN_ERR_USAGE;
 }
@@ -475,6 +491,7 @@ int cn_cli_main(int argc, char **argv, const cn_env *env)
 			fputc('\n', c.out);
 		}
 	}
+	sodium_free(c.vkey);
 	if (fflush(c.out) != 0 && !err) {
 		fprintf(c.err, "carenode: 写出失败 / writing output failed\n");
 		return 8;

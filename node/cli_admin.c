@@ -14,6 +14,7 @@
 
 #include "carenode/json.h"
 #include "carenode/ledger_io.h"
+#include "carenode/vault.h"
 #include "carenode/synth.h"
 
 #define IMPORT_MAX (64u << 20)
@@ -31,6 +32,8 @@ static cn_err no_args(cn_cli *c)
 cn_err cn_cli_init(cn_cli *c)
 {
 	const char *level = cn_cli_opt(c, "level"), *code = cn_cli_opt(c, "code");
+	bool encrypt = cn_cli_opt(c, "encrypt") != NULL;
+	const char *kdf = cn_cli_opt(c, "kdf");
 	cn_node *n = NULL;
 	cn_level lv;
 	char pk[2 * CN_KEY_BYTES + 1];
@@ -47,8 +50,17 @@ cn_err cn_cli_init(cn_cli *c)
 				      "village, township or county");
 		return CN_ERR_USAGE;
 	}
-	if ((err = cn_node_init(c->dir, lv, code, c->env, &c->diag)) ||
-	    (err = cn_cli_open(c, true, &n)))
+	if (encrypt && (err = cn_cli_init_vault(c, kdf)))
+		return err;
+	if ((err = cn_node_init(c->dir, lv, code, c->env, &c->diag))) {
+		if (encrypt) { /* the new passphrase's key file goes with the node */
+			char vk[4200];
+			snprintf(vk, sizeof(vk), "%s/%s", c->dir, CN_VAULT_KEY_FILE);
+			unlink(vk);
+		}
+		return err;
+	}
+	if ((err = cn_cli_open(c, true, &n)))
 		return err;
 	cn_hex(cn_node_pubkey(n), CN_KEY_BYTES, pk);
 	if (c->json) {
@@ -470,7 +482,7 @@ cn_err cn_cli_restore(cn_cli *c)
 		cn_diag_set(&c->diag, "用法：restore 备份文件 / usage: restore FILE");
 		return CN_ERR_USAGE;
 	}
-	if ((err = cn_cli_no_leftovers(c)) ||
+	if ((err = cn_cli_no_leftovers(c)) || (err = cn_cli_unlock(c)) ||
 	    (err = cn_node_restore(c->dir, c->pos[0], c->env, &c->diag)) ||
 	    (err = cn_cli_open(c, true, &n)))
 		return err;

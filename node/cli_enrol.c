@@ -236,7 +236,9 @@ cn_err cn_cli_join(cn_cli *c)
 	}
 	if ((err = cn_file_read(chain_path, CN_CHAIN_FILE_MAX, &chain, &len, &c->diag)))
 		return err;
-	err = cn_enrol_join(c->dir, chain, len, root, net, c->env, &c->diag);
+	err = cn_cli_unlock(c);
+	if (!err)
+		err = cn_enrol_join(c->dir, chain, len, root, net, c->env, &c->diag);
 	free(chain);
 	if (!err)
 		fprintf(c->out,

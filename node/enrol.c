@@ -187,6 +187,38 @@ done:
 	return err;
 }
 
+/* The chain file and the root key from the store st. */
+static cn_err load_from(const char *dir, cn_store *st, cn_cert *certs, size_t *n,
+			uint8_t root[CN_KEY_BYTES], cn_diag *diag)
+{
+	char path[4096], hex[2 * CN_KEY_BYTES + 1];
+	uint8_t *bytes = NULL;
+	size_t len;
+	cn_err err;
+
+	join_path(path, sizeof(path), dir, CN_NODE_CHAIN);
+	if (access(path, F_OK) != 0) {
+		cn_diag_set(diag,
+			    "节点尚未加入（没有 %s），请先运行 carenode join / the node has not "
+			    "joined (no %s): run carenode join",
+			    CN_NODE_CHAIN, CN_NODE_CHAIN);
+		return CN_ERR_NOTFOUND;
+	}
+	if (!(err = cn_file_read(path, CN_CHAIN_FILE_MAX, &bytes, &len, diag)) &&
+	    !(err = cn_cert_chain_decode(bytes, len, certs, NULL, NULL, n, diag)) &&
+	    !(err = cn_store_meta_get(st, "root_public_key", hex, sizeof(hex), diag)) &&
+	    !cn_unhex(hex, strlen(hex), root, CN_KEY_BYTES))
+		err = CN_ERR_FORMAT;
+	free(bytes);
+	return err;
+}
+
+cn_err cn_enrol_load_node(cn_node *node, cn_cert *certs, size_t *n, uint8_t root[CN_KEY_BYTES],
+			  cn_diag *diag)
+{
+	return load_from(cn_node_dir(node), cn_node_store(node), certs, n, root, diag);
+}
+
 cn_err cn_enrol_load(const char *dir, cn_cert *certs, size_t *n, uint8_t root[CN_KEY_BYTES],
 		     cn_diag *diag)
 {
@@ -231,7 +263,7 @@ cn_err cn_enrol_issue_node(cn_node *n, const cn_enrol_request *req, uint8_t **ou
 
 	*out = NULL;
 	*len = 0;
-	if ((err = cn_enrol_load(cn_node_dir(n), mine, &n_mine, root, diag)))
+	if ((err = cn_enrol_load_node(n, mine, &n_mine, root, diag)))
 		return err;
 	if (n_mine + 1 > CN_CHAIN_MAX) {
 		cn_diag_set(diag, "证书链过长 / the chain would be too long");
@@ -423,7 +455,9 @@ cn_err cn_enrol_join(const char *dir, const uint8_t *chain, size_t chain_len,
 	join_path(net, sizeof(net), dir, CN_NETWORK_KEY);
 	if ((err = cn_file_write_new(path, chain, chain_len, 0644, diag)))
 		goto done;
-	if ((err = cn_keyfile_write(net, CN_KEYFILE_NETWORK, netkey, diag))) {
+	/* sealed on an encrypted node: no secret left readable on its disk */
+	if ((err = cn_secret_write(net, CN_KEYFILE_NETWORK, netkey, cn_node_vault_key(node),
+				   diag))) {
 		unlink(path);
 		goto done;
 	}

@@ -32,17 +32,14 @@ cn_err cn_identity_load(cn_node *n, cn_identity *id, cn_diag *diag)
 	memset(id, 0, sizeof(*id));
 	if (!(id->sk = sodium_malloc(CN_SECRET_BYTES)))
 		return CN_ERR_NOMEM;
-	if ((err = cn_enrol_load(cn_node_dir(n), certs, &nc, id->root, diag)))
+	if ((err = cn_enrol_load_node(n, certs, &nc, id->root, diag)))
 		goto fail;
 	id->leaf = certs[0];
 	snprintf(path, sizeof(path), "%s/%s", cn_node_dir(n), CN_NODE_CHAIN);
 	if ((err = cn_file_read(path, CN_CHAIN_FILE_MAX, &id->chain, &id->chain_len, diag)))
 		goto fail;
-	snprintf(path, sizeof(path), "%s/%s", cn_node_dir(n), CN_NETWORK_KEY);
-	if ((err = cn_keyfile_read(path, CN_KEYFILE_NETWORK, id->netkey, diag)))
-		goto fail;
-	snprintf(path, sizeof(path), "%s/%s", cn_node_dir(n), CN_NODE_KEY);
-	if ((err = cn_keyfile_read(path, CN_KEYFILE_NODE, seed, diag)))
+	if ((err = cn_node_secret(n, CN_NETWORK_KEY, CN_KEYFILE_NETWORK, id->netkey, diag)) ||
+	    (err = cn_node_secret(n, CN_NODE_KEY, CN_KEYFILE_NODE, seed, diag)))
 		goto fail;
 	crypto_sign_seed_keypair(pk, id->sk, seed);
 	sodium_memzero(seed, sizeof(seed));

@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "carenode/op.h"
+#include "carenode/vault.h"
 
 cn_err cn_errno_err(int e)
 {
@@ -162,5 +163,45 @@ cn_err cn_keyfile_read(const char *path, const char *tag, uint8_t seed[32], cn_d
 		err = CN_ERR_FORMAT;
 	}
 	sodium_memzero(buf, sizeof(buf));
+	return err;
+}
+
+cn_err cn_secret_write(const char *path, const char *tag, const uint8_t seed[32],
+		       const uint8_t *vault_key, cn_diag *diag)
+{
+	char text[256], hex[65];
+	cn_err err;
+
+	if (!vault_key)
+		return cn_keyfile_write(path, tag, seed, diag);
+	cn_hex(seed, 32, hex);
+	snprintf(text, sizeof(text), "%s\n%s\n", tag, hex);
+	err = cn_vault_seal_file(vault_key, path, text, strlen(text), diag);
+	sodium_memzero(text, sizeof(text));
+	sodium_memzero(hex, sizeof(hex));
+	return err;
+}
+
+cn_err cn_secret_read(const char *path, const char *tag, uint8_t seed[32], const uint8_t *vault_key,
+		      cn_diag *diag)
+{
+	char *buf;
+	size_t len = 0, tlen = strlen(tag);
+	cn_err err;
+
+	if (!vault_key)
+		return cn_keyfile_read(path, tag, seed, diag);
+	if (!(buf = sodium_malloc(256)))
+		return CN_ERR_NOMEM;
+	err = cn_vault_open_file(vault_key, path, 255, (uint8_t *)buf, &len, diag);
+	if (!err && (len < tlen + 1 + 64 || strncmp(buf, tag, tlen) != 0 || buf[tlen] != '\n' ||
+		     !cn_unhex(buf + tlen + 1, 64, seed, 32))) {
+		cn_diag_set(
+			diag,
+			"密钥文件 %s 格式错误（应为 %s）/ key file %s is malformed (expected %s)",
+			path, tag, path, tag);
+		err = CN_ERR_FORMAT;
+	}
+	sodium_free(buf);
 	return err;
 }

@@ -5,6 +5,8 @@
  */
 #include "carenode/node.h"
 
+#include "carenode/vault.h"
+
 #include "carenode/keyfile.h"
 #include "carenode/scope.h"
 
@@ -39,6 +41,8 @@ struct cn_node {
 	uint8_t root[CN_KEY_BYTES];
 	uint8_t pk[CN_KEY_BYTES];
 	uint64_t last_hlc;
+	cn_vault *vault;    /* an encrypted node's VFS (vault.h), else NULL */
+	uint8_t *vkey;      /* ... and its data key, sodium_malloc'd */
 	uint64_t budget;    /* replica limit in bytes (meta replica_budget); 0: none */
 	bool budget_warned; /* the 90% warning was printed by this handle */
 };
@@ -161,6 +165,7 @@ cn_err cn_node_init(const char *dir, cn_level level, const char *code, const cn_
 	const cn_division *dv;
 	cn_store *st = NULL;
 	bool made_key = false, made_pub = false;
+	cn_vault *vault = NULL;
 	cn_env env;
 	cn_err err;
 
@@ -205,20 +210,33 @@ cn_err cn_node_init(const char *dir, cn_level level, const char *code, const cn_
 	env.random(env.ctx, seed, sizeof(seed));
 	crypto_sign_seed_keypair(pk, sk, seed);
 	cn_hex(pk, sizeof(pk), pkhex);
-	if ((err = cn_keyfile_write(key, CN_KEYFILE_NODE, seed, diag)))
+	if (env.vault_key) {
+		char vk[4096];
+		path_join(vk, sizeof(vk), dir, CN_VAULT_KEY_FILE);
+		if (access(vk, F_OK) != 0) {
+			cn_diag_set(diag, "加密节点须先有 %s / an encrypted node needs %s first",
+				    CN_VAULT_KEY_FILE, CN_VAULT_KEY_FILE);
+			err = CN_ERR_STATE;
+			goto fail;
+		}
+		if ((err = cn_vault_new(env.vault_key, &vault, diag)))
+			goto fail;
+	}
+	if ((err = cn_secret_write(key, CN_KEYFILE_NODE, seed, env.vault_key, diag)))
 		goto fail;
 	made_key = true;
 	snprintf(text, sizeof(text), "%s\n", pkhex);
 	if ((err = cn_file_write_new(pub, text, strlen(text), 0644, diag)))
 		goto fail;
 	made_pub = true;
-	if ((err = cn_store_create(db, &st, diag)) ||
+	if ((err = cn_store_create_in(db, vault ? cn_vault_vfs_name(vault) : NULL, &st, diag)) ||
 	    (err = cn_store_meta_set(st, "level", cn_level_name(level), diag)) ||
 	    (err = cn_store_meta_set(st, "code", code, diag)) ||
 	    (err = cn_store_meta_set(st, "name", dv->name, diag)) ||
 	    (err = cn_store_meta_set(st, "public_key", pkhex, diag)))
 		goto fail;
 	cn_store_close(st);
+	cn_vault_free(vault);
 	cn_divisions_free(divs);
 	sodium_memzero(seed, sizeof(seed));
 	sodium_memzero(sk, sizeof(sk));
@@ -229,6 +247,7 @@ fail:
 		cn_store_close(st);
 		unlink(db);
 	}
+	cn_vault_free(vault);
 	if (made_key)
 		unlink(key);
 	if (made_pub)
@@ -240,10 +259,11 @@ fail:
 	return err;
 }
 
-static cn_err read_key(const char *path, uint8_t *sk, uint8_t pk[CN_KEY_BYTES], cn_diag *diag)
+static cn_err read_key(const char *path, const uint8_t *vkey, uint8_t *sk, uint8_t pk[CN_KEY_BYTES],
+		       cn_diag *diag)
 {
 	uint8_t seed[CN_SEED_BYTES];
-	cn_err err = cn_keyfile_read(path, CN_KEYFILE_NODE, seed, diag);
+	cn_err err = cn_secret_read(path, CN_KEYFILE_NODE, seed, vkey, diag);
 
 	if (!err)
 		crypto_sign_seed_keypair(pk, sk, seed);
@@ -283,8 +303,34 @@ cn_err cn_node_open(const char *dir, bool readonly, const cn_env *env, cn_node *
 		err = CN_ERR_NOMEM;
 		goto fail;
 	}
+	{
+		char vk[4096];
+		path_join(vk, sizeof(vk), dir, CN_VAULT_KEY_FILE);
+		if (access(vk, F_OK) == 0) {
+			/* encrypted at rest: nothing opens without the key */
+			if (!env || !env->vault_key) {
+				cn_diag_set(
+					diag,
+					"本节点已加密，需要口令（--passphrase-file 或 "
+					"CARENODE_PASSPHRASE_FILE，或在终端输入）/ this node is "
+					"encrypted: its passphrase is needed (--passphrase-file, "
+					"CARENODE_PASSPHRASE_FILE, or typed at a terminal)");
+				err = CN_ERR_DENIED;
+				goto fail;
+			}
+			if (!(n->vkey = sodium_malloc(CN_VAULT_KEY_BYTES))) {
+				err = CN_ERR_NOMEM;
+				goto fail;
+			}
+			memcpy(n->vkey, env->vault_key, CN_VAULT_KEY_BYTES);
+			if ((err = cn_vault_new(n->vkey, &n->vault, diag)))
+				goto fail;
+		}
+		n->env.vault_key = n->vkey; /* never the caller's buffer */
+	}
 	if ((err = cn_divisions_load(&n->divs, diag)) ||
-	    (err = cn_store_open(db, readonly, &n->store, diag)) ||
+	    (err = cn_store_open_in(db, n->vault ? cn_vault_vfs_name(n->vault) : NULL, readonly,
+				    &n->store, diag)) ||
 	    (err = cn_store_meta_get(n->store, "level", level, sizeof(level), diag)) ||
 	    (err = cn_store_meta_get(n->store, "code", n->code, sizeof(n->code), diag)) ||
 	    (err = cn_store_meta_get(n->store, "name", n->name, sizeof(n->name), diag)) ||
@@ -295,7 +341,7 @@ cn_err cn_node_open(const char *dir, bool readonly, const cn_env *env, cn_node *
 		goto fail;
 	}
 	if (!readonly) {
-		if ((err = read_key(key, n->sk, n->pk, diag)))
+		if ((err = read_key(key, n->vkey, n->sk, n->pk, diag)))
 			goto fail;
 		n->has_sk = true;
 		{
@@ -350,6 +396,7 @@ cn_err cn_node_restore(const char *dir, const char *backup, const cn_env *env, c
 {
 	char db[4096], tmp[4200], aside[4200];
 	cn_node *n = NULL;
+	cn_vault *vault = NULL;
 	uint64_t ops, now_ms;
 	cn_err err;
 
@@ -360,17 +407,35 @@ cn_err cn_node_restore(const char *dir, const char *backup, const cn_env *env, c
 	/* a clean copy of the backup next to the database, checked before it
 	 * replaces anything */
 	(void)unlink(tmp);
-	if ((err = cn_store_copy(backup, tmp, diag)))
+	{
+		/* an encrypted node's backup is encrypted with the same key */
+		char vk[4096];
+		path_join(vk, sizeof(vk), dir, CN_VAULT_KEY_FILE);
+		if (access(vk, F_OK) == 0) {
+			if (!env || !env->vault_key) {
+				cn_diag_set(diag,
+					    "本节点已加密，需要口令 / this node is encrypted: "
+					    "its passphrase is needed");
+				return CN_ERR_DENIED;
+			}
+			if ((err = cn_vault_new(env->vault_key, &vault, diag)))
+				return err;
+		}
+	}
+	if ((err = cn_store_copy_in(backup, vault ? cn_vault_vfs_name(vault) : NULL, tmp, diag)))
 		goto fail;
 	{
 		cn_store *s = NULL;
-		if ((err = cn_store_open(tmp, false, &s, diag)) ||
+		if ((err = cn_store_open_in(tmp, vault ? cn_vault_vfs_name(vault) : NULL, false, &s,
+					    diag)) ||
 		    (err = cn_store_verify(s, &ops, diag))) {
 			cn_store_close(s);
 			goto fail_tmp;
 		}
 		cn_store_close(s);
 	}
+	cn_vault_free(vault);
+	vault = NULL;
 	/* the backup must be this node's: same key, same unit */
 	{
 		char have[4200];
@@ -422,6 +487,7 @@ cn_err cn_node_restore(const char *dir, const char *backup, const cn_env *env, c
 fail_tmp:
 	(void)unlink(tmp);
 fail:
+	cn_vault_free(vault);
 	return err;
 }
 
@@ -430,10 +496,26 @@ void cn_node_close(cn_node *n)
 	if (!n)
 		return;
 	cn_store_close(n->store);
+	cn_vault_free(n->vault); /* after its last connection */
+	sodium_free(n->vkey);
 	cn_scope_cache_free(n->chains);
 	cn_divisions_free(n->divs);
 	sodium_free(n->sk);
 	free(n);
+}
+
+const uint8_t *cn_node_vault_key(const cn_node *n)
+{
+	return n->vkey;
+}
+
+cn_err cn_node_secret(const cn_node *n, const char *file, const char *tag, uint8_t seed[32],
+		      cn_diag *diag)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/%s", n->dir, file);
+	return cn_secret_read(path, tag, seed, n->vkey, diag);
 }
 
 /* ---- drafts ---- */

@@ -16,6 +16,7 @@
 
 #include "carenode/keyfile.h"
 #include "carenode/model.h"
+#include "carenode/vault.h"
 
 #define STMT_CACHE 32
 
@@ -31,6 +32,7 @@ struct cn_store {
 	sqlite3_stmt *sel_head;
 	cn_store_fault_fn fault;
 	void *fault_ctx;
+	char vfs[80]; /* an encrypted node's vault VFS (vault.h), else "" */
 };
 
 static cn_err sqlerr(cn_store *s, int rc, const char *doing, cn_diag *diag)
@@ -217,17 +219,27 @@ static cn_err store_prepare(cn_store *s, cn_diag *diag)
 	return err;
 }
 
-static cn_err store_open(const char *path, int flags, cn_store **out, cn_diag *diag)
+static cn_err store_open(const char *path, int flags, const char *vfs, cn_store **out,
+			 cn_diag *diag)
 {
 	cn_store *s = calloc(1, sizeof(*s));
+	cn_err err;
 	int rc;
 
 	*out = NULL;
 	if (!s)
 		return CN_ERR_NOMEM;
-	rc = sqlite3_open_v2(path, &s->db, flags, NULL);
+	if (vfs)
+		snprintf(s->vfs, sizeof(s->vfs), "%s", vfs);
+	rc = sqlite3_open_v2(path, &s->db, flags, vfs);
 	if (rc != SQLITE_OK) {
-		cn_err err = sqlerr(s, rc, "opening the database", diag);
+		err = sqlerr(s, rc, "opening the database", diag);
+		cn_store_close(s);
+		return err;
+	}
+	/* an encrypted node (vault.h): the page layout first, and a wrong
+	 * passphrase found here, before anything else reads */
+	if (vfs && (err = cn_vault_prepare(s->db, diag))) {
 		cn_store_close(s);
 		return err;
 	}
@@ -258,6 +270,11 @@ cn_err cn_store_exec(cn_store *s, const char *sql, cn_diag *diag)
 
 cn_err cn_store_create(const char *path, cn_store **out, cn_diag *diag)
 {
+	return cn_store_create_in(path, NULL, out, diag);
+}
+
+cn_err cn_store_create_in(const char *path, const char *vfs, cn_store **out, cn_diag *diag)
+{
 	cn_store *s = NULL;
 	char ver[16];
 	cn_err err;
@@ -269,7 +286,7 @@ cn_err cn_store_create(const char *path, cn_store **out, cn_diag *diag)
 			    path, path);
 		return CN_ERR_EXISTS;
 	}
-	err = store_open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &s, diag);
+	err = store_open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, vfs, &s, diag);
 	if (err)
 		return err;
 	snprintf(ver, sizeof(ver), "%d", CN_STORE_SCHEMA_VERSION);
@@ -323,7 +340,7 @@ static cn_err storage_cause(const char *path, cn_err err, cn_diag *diag)
  * (-shm). When no write-ahead log holds anything (a node closed cleanly),
  * the database file alone is the whole state, and it is opened as an
  * immutable file: reads work, nothing is written. */
-static cn_err open_immutable(const char *path, cn_store **out, cn_diag *diag)
+static cn_err open_immutable(const char *path, const char *vfs, cn_store **out, cn_diag *diag)
 {
 	char wal[4200], uri[8400];
 	struct stat st;
@@ -341,17 +358,24 @@ static cn_err open_immutable(const char *path, cn_store **out, cn_diag *diag)
 			uri[u++] = *c;
 	}
 	snprintf(uri + u, sizeof(uri) - u, "?mode=ro&immutable=1");
-	return store_open(uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, out, diag);
+	return store_open(uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, vfs, out, diag);
 }
 
 cn_err cn_store_open(const char *path, bool readonly, cn_store **out, cn_diag *diag)
+{
+	return cn_store_open_in(path, NULL, readonly, out, diag);
+}
+
+cn_err cn_store_open_in(const char *path, const char *vfs, bool readonly, cn_store **out,
+			cn_diag *diag)
 {
 	cn_store *s = NULL;
 	char ver[16];
 	cn_err err;
 
 	*out = NULL;
-	err = store_open(path, readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE, &s, diag);
+	err = store_open(path, readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE, vfs, &s,
+			 diag);
 	if (err)
 		return storage_cause(path, err, diag);
 	if (!readonly && (err = exec(s, "PRAGMA synchronous=FULL;", "opening the database", diag)))
@@ -362,7 +386,7 @@ cn_err cn_store_open(const char *path, bool readonly, cn_store **out, cn_diag *d
 			goto fail;
 		cn_store_close(s);
 		s = NULL;
-		if (open_immutable(path, &s, &quiet) ||
+		if (open_immutable(path, vfs, &s, &quiet) ||
 		    cn_store_meta_get(s, "schema_version", ver, sizeof(ver), &quiet))
 			goto fail;
 		cn_diag_clear(diag);
@@ -399,18 +423,24 @@ fail:
 	return storage_cause(path, err, diag);
 }
 
-static cn_err backup_to(sqlite3 *src, const char *path, cn_diag *diag);
+static cn_err backup_to(sqlite3 *src, const char *vfs, const char *path, cn_diag *diag);
 
 cn_err cn_store_backup(cn_store *s, const char *path, cn_diag *diag)
 {
-	return backup_to(s->db, path, diag);
+	/* an encrypted node's backup is encrypted the same way */
+	return backup_to(s->db, s->vfs[0] ? s->vfs : NULL, path, diag);
 }
 
 cn_err cn_store_copy(const char *from, const char *path, cn_diag *diag)
 {
+	return cn_store_copy_in(from, NULL, path, diag);
+}
+
+cn_err cn_store_copy_in(const char *from, const char *vfs, const char *path, cn_diag *diag)
+{
 	sqlite3 *src = NULL;
 	cn_err err;
-	int rc = sqlite3_open_v2(from, &src, SQLITE_OPEN_READONLY, NULL);
+	int rc = sqlite3_open_v2(from, &src, SQLITE_OPEN_READONLY, vfs);
 
 	if (rc != SQLITE_OK) {
 		cn_diag_set(diag, "无法打开备份 %s / cannot open the backup %s: %s", from, from,
@@ -418,12 +448,16 @@ cn_err cn_store_copy(const char *from, const char *path, cn_diag *diag)
 		sqlite3_close_v2(src);
 		return CN_ERR_IO;
 	}
-	err = backup_to(src, path, diag);
+	if (vfs && (err = cn_vault_prepare(src, diag))) {
+		sqlite3_close_v2(src);
+		return err;
+	}
+	err = backup_to(src, vfs, path, diag);
 	sqlite3_close_v2(src);
 	return err;
 }
 
-static cn_err backup_to(sqlite3 *src, const char *path, cn_diag *diag)
+static cn_err backup_to(sqlite3 *src, const char *vfs, const char *path, cn_diag *diag)
 {
 	sqlite3 *dst = NULL;
 	sqlite3_backup *b;
@@ -438,7 +472,9 @@ static cn_err backup_to(sqlite3 *src, const char *path, cn_diag *diag)
 		return errno == EEXIST ? CN_ERR_EXISTS : CN_ERR_IO;
 	}
 	close(fd);
-	rc = sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE, NULL);
+	rc = sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE, vfs);
+	if (rc == SQLITE_OK && vfs && cn_vault_prepare(dst, diag))
+		rc = SQLITE_NOTADB;
 	if (rc == SQLITE_OK) {
 		/* the online backup API: a consistent copy while the node serves */
 		b = sqlite3_backup_init(dst, "main", src, "main");

@@ -100,7 +100,7 @@ int county_setup(void **state)
 	memset(f->dir + strlen(f->dir), 'X', 6); /* the mkdtemp template */
 	assert_non_null(mkdtemp(f->dir));
 	f->now = NOW_MS;
-	f->env = (cn_env){clock_ms, rand_fn, f};
+	f->env = (cn_env){clock_ms, rand_fn, f, NULL};
 	snprintf(ca, sizeof(ca), "%s/ca", f->dir);
 	assert_int_equal(cn_enrol_ca_init(ca, COUNTY, &f->env, &d), CN_OK);
 	mknode(f, N_T1, CN_LEVEL_TOWNSHIP, T1);

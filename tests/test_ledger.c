@@ -62,7 +62,7 @@ static int setup(void **state)
 	strcpy(f->dir, "/tmp/cn-test-ledger.");
 	memset(f->dir + strlen(f->dir), 'X', 6); /* the mkdtemp template */
 	assert_non_null(mkdtemp(f->dir));
-	f->env = (cn_env){fixed_now, counting_random, f};
+	f->env = (cn_env){fixed_now, counting_random, f, NULL};
 	snprintf(path, sizeof(path), "%s/v", f->dir);
 	assert_int_equal(cn_node_init(path, CN_LEVEL_VILLAGE, VILLAGE, &f->env, &d), CN_OK);
 	assert_int_equal(cn_node_open(path, false, &f->env, &f->village, &d), CN_OK);

@@ -40,6 +40,10 @@ typedef struct cn_cli {
 	char field_name[CN_CLI_MAX_OPTS][CN_FIELD_NAME_MAX + 1];
 	bool help;
 	cn_diag diag;
+	/* encryption at rest (cli_vault.c) */
+	const char *passphrase_file; /* --passphrase-file */
+	uint8_t *vkey;               /* the unlocked data key, sodium_malloc'd */
+	cn_env unlocked;             /* c->env with vault_key, once unlocked */
 } cn_cli;
 
 /* Runs carenode with argv; returns the process exit code. */
@@ -85,5 +89,12 @@ cn_err cn_cli_status(cn_cli *c);
 cn_err cn_cli_bundle(cn_cli *c, const char *sub);
 cn_err cn_cli_budget(cn_cli *c);
 cn_err cn_cli_revoke(cn_cli *c);
+/* An encrypted node's folder (vault.key): asks for the passphrase and
+ * unlocks the data key into c->env, once; nothing for a plain node. */
+CN_NODISCARD cn_err cn_cli_unlock(cn_cli *c);
+/* init --encrypt: creates vault.key from a new passphrase (kdf: NULL,
+ * "moderate" or "interactive") and sets c->env's key for cn_node_init. */
+CN_NODISCARD cn_err cn_cli_init_vault(cn_cli *c, const char *kdf);
+cn_err cn_cli_passphrase(cn_cli *c);
 
 #endif

@@ -81,5 +81,8 @@ CN_NODISCARD cn_err cn_enrol_record_revocation(cn_node *n, const uint8_t *bytes,
  * when the node has not joined. */
 CN_NODISCARD cn_err cn_enrol_load(const char *dir, cn_cert *certs, size_t *n,
 				  uint8_t root[CN_KEY_BYTES], cn_diag *diag);
+/* The same for an open node (also an encrypted one). */
+CN_NODISCARD cn_err cn_enrol_load_node(cn_node *node, cn_cert *certs, size_t *n,
+				       uint8_t root[CN_KEY_BYTES], cn_diag *diag);
 
 #endif

@@ -25,6 +25,14 @@ CN_NODISCARD cn_err cn_keyfile_write(const char *path, const char *tag, const ui
 CN_NODISCARD cn_err cn_keyfile_read(const char *path, const char *tag, uint8_t seed[32],
 				    cn_diag *diag);
 
+/* A node folder's secret seed: as cn_keyfile_write/read, or on an encrypted
+ * node (vault_key not NULL: the data key, vault.h) the same text sealed
+ * with it, unreadable without the node's passphrase. */
+CN_NODISCARD cn_err cn_secret_write(const char *path, const char *tag, const uint8_t seed[32],
+				    const uint8_t *vault_key, cn_diag *diag);
+CN_NODISCARD cn_err cn_secret_read(const char *path, const char *tag, uint8_t seed[32],
+				   const uint8_t *vault_key, cn_diag *diag);
+
 /* The cn_err for a failed system call's errno (disk full, read-only, ...). */
 cn_err cn_errno_err(int e);
 

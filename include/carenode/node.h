@@ -32,12 +32,19 @@ typedef struct cn_env {
 	uint64_t (*now_ms)(void *ctx);
 	void (*random)(void *ctx, void *buf, size_t len);
 	void *ctx;
+	/* An encrypted node's data key (32 bytes), unlocked from its vault.key
+	 * with the passphrase (vault.h); NULL otherwise. cn_node_init with it
+	 * makes an encrypted node (vault.key must exist); cn_node_open needs
+	 * it for one. Copied by the node; the caller wipes its own. */
+	const uint8_t *vault_key;
 } cn_env;
 
 typedef struct cn_node cn_node;
 
 /* Creates a node folder (dir may exist but must not hold a node). level and
- * code must agree with the division table. */
+ * code must agree with the division table. With env->vault_key the node is
+ * encrypted at rest: its database (every page, the log, the WAL) through
+ * the vault VFS, node.key sealed (vault.h). */
 CN_NODISCARD cn_err cn_node_init(const char *dir, cn_level level, const char *code,
 				 const cn_env *env, cn_diag *diag);
 /* Opens a node folder. env is copied; NULL for the system's. Close with
@@ -133,6 +140,13 @@ bool cn_node_take_urgent(cn_node *n);
 CN_NODISCARD cn_err cn_node_replica_size(cn_node *n, uint64_t *bytes, cn_diag *diag);
 uint64_t cn_node_budget(const cn_node *n);
 CN_NODISCARD cn_err cn_node_set_budget(cn_node *n, uint64_t bytes, cn_diag *diag);
+/* An encrypted node's data key (CN_VAULT_KEY_BYTES), NULL for a plain
+ * node: for sealing the node's other secrets (network.key at join). */
+const uint8_t *cn_node_vault_key(const cn_node *n);
+/* Reads one of the node folder's secret seeds (node.key, network.key):
+ * sealed on an encrypted node, plain otherwise (keyfile.h). */
+CN_NODISCARD cn_err cn_node_secret(const cn_node *n, const char *file, const char *tag,
+				   uint8_t seed[32], cn_diag *diag);
 /* What the node's certificate lets it read and write; NULL before join. */
 const cn_rights *cn_node_rights(const cn_node *n);
 

@@ -50,6 +50,12 @@ typedef cn_err (*cn_store_fault_fn)(void *ctx, const char *point);
 CN_NODISCARD cn_err cn_store_create(const char *path, cn_store **out, cn_diag *diag);
 /* Opens an existing database. */
 CN_NODISCARD cn_err cn_store_open(const char *path, bool readonly, cn_store **out, cn_diag *diag);
+/* The same through an encrypting VFS (vault.h: cn_vault_vfs_name); the
+ * store's backups go through it too. NULL: plain files. */
+CN_NODISCARD cn_err cn_store_create_in(const char *path, const char *vfs, cn_store **out,
+				       cn_diag *diag);
+CN_NODISCARD cn_err cn_store_open_in(const char *path, const char *vfs, bool readonly,
+				     cn_store **out, cn_diag *diag);
 void cn_store_close(cn_store *s);
 void cn_store_set_fault(cn_store *s, cn_store_fault_fn fn, void *ctx);
 
@@ -67,6 +73,8 @@ sqlite3_stmt *cn_store_stmt(cn_store *s, const char *sql);
 CN_NODISCARD cn_err cn_store_backup(cn_store *s, const char *path, cn_diag *diag);
 /* The same from the database file at from (opened read-only, any schema). */
 CN_NODISCARD cn_err cn_store_copy(const char *from, const char *path, cn_diag *diag);
+CN_NODISCARD cn_err cn_store_copy_in(const char *from, const char *vfs, const char *path,
+				     cn_diag *diag);
 
 CN_NODISCARD cn_err cn_store_meta_get(cn_store *s, const char *key, char *buf, size_t cap,
 				      cn_diag *diag);

@@ -12,24 +12,7 @@
 # Usage: test_budget.sh PATH/TO/carenode
 set -uo pipefail
 cn=${1:?usage: test_budget.sh carenode}
-work=$(mktemp -d)
-pids=()
-pass=0
-fail=0
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	if [ "$fail" != 0 ]; then
-		for l in "$work"/*.log; do echo "== $l"; tail -8 "$l"; done
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-eq() { if [ "$1" = "$2" ]; then ok; else bad "$3: '$1' != '$2'"; fi; }
-c() { local d=$1; shift; "$cn" --dir "$work/$d" "$@"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. "$(dirname "$0")/lib.sh"
 nkids() { c "$1" --json child list --status all | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
 nops() { c "$1" --json info | python3 -c 'import json,sys; print(json.load(sys.stdin)["ops"])'; }
 

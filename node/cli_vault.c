@@ -1,0 +1,259 @@
+/*
+ * cli_vault.c - encryption at rest on the command line (vault.h): where a
+ * node's passphrase comes from, unlocking an encrypted node for the
+ * command, init --encrypt, and changing the passphrase.
+ *
+ * The passphrase comes from, in this order: --passphrase-file FILE;
+ * $CARENODE_PASSPHRASE_FILE; $CREDENTIALS_DIRECTORY/carenode-passphrase
+ * (systemd's LoadCredential= / LoadCredentialEncrypted=, for an unattended
+ * node); else it is asked for at the terminal, without echo. A file's
+ * first line is the passphrase.
+ */
+#include "carenode/cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "carenode/keyfile.h"
+#include "carenode/vault.h"
+
+#define PASS_MAX 1024
+
+static cn_err read_pass_file(cn_cli *c, const char *path, char *buf, size_t *len)
+{
+	uint8_t *bytes = NULL;
+	size_t n = 0, i;
+	cn_err err = cn_file_read(path, PASS_MAX, &bytes, &n, &c->diag);
+
+	if (err)
+		return err;
+	for (i = 0; i < n && bytes[i] != '\n' && bytes[i] != '\r'; i++)
+		buf[i] = (char)bytes[i];
+	sodium_memzero(bytes, n);
+	free(bytes);
+	*len = i;
+	return CN_OK;
+}
+
+static cn_err prompt(cn_cli *c, const char *text, char *buf, size_t *len)
+{
+	struct termios old, quiet;
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+	size_t n = 0;
+	char ch;
+
+	if (fd < 0 || !isatty(fd)) {
+		if (fd >= 0)
+			close(fd);
+		cn_diag_set(&c->diag,
+			    "本节点需要口令，但没有终端可以输入：请用 --passphrase-file 或 "
+			    "CARENODE_PASSPHRASE_FILE / a passphrase is needed and there is no "
+			    "terminal: use --passphrase-file or CARENODE_PASSPHRASE_FILE");
+		return CN_ERR_DENIED;
+	}
+	(void)!write(fd, text, strlen(text));
+	tcgetattr(fd, &old);
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	tcsetattr(fd, TCSAFLUSH, &quiet);
+	while (read(fd, &ch, 1) == 1 && ch != '\n' && ch != '\r' && n < PASS_MAX - 1)
+		buf[n++] = ch;
+	tcsetattr(fd, TCSAFLUSH, &old);
+	(void)!write(fd, "\n", 1);
+	close(fd);
+	*len = n;
+	return CN_OK;
+}
+
+/* The passphrase into buf (PASS_MAX bytes); file_opt overrides the usual
+ * sources (a new passphrase has its own option); confirm asks twice at a
+ * terminal. */
+static cn_err get_pass(cn_cli *c, const char *file_opt, const char *what, bool confirm, char *buf,
+		       size_t *len)
+{
+	const char *env = getenv("CARENODE_PASSPHRASE_FILE"),
+		   *cred = getenv("CREDENTIALS_DIRECTORY");
+	char path[4200];
+	cn_err err;
+
+	if (file_opt)
+		return read_pass_file(c, file_opt, buf, len);
+	if (env && *env)
+		return read_pass_file(c, env, buf, len);
+	if (cred && *cred) {
+		snprintf(path, sizeof(path), "%s/carenode-passphrase", cred);
+		if (access(path, R_OK) == 0)
+			return read_pass_file(c, path, buf, len);
+	}
+	if ((err = prompt(c, what, buf, len)))
+		return err;
+	if (confirm) {
+		char *again = sodium_malloc(PASS_MAX);
+		size_t alen = 0;
+		if (!again)
+			return CN_ERR_NOMEM;
+		err = prompt(c, "再输入一次 / again: ", again, &alen);
+		if (!err && (alen != *len || sodium_memcmp(again, buf, alen) != 0)) {
+			cn_diag_set(&c->diag, "两次输入的口令不同 / the two entries differ");
+			err = CN_ERR_INVALID;
+		}
+		sodium_free(again);
+	}
+	return err;
+}
+
+static bool has_vault(const char *dir)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, CN_VAULT_KEY_FILE);
+	return access(path, F_OK) == 0;
+}
+
+/* After unlocking or creating the key: on success the command's env
+ * carries it, on failure it is wiped. */
+static cn_err keep_key(cn_cli *c, cn_err err)
+{
+	if (err) {
+		sodium_free(c->vkey);
+		c->vkey = NULL;
+		return err;
+	}
+	if (c->env)
+		c->unlocked = *c->env;
+	c->unlocked.vault_key = c->vkey;
+	c->env = &c->unlocked;
+	return CN_OK;
+}
+
+cn_err cn_cli_unlock(cn_cli *c)
+{
+	char path[4200], *pass;
+	size_t len = 0;
+	cn_err err;
+
+	if (c->vkey || !has_vault(c->dir))
+		return CN_OK;
+	if (!(pass = sodium_malloc(PASS_MAX)) || !(c->vkey = sodium_malloc(CN_VAULT_KEY_BYTES))) {
+		sodium_free(pass);
+		return CN_ERR_NOMEM;
+	}
+	snprintf(path, sizeof(path), "%s/%s", c->dir, CN_VAULT_KEY_FILE);
+	if (!(err = get_pass(c, c->passphrase_file,
+			     "本节点的口令 / this node's passphrase: ", false, pass, &len)))
+		err = cn_vault_key_unlock(path, pass, len, c->vkey, &c->diag);
+	sodium_free(pass);
+	return keep_key(c, err);
+}
+
+static bool cost_parse(const char *s, cn_vault_cost *out)
+{
+	if (!s || !strcmp(s, "moderate"))
+		*out = CN_VAULT_COST_MODERATE;
+	else if (!strcmp(s, "interactive"))
+		*out = CN_VAULT_COST_INTERACTIVE;
+	else
+		return false;
+	return true;
+}
+
+cn_err cn_cli_init_vault(cn_cli *c, const char *kdf)
+{
+	char path[4200], *pass;
+	size_t len = 0;
+	cn_vault_cost cost;
+	cn_err err;
+
+	if (!cost_parse(kdf, &cost)) {
+		cn_diag_set(&c->diag, "--kdf 为 moderate（默认）或 interactive / --kdf is moderate "
+				      "(default) or interactive");
+		return CN_ERR_USAGE;
+	}
+	if (has_vault(c->dir)) {
+		cn_diag_set(&c->diag, "%s 已有 %s / %s already holds %s", c->dir, CN_VAULT_KEY_FILE,
+			    c->dir, CN_VAULT_KEY_FILE);
+		return CN_ERR_EXISTS;
+	}
+	if (mkdir(c->dir, 0700) != 0 && errno != EEXIST) {
+		int e = errno;
+		cn_diag_set(&c->diag, "无法创建目录 %s：%s / cannot create folder %s: %s", c->dir,
+			    strerror(e), c->dir, strerror(e));
+		return cn_errno_err(e);
+	}
+	if (!(pass = sodium_malloc(PASS_MAX)) || !(c->vkey = sodium_malloc(CN_VAULT_KEY_BYTES))) {
+		sodium_free(pass);
+		return CN_ERR_NOMEM;
+	}
+	snprintf(path, sizeof(path), "%s/%s", c->dir, CN_VAULT_KEY_FILE);
+	err = get_pass(c, c->passphrase_file,
+		       "为本节点设定口令 / choose this node's passphrase: ", true, pass, &len);
+	if (!err && len < 8) {
+		cn_diag_set(&c->diag,
+			    "口令至少 8 个字符 / the passphrase needs at least 8 characters");
+		err = CN_ERR_INVALID;
+	}
+	if (!err)
+		err = cn_vault_key_create(path, pass, len, cost, c->vkey, &c->diag);
+	sodium_free(pass);
+	return keep_key(c, err);
+}
+
+cn_err cn_cli_passphrase(cn_cli *c)
+{
+	const char *new_file = cn_cli_opt(c, "new-passphrase-file");
+	cn_vault_cost cost;
+	char path[4200], *old = NULL, *new = NULL;
+	size_t olen = 0, nlen = 0;
+	cn_err err;
+
+	if (c->n_pos || !cost_parse(cn_cli_opt(c, "kdf"), &cost)) {
+		cn_diag_set(&c->diag, "用法：passphrase [--new-passphrase-file 文件] [--kdf "
+				      "moderate|interactive] / usage: passphrase "
+				      "[--new-passphrase-file FILE] [--kdf moderate|interactive]");
+		return CN_ERR_USAGE;
+	}
+	if ((err = cn_cli_no_leftovers(c)))
+		return err;
+	if (!has_vault(c->dir)) {
+		cn_diag_set(&c->diag, "本节点未加密（没有 %s）/ this node is not encrypted (no %s)",
+			    CN_VAULT_KEY_FILE, CN_VAULT_KEY_FILE);
+		return CN_ERR_NOTFOUND;
+	}
+	if (!(old = sodium_malloc(PASS_MAX)) || !(new = sodium_malloc(PASS_MAX))) {
+		err = CN_ERR_NOMEM;
+		goto done;
+	}
+	snprintf(path, sizeof(path), "%s/%s", c->dir, CN_VAULT_KEY_FILE);
+	if ((err = get_pass(c, c->passphrase_file, "原口令 / current passphrase: ", false, old,
+			    &olen)) ||
+	    (err = get_pass(c, new_file, "新口令 / new passphrase: ", true, new, &nlen)))
+		goto done;
+	if (nlen < 8) {
+		cn_diag_set(&c->diag,
+			    "口令至少 8 个字符 / the passphrase needs at least 8 characters");
+		err = CN_ERR_INVALID;
+		goto done;
+	}
+	if ((err = cn_vault_key_change(path, old, olen, new, nlen, cost, &c->diag)))
+		goto done;
+	if (c->json)
+		fputs("{\"ok\":true}\n", c->out);
+	else
+		fprintf(c->out,
+			"口令已更改；数据无需重新录入或加密。旧口令从此无效，但请销毁 %s "
+			"的旧副本（如旧备份中的）/ passphrase changed; no data re-entered or "
+			"re-encrypted. The old one no longer opens this node, but destroy old "
+			"copies of %s (in old backups, say).\n",
+			CN_VAULT_KEY_FILE, CN_VAULT_KEY_FILE);
+done:
+	sodium_free(old);
+	sodium_free(new);
+	return err;
+}
