@@ -20,6 +20,12 @@ cn="$root/build/carenode"
 base=${1:-$(mktemp -d /tmp/carenode-demo.XXXXXX)}
 mkdir -p "$base"
 export CARENODE_USER=demo
+# the village laptops are encrypted at rest (init --encrypt); in the demo
+# their passphrase sits in a file, in practice it is typed or comes from
+# systemd's credentials (README)
+printf '演示口令 demo passphrase 2026\n' >"$base/demo-passphrase"
+chmod 600 "$base/demo-passphrase"
+export CARENODE_PASSPHRASE_FILE=$base/demo-passphrase
 pids=()
 stop() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap stop EXIT
@@ -46,7 +52,7 @@ for t in "${towns[@]}"; do
 done
 for v in "${villages[@]}"; do
 	t=${v:0:9}000
-	quiet "village-$v" init --level village --code "$v"
+	quiet "village-$v" init --level village --code "$v" --encrypt
 	quiet "town-$t" enroll --subject "$(cat "$base/village-$v/node.pub")" --code "$v" --out "$base/village-$v.chain"
 	quiet "village-$v" join --chain "$base/village-$v.chain" --root "$base/ca/root.pub" --network-key "$base/ca/network.key"
 	echo "  已登记 / enrolled: $("$cn" --dir "$base/village-$v" info | sed -n 1p)"
@@ -116,6 +122,22 @@ sync_all
 run "village-${villages[1]}" child show "${ids[3]:0:8}" | head -4
 echo "\$ carenode --dir village-$old child show ${ids[3]:0:8}   # 原村只保留迁移记录 / the old village keeps only the move"
 "$cn" --dir "$base/village-$old" child show "${ids[3]:0:8}" 2>&1 | head -2 || true
+
+echo
+echo "== 4c. 没有网络的村用U盘数据包 / a village with no link uses a USB bundle =="
+v=${villages[3]}
+t=${v:0:9}000
+mapfile -t vids < <("$cn" --dir "$base/village-$v" child list --json | python3 -c \
+	'import json,sys; [print(c["id"]) for c in json.load(sys.stdin)]')
+run "village-$v" visit "${vids[0]}" --type party_cadre --date "$today" --visitor 李联络员 \
+	--findings "断网期间入户走访，儿童在家，祖母照看"
+mkdir -p "$base/usb"
+run "village-$v" bundle export --to "$t" --out "$base/usb/$v.cnb"
+run "town-$t" bundle import "$base/usb/$v.cnb" --receipt "$base/usb/$v-receipt.cnb"
+run "village-$v" bundle import "$base/usb/$v-receipt.cnb"
+echo "\$ grep -c 祖母照看 village-$v/carenode.db   # 村里的数据库已加密 / the village database is encrypted"
+grep -c 祖母照看 "$base/village-$v/carenode.db" || true
+sync_all
 
 echo
 echo "== 5. 县级汇总 / the county's consolidated view =="

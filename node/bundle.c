@@ -1019,7 +1019,20 @@ static cn_err finish_import(import_state *s, const reader *r, cn_diag *diag)
 		if (h->gap) {
 			ps->push_cursor = 0; /* the parent lacks earlier ops: all again */
 		} else if (h->ack_epoch == s->log_epoch && h->ack_upto > ps->push_cursor) {
-			s->info->acked = h->ack_upto - ps->push_cursor;
+			/* the ops now acknowledged: those a push would have sent */
+			sqlite3_stmt *st = cn_store_stmt(
+				cn_node_store(s->n), "SELECT count(*) FROM ops WHERE pos > ?1 AND "
+						     "pos <= ?2 AND skip_from "
+						     "IS NULL AND (peer IS NULL OR peer != ?3)");
+			if (st) {
+				sqlite3_bind_int64(st, 1, (sqlite3_int64)ps->push_cursor);
+				sqlite3_bind_int64(st, 2, (sqlite3_int64)h->ack_upto);
+				sqlite3_bind_text(st, 3, s->p->name, -1, SQLITE_STATIC);
+				if (sqlite3_step(st) == SQLITE_ROW)
+					s->info->acked = (uint64_t)sqlite3_column_int64(st, 0);
+				sqlite3_reset(st);
+				sqlite3_clear_bindings(st);
+			}
 			ps->push_cursor = h->ack_upto;
 		}
 		if (s->batches_ok && (h->flags & CN_SYNC_PULL_OWN) && !s->last_more &&
