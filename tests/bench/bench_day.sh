@@ -4,9 +4,13 @@
 # contacts, five updates, two assessments, then one `sync --once` to its
 # township over NNG on 127.0.0.1 (real processes). Prints the ops' own
 # size and what crossed the link, both ways, handshake included.
-# Usage: tests/bench/bench_day.sh BUILD_DIR
+# With DAYS > 1 (a week: 7), that many days of work are done offline and
+# synced at once through tests/faultproxy shaped as the issue's bad link
+# (64 kbit/s each way, 600 ms round trip), and the seconds are printed.
+# Usage: tests/bench/bench_day.sh BUILD_DIR [DAYS]
 set -euo pipefail
-build=${1:?usage: bench_day.sh BUILD_DIR}
+build=${1:?usage: bench_day.sh BUILD_DIR [DAYS]}
+days=${2:-1}
 cn="$build/carenode"
 w=$(mktemp -d /tmp/carenode-bench-day.XXXXXXXX)
 spid=""
@@ -31,34 +35,57 @@ sleep 0.3
 c v sync --once --parent "tcp://127.0.0.1:$port" >/dev/null
 mark=$(sqlite3 "$w/v/carenode.db" "SELECT max(pos) FROM ops")
 
-# today
-"$cn" synth --village $V --count 3 --seed 77 --out "$w/new.csv"
-c v import "$w/new.csv" >/dev/null
-mapfile -t kids < <(c v --json child list | python3 -c 'import json,sys; [print(c["id"]) for c in json.load(sys.stdin)]')
-for i in $(seq 0 11); do
-	c v visit "${kids[$i]}" --type party_cadre --date 2026-11-30 --visitor 联络员张丽 \
-		--findings "入户走访，儿童在家，祖母照看，学习生活正常，提醒注意防溺水与冬季用火安全。" >/dev/null
-done
-for i in $(seq 12 19); do
-	c v contact "${kids[$i]}" --date 2026-11-30 --parent father --method phone \
-		--note "父亲在外务工，每周电话联系，本月寄回生活费。" >/dev/null
-done
-for i in $(seq 20 24); do
-	c v child update "${kids[$i]}" --grade 四年级 --school-name 北宋镇中心小学 >/dev/null
-done
-for i in 25 26; do
-	c v assess "${kids[$i]}" --date 2026-11-30 --assessor 专干王强 --safety 安全 --guardianship 良好 \
-		--health 健康 --result good >/dev/null
+# today (or, with DAYS > 1, that many days of the same work, offline)
+"$cn" synth --village $V --count $((3 * days)) --seed 77 --out "$w/new.csv"
+for d in $(seq 1 "$days"); do
+	day=$(printf '2026-11-%02d' $((30 - days + d)))
+	{ head -1 "$w/new.csv" && tail -n +$((3 * d - 1)) "$w/new.csv" | head -3; } >"$w/slice.csv"
+	c v import "$w/slice.csv" --skip-bad >/dev/null 2>&1 || true
+	mapfile -t kids < <(c v --json child list | python3 -c 'import json,sys; [print(c["id"]) for c in json.load(sys.stdin)]')
+	for i in $(seq 0 11); do
+		c v visit "${kids[$i]}" --type party_cadre --date "$day" --visitor 联络员张丽 \
+			--findings "入户走访，儿童在家，祖母照看，学习生活正常，提醒注意防溺水与冬季用火安全。" >/dev/null
+	done
+	for i in $(seq 12 19); do
+		c v contact "${kids[$i]}" --date "$day" --parent father --method phone \
+			--note "父亲在外务工，每周电话联系，本月寄回生活费。" >/dev/null
+	done
+	for i in $(seq 20 24); do
+		c v child update "${kids[$i]}" --grade 四年级 --school-name "北宋镇中心小学$d" >/dev/null
+	done
+	for i in 25 26; do
+		c v assess "${kids[$i]}" --date "$day" --assessor 专干王强 --safety 安全 --guardianship 良好 \
+			--health 健康 --result good >/dev/null
+	done
 done
 read -r n size < <(sqlite3 -separator ' ' "$w/v/carenode.db" \
 	"SELECT count(*), sum(length(bytes)) FROM ops WHERE pos > $mark")
-out=$(c v --json sync --once --parent "tcp://127.0.0.1:$port")
-python3 - "$n" "$size" "$out" <<'PY'
+target=$port
+if [ "$days" -gt 1 ]; then
+	"$build/tests/faultproxy" --listen 127.0.0.1:0 --target "127.0.0.1:$port" --rate 8000 \
+		--latency-ms 300 --log "$w/proxy.log" 2>/dev/null &
+	ppid_=$!
+	for i in $(seq 1 100); do
+		target=$(awk '$2 == "listen" { sub(/.*:/, "", $3); print $3; exit }' "$w/proxy.log" 2>/dev/null)
+		[ -n "$target" ] && break
+		sleep 0.05
+	done
+fi
+t0=$(date +%s.%N)
+out=$(c v --json sync --once --parent "tcp://127.0.0.1:$target")
+secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+[ "$days" -gt 1 ] && kill "$ppid_" 2>/dev/null
+python3 - "$n" "$size" "$out" "$days" "$secs" <<'PY'
 import json, sys
 n, size, st = int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3])
+days, secs = int(sys.argv[4]), sys.argv[5]
 wire = st["wire_sent"] + st["wire_received"]
-print("carenode: a village's day (real processes on 127.0.0.1; figures, not assertions)")
-print("  %d ops today, %d bytes of signed ops (%.0f per op)" % (n, size, size / n))
+if days == 1:
+    print("carenode: a village's day (real processes on 127.0.0.1; figures, not assertions)")
+else:
+    print("carenode: %d days of a village's work, one sync over 64 kbit/s and a 600 ms round trip: %s s"
+          % (days, secs))
+print("  %d ops, %d bytes of signed ops (%.0f per op)" % (n, size, size / n))
 print("  one sync --once: %d round trips, %d bytes sent + %d received (handshake included; packed and sealed) = %d bytes"
       % (st["round_trips"], st["wire_sent"], st["wire_received"], wire))
 print("  (sync messages before packing: %d + %d bytes)"
