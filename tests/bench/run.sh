@@ -8,4 +8,6 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 "$root/build-bench/tests/bench_store" "$root/build-bench/carenode" "${1:-10000}" "${2:-100000}"
 "$root/tests/bench/bench_sync.sh" "$root/build-bench" "${1:-10000}" "${2:-100000}"
 "$root/tests/bench/bench_day.sh" "$root/build-bench"
+"$root/tests/bench/bench_day.sh" "$root/build-bench" 7
 "$root/tests/bench/bench_bundle.sh" "$root/build-bench"
+"$root/tests/bench/bench_urgent.sh" "$root/build-bench"

@@ -11,7 +11,9 @@
  * (latency); the writer drains the queue under the token bucket, the stall
  * and the cut. Flips and probabilistic cuts are decided when bytes are read,
  * so each byte is seen once; byte-count faults (stall, cut) when bytes are
- * written, so "after N bytes" means N bytes delivered.
+ * written, so "after N bytes" means N bytes delivered. A periodic cut
+ * (--cut-every-ms: a link that drops every so often, whatever it carries)
+ * is decided by the clock, in the loop.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -52,6 +54,8 @@ static const char usage_text[] =
 	"  --stall-s S           ... for S seconds (may be fractional), then resume\n"
 	"  --cut-after N         close both sides right after N bytes were delivered\n"
 	"  --cut-prob P          close both sides, with probability P per chunk read\n"
+	"  --cut-every-ms MS     close every open connection at MS, 2*MS, ... ms after\n"
+	"                        the proxy started (a link that drops every MS ms)\n"
 	"  --flip-at N           XOR byte N (0 = the first) of the stream with 0x01\n"
 	"  --flip-prob P         XOR each byte with 0x01, with probability P\n"
 	"  --cut-conns K, --stall-conns K, --flip-conns K\n"
@@ -70,6 +74,7 @@ typedef struct faults {
 	unsigned stall_conns; /* 0: every connection */
 	uint64_t cut_after;
 	double cut_prob;
+	int64_t cut_every_ms; /* 0: no periodic cut */
 	unsigned cut_conns;
 	uint64_t flip_at;
 	double flip_prob;
@@ -125,6 +130,7 @@ typedef struct proxy {
 	unsigned n_conns;
 	FILE *log;
 	int64_t start_ms;
+	int64_t next_cut_ms; /* the next periodic cut (--cut-every-ms) */
 	bool stop;
 } proxy;
 
@@ -208,8 +214,8 @@ static void flow_init(proxy *p, conn *c, flow *fl, int dir, int from, int to)
 	fl->delay = here && (f->latency_ms > 0 || f->jitter_ms > 0);
 	fl->limit = here && f->rate > 0;
 	fl->stall = here && f->stall_after != NEVER && applies(c->id, f->stall_conns);
-	fl->cut =
-		here && (f->cut_after != NEVER || f->cut_prob > 0) && applies(c->id, f->cut_conns);
+	fl->cut = here && (f->cut_after != NEVER || f->cut_prob > 0 || f->cut_every_ms > 0) &&
+		  applies(c->id, f->cut_conns);
 	fl->flip =
 		here && (f->flip_at != NEVER || f->flip_prob > 0) && applies(c->id, f->flip_conns);
 	fl->rng = f->seed ^ ((uint64_t)c->id << 8) ^ (uint64_t)dir;
@@ -504,6 +510,24 @@ static void flow_pump(proxy *p, conn *c, flow *fl, int64_t now, int64_t *wake)
 
 /* ---- the loop ---- */
 
+/* The periodic cut is due: every open connection it applies to ends now,
+ * whatever it carries, in both directions. */
+static void cut_every(proxy *p, int64_t now)
+{
+	for (conn *c = p->conns; c; c = c->next) {
+		if (c->end || !(c->up.cut || c->down.cut))
+			continue;
+		log_line(p, "conn %u fault cut dir=%s up=%llu down=%llu how=every", c->id,
+			 c->up.cut && c->down.cut ? "both"
+			 : c->up.cut              ? "up"
+						  : "down",
+			 (unsigned long long)c->up.out, (unsigned long long)c->down.out);
+		conn_end(p, c, "cut");
+	}
+	while (p->next_cut_ms <= now)
+		p->next_cut_ms += p->f.cut_every_ms;
+}
+
 static bool wants_read(const conn *c, const flow *fl)
 {
 	return !c->connecting && !fl->eof_in && fl->queued < QUEUE_MAX;
@@ -565,6 +589,12 @@ static int run(proxy *p)
 		int64_t now = now_ms(), wake = now + WAIT_MAX_MS;
 		size_t n = 0, need = 2;
 		int rv;
+
+		if (p->f.cut_every_ms > 0) {
+			if (now >= p->next_cut_ms)
+				cut_every(p, now);
+			wake_at(&wake, p->next_cut_ms);
+		}
 
 		for (conn *c = p->conns; c; c = c->next) {
 			need += 2;
@@ -668,6 +698,7 @@ enum {
 	OPT_CUT_AFTER,
 	OPT_CUT_PROB,
 	OPT_CUT_CONNS,
+	OPT_CUT_EVERY,
 	OPT_FLIP_AT,
 	OPT_FLIP_PROB,
 	OPT_FLIP_CONNS,
@@ -689,6 +720,7 @@ static const struct option long_opts[] = {
 	{"cut-after", required_argument, NULL, OPT_CUT_AFTER},
 	{"cut-prob", required_argument, NULL, OPT_CUT_PROB},
 	{"cut-conns", required_argument, NULL, OPT_CUT_CONNS},
+	{"cut-every-ms", required_argument, NULL, OPT_CUT_EVERY},
 	{"flip-at", required_argument, NULL, OPT_FLIP_AT},
 	{"flip-prob", required_argument, NULL, OPT_FLIP_PROB},
 	{"flip-conns", required_argument, NULL, OPT_FLIP_CONNS},
@@ -746,6 +778,11 @@ static int parse_args(proxy *p, int argc, char **argv, const char **log_path)
 			if (!parse_u64(a, &u) || u > 3600000)
 				return usage_error("bad milliseconds", a);
 			*(o == OPT_LATENCY ? &f->latency_ms : &f->jitter_ms) = (int64_t)u;
+			break;
+		case OPT_CUT_EVERY:
+			if (!parse_u64(a, &u) || !u || u > 3600000)
+				return usage_error("bad --cut-every-ms (1 to 3600000)", a);
+			f->cut_every_ms = (int64_t)u;
 			break;
 		case OPT_RATE:
 			if (!parse_u64(a, &f->rate) || !f->rate)
@@ -851,6 +888,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if ((rc = open_listener(&p)))
 		goto done;
+	p.next_cut_ms = p.start_ms + p.f.cut_every_ms;
 	rc = run(&p);
 	for (conn *c = p.conns; c; c = c->next)
 		conn_end(&p, c, "proxy-stopped");
