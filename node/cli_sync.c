@@ -4,7 +4,9 @@
  */
 #include "carenode/cli.h"
 
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -110,17 +112,95 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The uplink: exchanges with the parent, on its own node handle (its own
+ * SQLite connection) and thread, so that serving children never waits on a
+ * long upload to the parent (issue #4: an urgent report from a village is
+ * relayed while a backlog goes up, and villages can sync meanwhile). */
+typedef struct uplink {
+	cn_cli *c;
+	const char *parent;
+	double interval;
+	size_t batch;
+	atomic_bool stop;    /* set by the serving thread */
+	atomic_bool urgent;  /* an urgent op arrived from a child: sync now */
+	atomic_bool running; /* cleared when the thread ends */
+	cn_err err;          /* what ended it early (opening failed) */
+	cn_diag diag;
+} uplink;
+
+static void log_sync(cn_link_client *lc, cn_err e, const cn_sync_stats *st, const cn_diag *d,
+		     double delay)
+{
+	stamp(stderr);
+	if (e)
+		fprintf(stderr, "同步失败，%.0f 秒后重试 / sync failed, retry in %.0f s: %s: %s\n",
+			delay, delay, cn_strerror(e), d->text);
+	else if (st->pushed || st->pulled)
+		fprintf(stderr,
+			"同步 / synced with %s: pushed %llu (applied %llu), pulled %llu (applied "
+			"%llu, quarantined %llu), %llu round trips, %llu/%llu bytes\n",
+			cn_link_parent(lc), (unsigned long long)st->pushed,
+			(unsigned long long)st->parent_applied, (unsigned long long)st->pulled,
+			(unsigned long long)st->applied, (unsigned long long)st->quarantined,
+			(unsigned long long)st->round_trips, (unsigned long long)st->bytes_sent,
+			(unsigned long long)st->bytes_received);
+	else
+		fprintf(stderr, "同步 / synced with %s: nothing new\n", cn_link_parent(lc));
+}
+
+static void *uplink_main(void *arg)
+{
+	uplink *u = arg;
+	cn_node *n = NULL;
+	cn_link_client *lc = NULL;
+	double next = 0, delay;
+	unsigned failures = 0;
+
+	if ((u->err = cn_node_open(u->c->dir, false, u->c->env, &n, &u->diag)) ||
+	    (u->err = cn_link_client_new(n, u->parent, &lc, &u->diag)))
+		goto done;
+	while (!atomic_load(&u->stop)) {
+		cn_sync_stats st;
+		cn_diag d = {{0}};
+		cn_err e;
+		if (now_s() < next && !atomic_exchange(&u->urgent, false)) {
+			struct timespec ts = {0, 50 * 1000000};
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		e = cn_link_sync(lc, u->batch, 60000, &st, &d);
+		if (e) {
+			/* back off with jitter: 1x, 2x, 4x ... up to 5 minutes */
+			failures++;
+			delay = u->interval * (double)(1u << (failures < 8 ? failures : 8));
+			if (delay > 300)
+				delay = 300;
+			delay *= 0.5 + (double)randombytes_uniform(1000) / 1000.0;
+		} else {
+			failures = 0;
+			delay = u->interval;
+		}
+		log_sync(lc, e, &st, &d, delay);
+		next = now_s() + delay;
+	}
+done:
+	cn_link_client_free(lc);
+	cn_node_close(n);
+	atomic_store(&u->running, false);
+	return NULL;
+}
+
 cn_err cn_cli_serve(cn_cli *c)
 {
 	const char *listen = cn_cli_opt(c, "listen"), *parent = cn_cli_opt(c, "parent");
 	const char *interval_opt = cn_cli_opt(c, "interval");
 	const char *rate_opt = cn_cli_opt(c, "child-rate");
-	double interval = interval_opt ? atof(interval_opt) : 30, next = 0, delay;
-	size_t batch = batch_opt(c);
+	double interval = interval_opt ? atof(interval_opt) : 30;
 	cn_link_server *ls = NULL;
-	cn_link_client *lc = NULL;
 	cn_node *n = NULL;
-	unsigned failures = 0;
+	uplink *u = NULL;
+	pthread_t th;
+	bool started = false;
 	cn_err err;
 
 	if (!listen && !parent) {
@@ -141,65 +221,41 @@ cn_err cn_cli_serve(cn_cli *c)
 		goto done;
 	if (ls && rate_opt)
 		cn_link_server_set_rate(ls, (uint64_t)(atof(rate_opt) * 1024), 0);
-	if (parent && (err = cn_link_client_new(n, parent, &lc, &c->diag)))
-		goto done;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	if (parent) {
+		/* the uplink is left to the process's end if it cannot stop in
+		 * time: never freed under a running thread */
+		if (!(u = calloc(1, sizeof(*u)))) {
+			err = CN_ERR_NOMEM;
+			goto done;
+		}
+		u->c = c;
+		u->parent = parent;
+		u->interval = interval;
+		u->batch = batch_opt(c);
+		atomic_init(&u->stop, false);
+		atomic_init(&u->urgent, false);
+		atomic_init(&u->running, true);
+		if (pthread_create(&th, NULL, uplink_main, u) != 0) {
+			free(u);
+			u = NULL;
+			cn_diag_set(&c->diag,
+				    "无法启动上行同步线程 / cannot start the uplink thread");
+			err = CN_ERR_NOMEM;
+			goto done;
+		}
+		started = true;
+	}
 	stamp(stderr);
 	fprintf(stderr, "%s %s（%s）运行中 / serving%s%s%s%s\n", cn_level_zh(cn_node_level(n)),
 		cn_node_name(n), cn_node_code(n), listen ? " listen " : "", listen ? listen : "",
 		parent ? " parent " : "", parent ? parent : "");
-	while (!stop_requested) {
-		double t = now_s();
-		if (lc && t >= next) {
-			cn_sync_stats st;
-			cn_diag d = {{0}};
-			cn_err e = cn_link_sync(lc, batch, 60000, &st, &d);
-			stamp(stderr);
-			if (e) {
-				/* back off with jitter: 1x, 2x, 4x ... up to 5 minutes */
-				failures++;
-				delay = interval * (double)(1u << (failures < 8 ? failures : 8));
-				if (delay > 300)
-					delay = 300;
-				delay *= 0.5 + (double)randombytes_uniform(1000) / 1000.0;
-				fprintf(stderr,
-					"同步失败，%.0f 秒后重试 / sync failed, retry in %.0f s: "
-					"%s: %s\n",
-					delay, delay, cn_strerror(e), d.text);
-			} else {
-				failures = 0;
-				delay = interval;
-				if (st.pushed || st.pulled)
-					fprintf(stderr,
-						"同步 / synced with %s: pushed %llu (applied "
-						"%llu), "
-						"pulled %llu (applied %llu, quarantined %llu), "
-						"%llu round "
-						"trips, %llu/%llu bytes\n",
-						cn_link_parent(lc), (unsigned long long)st.pushed,
-						(unsigned long long)st.parent_applied,
-						(unsigned long long)st.pulled,
-						(unsigned long long)st.applied,
-						(unsigned long long)st.quarantined,
-						(unsigned long long)st.round_trips,
-						(unsigned long long)st.bytes_sent,
-						(unsigned long long)st.bytes_received);
-				else
-					fprintf(stderr, "同步 / synced with %s: nothing new\n",
-						cn_link_parent(lc));
-			}
-			next = now_s() + delay;
-		}
+	while (!stop_requested && (!u || atomic_load(&u->running))) {
 		if (ls) {
 			cn_diag d = {{0}};
-			int wait = lc ? (int)((next - now_s()) * 1000) : 1000;
-			if (wait < 10)
-				wait = 10;
-			if (wait > 1000)
-				wait = 1000;
-			if ((err = cn_link_server_step(ls, wait, &d))) {
+			if ((err = cn_link_server_step(ls, 200, &d))) {
 				stamp(stderr);
 				fprintf(stderr, "服务出错 / serving failed: %s: %s\n",
 					cn_strerror(err), d.text);
@@ -207,23 +263,47 @@ cn_err cn_cli_serve(cn_cli *c)
 					break;
 				err = CN_OK;
 			}
-			/* a child delivered an urgent op (R5): up at once, not at
-			 * the next interval or after a backoff */
-			if (cn_node_take_urgent(n) && lc) {
+			/* a child delivered an urgent op (R5): up at once, even in
+			 * the middle of the uplink's exchange (sync.c checks for
+			 * urgent ops before each batch it pushes) */
+			if (cn_node_take_urgent(n) && u) {
 				stamp(stderr);
 				fprintf(stderr, "收到紧急事项，立即上报 / an urgent op arrived: "
 						"relaying it to the parent now\n");
-				next = 0;
+				atomic_store(&u->urgent, true);
 			}
 		} else {
 			struct timespec ts = {0, 50 * 1000000};
 			nanosleep(&ts, NULL);
 		}
 	}
+	if (u && !atomic_load(&u->running) && u->err) {
+		err = u->err;
+		cn_diag_set(&c->diag, "%s", u->diag.text);
+	}
 	stamp(stderr);
 	fprintf(stderr, "已停止 / stopped\n");
 done:
-	cn_link_client_free(lc);
+	if (started) {
+		/* the uplink ends after its current round trip; every batch is
+		 * one transaction, so leaving one unfinished loses nothing */
+		atomic_store(&u->stop, true);
+		for (int i = 0; i < 100 && atomic_load(&u->running); i++) {
+			struct timespec ts = {0, 50 * 1000000};
+			nanosleep(&ts, NULL);
+		}
+		if (!atomic_load(&u->running)) {
+			pthread_join(th, NULL);
+			free(u);
+		} else {
+			pthread_detach(th); /* mid round trip: the process ends it */
+			stamp(stderr);
+			fprintf(stderr,
+				"上行同步未在 5 秒内结束，随进程退出（不丢数据）/ the uplink "
+				"is mid round trip; it ends with the process (nothing is "
+				"lost)\n");
+		}
+	}
 	cn_link_server_free(ls);
 	cn_node_close(n);
 	return err;

@@ -323,9 +323,9 @@ static cn_err log_epoch(cn_node *n, uint64_t *epoch, cn_diag *diag)
 /* Urgent ops after a cursor (?1) that did not come from a peer (?2): in the
  * chain, and held ahead of it. */
 static const char urgent_sql[] =
-	"SELECT bytes FROM ops WHERE urgent = 1 AND pos > ?1 AND skip_from IS NULL AND"
-	" (peer IS NULL OR peer != ?2) UNION ALL SELECT bytes FROM history WHERE urgent = 1"
-	" AND (peer IS NULL OR peer != ?2)";
+	"SELECT bytes, hash FROM ops WHERE urgent = 1 AND pos > ?1 AND skip_from IS NULL AND"
+	" (peer IS NULL OR peer != ?2) UNION ALL SELECT bytes, hash FROM history WHERE"
+	" urgent = 1 AND (peer IS NULL OR peer != ?2)";
 
 /* Urgent ops after the cursor that the child may read and did not send,
  * as history items at the front of the batch (issue #4: a mandatory
@@ -850,6 +850,7 @@ typedef struct xfer {
 	cn_sync_batch_fn batch_fn; /* NULL: fixed */
 	void *ctx;
 	size_t fixed;
+	hash_list *urgent_sent; /* urgent ops pushed ahead in this exchange */
 } xfer;
 
 /* The bytes the next message may carry: the link's current choice, within
@@ -886,9 +887,17 @@ static cn_err push_urgent(cn_node *n, const char *parent, const peer_state *ps, 
 	sqlite3_bind_text(st, 2, parent, -1, SQLITE_STATIC);
 	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		size_t blen = (size_t)sqlite3_column_bytes(st, 0);
+		const void *hash = sqlite3_column_blob(st, 1);
 		cn_sync_item *it;
+		bool sent = false;
 		if (b.n && (b.bytes + blen > batch_now(x) || b.n >= CN_SYNC_MAX_ITEMS))
 			break;
+		/* once per exchange: the push checks again before each batch */
+		for (size_t k = 0; x->urgent_sent && k < x->urgent_sent->n && !sent; k++)
+			sent = sqlite3_column_bytes(st, 1) == CN_HASH_BYTES &&
+			       !memcmp(x->urgent_sent->v[k], hash, CN_HASH_BYTES);
+		if (sent)
+			continue;
 		if (!(it = push_item(&b)) ||
 		    (err = own_copy(&b, sqlite3_column_blob(st, 0), blen, &it->op))) {
 			err = err ? err : CN_ERR_NOMEM;
@@ -897,6 +906,9 @@ static cn_err push_urgent(cn_node *n, const char *parent, const peer_state *ps, 
 		it->op_len = blen;
 		it->history = true;
 		b.bytes += blen;
+		if (x->urgent_sent && sqlite3_column_bytes(st, 1) == CN_HASH_BYTES &&
+		    (err = hash_list_add(x->urgent_sent, hash)))
+			break;
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -931,6 +943,14 @@ static cn_err push_all(cn_node *n, const char *parent, peer_state *ps, const xfe
 		cn_sync_msg req = {.type = CN_SYNC_PUSH}, resp;
 		sqlite3_stmt *st = NULL;
 		uint64_t last = ps->push_cursor;
+		cn_err uerr;
+
+		/* an urgent op that arrived during a long push (a township
+		 * relaying a village's report) goes before the next batch */
+		if ((uerr = push_urgent(n, parent, ps, x, stats, diag))) {
+			free(at);
+			return uerr;
+		}
 		uint8_t *raw = NULL;
 		cn_err err = CN_OK;
 		int rc;
@@ -1285,7 +1305,8 @@ cn_err cn_sync_run_adaptive(cn_node *n, const char *parent, cn_sync_roundtrip_fn
 			    cn_sync_batch_fn batch_fn, void *ctx, size_t batch_bytes,
 			    cn_sync_stats *stats, cn_diag *diag)
 {
-	xfer x = {rt, batch_fn, ctx, batch_bytes};
+	hash_list urgent_sent = {0};
+	xfer x = {rt, batch_fn, ctx, batch_bytes, &urgent_sent};
 	peer_state ps;
 	cn_err err;
 
@@ -1317,6 +1338,7 @@ cn_err cn_sync_run_adaptive(cn_node *n, const char *parent, cn_sync_roundtrip_fn
 	else
 		(void)peer_update(n, parent, "last_error = ?3", 0, 0, diag ? diag->text : "?",
 				  NULL);
+	free(urgent_sent.v);
 	return err;
 }
 
