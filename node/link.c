@@ -544,6 +544,7 @@ struct cn_link_client {
 	 * link, large on a good one; timeouts from the link, not fixed) */
 	double rate;   /* bytes per second of large round trips; 0: not known yet */
 	double rtt_ms; /* round trip time of small messages; 0: not known yet */
+	double ratio;  /* message bytes per wire byte of large messages (zstd); 0: 1 */
 	uint64_t wire_sent, wire_received; /* sealed sync messages, this exchange */
 };
 
@@ -560,19 +561,24 @@ static size_t link_batch(void *ctx)
 
 	if (c->rate <= 0)
 		return PROBE_BATCH;
-	b = c->rate * BATCH_SECONDS;
+	/* a batch is counted in op bytes before packing; the link carries them
+	 * packed, about ratio times smaller */
+	b = c->rate * BATCH_SECONDS * (c->ratio > 1 ? c->ratio : 1);
 	return b < MIN_BATCH ? MIN_BATCH : b > MAX_BATCH ? MAX_BATCH : (size_t)b;
 }
 
-/* How long one round trip moving bytes may take: three times what the
- * link has shown, plus 5 s, at least 10 s, at most the caller's limit. */
-static int link_timeout(const cn_link_client *c, size_t bytes)
+/* How long one round trip may take that sends wire bytes and gets back a
+ * batch of up to batch bytes before packing: three times what the link
+ * has shown, plus 5 s, at least 10 s, at most the caller's limit. */
+static int link_timeout(const cn_link_client *c, size_t wire, size_t batch)
 {
 	double ms;
 
 	if (c->rate <= 0)
 		return c->timeout_ms;
-	ms = 3 * (c->rtt_ms + (double)bytes * 1000.0 / c->rate) + 5000;
+	ms = 3 * (c->rtt_ms + (double)wire * 1000.0 / c->rate +
+		  (double)batch * 1000.0 / (c->rate * (c->ratio > 1 ? c->ratio : 1))) +
+	     5000;
 	if (ms < 10000)
 		ms = 10000;
 	return ms > c->timeout_ms ? c->timeout_ms : (int)ms;
@@ -663,7 +669,7 @@ static cn_err exchange(cn_link_client *c, char tag, const uint8_t *body, size_t 
 	/* the reply may be as large as a batch; a request is resent (to a new
 	 * connection, answered from the parent's cache) only after the whole
 	 * round trip's time, never while the first copy is still on its way */
-	tmo = link_timeout(c, len + 1 + link_batch(c));
+	tmo = link_timeout(c, len + 1, link_batch(c));
 	nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, tmo);
 	nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, tmo);
 	t0 = mono_ms();
@@ -763,6 +769,9 @@ static cn_err sealed_rt(void *ctx, const uint8_t *req, size_t len, uint8_t **res
 
 	if ((err = cn_pack(req, len, &packed, &plen)))
 		return err;
+	if (len >= (16u << 10) && plen) /* how much packing shrinks a large message */
+		c->ratio = c->ratio > 0 ? 0.5 * c->ratio + 0.5 * (double)len / (double)plen
+					: (double)len / (double)plen;
 	err = cn_chan_seal(c->chan, packed, plen, &sealed, &slen, diag);
 	free(packed);
 	if (err)
@@ -781,6 +790,9 @@ static cn_err sealed_rt(void *ctx, const uint8_t *req, size_t len, uint8_t **res
 	}
 	if (!err)
 		err = cn_unpack(packed, plen, CN_SYNC_MAX_MSG, resp, resp_len, diag);
+	if (!err && *resp_len >= (16u << 10) && plen)
+		c->ratio = c->ratio > 0 ? 0.5 * c->ratio + 0.5 * (double)*resp_len / (double)plen
+					: (double)*resp_len / (double)plen;
 	free(packed);
 	return err;
 }
