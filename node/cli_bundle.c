@@ -29,9 +29,10 @@ static void when(uint64_t ms, char out[32])
 }
 
 /* "<this code>-to-<peer code>-<date>-<time>[-receipt].cnb" in dir. */
-static void default_name(cn_node *n, const char *dir, const char *peer, bool receipt,
-			 char out[4096])
+static cn_err default_name(cn_cli *c, cn_node *n, const char *dir, const char *peer, bool receipt,
+			   char out[4096])
 {
+	int len;
 	uint64_t ms = cn_node_now_ms(n);
 	time_t t = (time_t)(ms / 1000);
 	struct tm tm;
@@ -39,8 +40,14 @@ static void default_name(cn_node *n, const char *dir, const char *peer, bool rec
 
 	localtime_r(&t, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-	snprintf(out, 4096, "%s%s%s-to-%s-%s%03u%s.cnb", dir ? dir : "", dir ? "/" : "",
-		 cn_node_code(n), peer, stamp, (unsigned)(ms % 1000), receipt ? "-receipt" : "");
+	len = snprintf(out, 4096, "%s%s%s-to-%s-%s%03u%s.cnb", dir ? dir : "", dir ? "/" : "",
+		       cn_node_code(n), peer, stamp, (unsigned)(ms % 1000),
+		       receipt ? "-receipt" : "");
+	if (len < 0 || len >= 4096) {
+		cn_diag_set(&c->diag, "路径过长 / the path is too long");
+		return CN_ERR_USAGE;
+	}
+	return CN_OK;
 }
 
 static void json_info(cn_json *j, const cn_bundle_info *b)
@@ -75,10 +82,11 @@ static cn_err bundle_export(cn_cli *c)
 	if ((err = cn_cli_no_leftovers(c)) || (err = cn_cli_open(c, false, &n)))
 		return err;
 	if (!out)
-		default_name(n, NULL, to, false, path);
-	else
-		snprintf(path, sizeof(path), "%s", out);
-	err = cn_bundle_export(n, to, peer_chain, path, &info, &c->diag);
+		err = default_name(c, n, NULL, to, false, path);
+	else if (snprintf(path, sizeof(path), "%s", out) >= (int)sizeof(path))
+		err = CN_ERR_USAGE;
+	if (!err)
+		err = cn_bundle_export(n, to, peer_chain, path, &info, &c->diag);
 	if (!err && c->json) {
 		cn_json j;
 		cn_json_init(&j, c->out);
@@ -133,7 +141,10 @@ static cn_err bundle_import(cn_cli *c)
 		slash = strrchr(dir, '/');
 		if (slash)
 			*slash = 0;
-		default_name(n, slash ? dir : NULL, h.sender_code, true, path);
+		if ((err = default_name(c, n, slash ? dir : NULL, h.sender_code, true, path))) {
+			cn_node_close(n);
+			return err;
+		}
 		reply_path = path;
 	}
 	err = cn_bundle_import(n, c->pos[0], reply_path, &info, &reply, &c->diag);
