@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1081,10 +1082,30 @@ static cn_err finish_import(import_state *s, const reader *r, cn_diag *diag)
 		rc = sqlite3_step(st);
 		sqlite3_finalize(st);
 	}
+	if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+		/* another import of the same bundle committed first */
+		cn_diag_set(diag, "该数据包已导入过，不再重复导入 / this bundle was already "
+				  "imported; it is not imported twice");
+		return CN_ERR_EXISTS;
+	}
 	if (rc != SQLITE_DONE)
 		return cn_proj_sqlite_err(cn_store_db(cn_node_store(s->n)), rc,
 					  "recording the bundle", diag);
 	return CN_OK;
+}
+
+static void diag_append(cn_diag *diag, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void diag_append(cn_diag *diag, const char *fmt, ...)
+{
+	size_t at;
+	va_list ap;
+
+	if (!diag)
+		return;
+	at = strlen(diag->text);
+	va_start(ap, fmt);
+	vsnprintf(diag->text + at, sizeof(diag->text) - at, fmt, ap);
+	va_end(ap);
 }
 
 /* Refuses a bundle this node imported before. */
@@ -1189,8 +1210,19 @@ cn_err cn_bundle_import(cn_node *n, const char *path, const char *reply_path, cn
 		goto done;
 	}
 	cn_identity_peer_name(&p.leaf, p.name);
-	if ((err = not_replayed(n, &r, diag)))
+	if ((err = not_replayed(n, &r, diag))) {
+		/* refused, but its receipt is written again when asked for: the
+		 * first import may have ended (a power cut) between its commit
+		 * and the receipt's rename, and a receipt built from what this
+		 * node holds now is as good */
+		cn_diag why = {{0}};
+		if (err == CN_ERR_EXISTS && reply_path && reply && !r.h.is_reply &&
+		    access(reply_path, F_OK) != 0 &&
+		    !write_bundle(n, &id, &p, reply_path, r.h.id, false, false, reply, &why))
+			diag_append(diag, "；已重新写出回执 %s / the receipt was written again: %s",
+				    reply_path, reply_path);
 		goto done;
+	}
 	if (reply_path && access(reply_path, F_OK) == 0) {
 		cn_diag_set(diag,
 			    "回执文件 %s 已存在，不会覆盖；未导入任何内容 / the receipt %s exists "
