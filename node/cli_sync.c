@@ -356,6 +356,12 @@ cn_err cn_cli_status(cn_cli *c)
 			cn_cli_time((uint64_t)sqlite3_column_int64(st, 1) << 16, contact);
 		if (sqlite3_column_type(st, 2) != SQLITE_NULL)
 			cn_cli_time((uint64_t)sqlite3_column_int64(st, 2) << 16, ok);
+		char code[16];
+		snprintf(code, sizeof(code), "%.12s", name ? name : "");
+		/* a child that exchanged bundles has a row too: not a parent */
+		if (strcmp(code, cn_node_code(n)) != 0 &&
+		    cn_division_within(cn_node_code(n), cn_node_level(n), code))
+			continue;
 		if ((err = cn_sync_pending_up(n, name, &pending, &c->diag)))
 			break;
 		if (c->json) {
