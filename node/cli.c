@@ -110,6 +110,11 @@ static const command commands[] = {
 	{"passphrase", "passphrase [--new-passphrase-file 文件] [--kdf moderate|interactive]",
 	 "更改加密节点的口令（数据不需重新加密）/ change an encrypted node's passphrase (the data "
 	 "is not re-encrypted)."},
+	{"encrypt", "encrypt --to 新目录 [--kdf moderate|interactive]",
+	 "把未加密的节点（须先停止）复制为加密的新目录，节点密钥不变；之后改用新目录并销毁原目录。"
+	 "\n"
+	 "Copy a plain node (stopped) into a new, encrypted folder with the same node key; then "
+	 "switch to it and destroy the old folder."},
 	{"revoke", "revoke 吊销文件",
 	 "把 ca revoke 签发的吊销记录录入本节点（县或乡镇），随同步传到每个节点：丢失的电脑"
 	 "从此不能连接、写入或发送数据包 / enter a revocation made by ca revoke into this node; "
@@ -437,6 +442,8 @@ static cn_err dispatch(cn_cli *c, const char *cmd, const char *sub)
 		return cn_cli_revoke(c);
 	if (!strcmp(cmd, "passphrase"))
 		return cn_cli_passphrase(c);
+	if (!strcmp(cmd, "encrypt"))
+		return cn_cli_encrypt(c);
 	cn_diag_set(&c->diag, "未知命令“%s”，见 carenode --help / unknown command %s", cmd, cmd);
 	return CN_ERR_USAGE;
 }

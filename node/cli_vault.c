@@ -11,6 +11,7 @@
  */
 #include "carenode/cli.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 
 #include <sodium.h>
 
+#include "carenode/enrol.h"
 #include "carenode/keyfile.h"
 #include "carenode/vault.h"
 
@@ -255,5 +257,135 @@ cn_err cn_cli_passphrase(cn_cli *c)
 done:
 	sodium_free(old);
 	sodium_free(new);
+	return err;
+}
+
+/* Copies the small file name from one folder to another (absent: skipped). */
+static cn_err copy_file(cn_cli *c, const char *from, const char *to, const char *name, mode_t mode)
+{
+	char a[4200], b[4200];
+	uint8_t *bytes = NULL;
+	size_t len = 0;
+	cn_err err;
+
+	snprintf(a, sizeof(a), "%s/%s", from, name);
+	snprintf(b, sizeof(b), "%s/%s", to, name);
+	if (access(a, F_OK) != 0)
+		return CN_OK;
+	if (!(err = cn_file_read(a, 1u << 20, &bytes, &len, &c->diag)))
+		err = cn_file_write_new(b, bytes, len, mode, &c->diag);
+	free(bytes);
+	return err;
+}
+
+cn_err cn_cli_encrypt(cn_cli *c)
+{
+	const char *to = cn_cli_opt(c, "to"), *kdf = cn_cli_opt(c, "kdf"), *from = c->dir;
+	char a[4200], b[4200];
+	uint8_t seed[32];
+	cn_vault *v = NULL;
+	cn_node *n = NULL;
+	uint64_t ops = 0;
+	cn_err err;
+
+	if (!to || c->n_pos) {
+		cn_diag_set(&c->diag,
+			    "用法：encrypt --to 新目录 [--kdf moderate|interactive] / usage: "
+			    "encrypt --to NEWDIR [--kdf moderate|interactive]");
+		return CN_ERR_USAGE;
+	}
+	if ((err = cn_cli_no_leftovers(c)))
+		return err;
+	if (has_vault(from)) {
+		cn_diag_set(&c->diag, "本节点已加密 / this node is encrypted already");
+		return CN_ERR_STATE;
+	}
+	/* a node, and a plain one: opened once, read-only */
+	if ((err = cn_node_open(from, true, c->env, &n, &c->diag)))
+		return err;
+	cn_node_close(n);
+	n = NULL;
+	if (mkdir(to, 0700) != 0) {
+		int e = errno;
+		cn_diag_set(&c->diag,
+			    "无法创建新目录 %s：%s（须为新目录）/ cannot create %s: %s (it "
+			    "must be new)",
+			    to, strerror(e), to, strerror(e));
+		return cn_errno_err(e);
+	}
+	c->dir = to; /* the new folder's vault.key, from a new passphrase */
+	err = cn_cli_init_vault(c, kdf);
+	c->dir = from;
+	if (err || (err = cn_vault_new(c->vkey, &v, &c->diag)))
+		return err;
+	snprintf(a, sizeof(a), "%s/%s", from, CN_NODE_DB);
+	snprintf(b, sizeof(b), "%s/%s", to, CN_NODE_DB);
+	if ((err = cn_vault_encrypt_copy(v, a, b, &c->diag)))
+		goto done;
+	{
+		/* the copy comes in rollback-journal mode: a node runs in WAL */
+		sqlite3 *db = NULL;
+		int rc = sqlite3_open_v2(b, &db, SQLITE_OPEN_READWRITE, cn_vault_vfs_name(v));
+		if (rc == SQLITE_OK && !(err = cn_vault_prepare(db, &c->diag)))
+			rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+		if (!err && rc != SQLITE_OK)
+			err = cn_vault_sqlite_err(db, rc, "switching to WAL", &c->diag);
+		sqlite3_close_v2(db);
+		if (err)
+			goto done;
+	}
+	/* the secrets sealed, the public files copied */
+	snprintf(a, sizeof(a), "%s/%s", from, CN_NODE_KEY);
+	snprintf(b, sizeof(b), "%s/%s", to, CN_NODE_KEY);
+	if ((err = cn_keyfile_read(a, CN_KEYFILE_NODE, seed, &c->diag)) ||
+	    (err = cn_secret_write(b, CN_KEYFILE_NODE, seed, c->vkey, &c->diag)))
+		goto done;
+	snprintf(a, sizeof(a), "%s/%s", from, CN_NETWORK_KEY);
+	snprintf(b, sizeof(b), "%s/%s", to, CN_NETWORK_KEY);
+	if (access(a, F_OK) == 0 &&
+	    ((err = cn_keyfile_read(a, CN_KEYFILE_NETWORK, seed, &c->diag)) ||
+	     (err = cn_secret_write(b, CN_KEYFILE_NETWORK, seed, c->vkey, &c->diag))))
+		goto done;
+	if ((err = copy_file(c, from, to, CN_NODE_PUB, 0644)) ||
+	    (err = copy_file(c, from, to, CN_NODE_CHAIN, 0644)))
+		goto done;
+	/* a township's copies of the chains it issued (enrol.h) */
+	snprintf(a, sizeof(a), "%s/%s", from, CN_ISSUED_DIR);
+	snprintf(b, sizeof(b), "%s/%s", to, CN_ISSUED_DIR);
+	{
+		DIR *d = opendir(a);
+		struct dirent *e;
+		if (d && mkdir(b, 0700) != 0) {
+			closedir(d);
+			err = cn_errno_err(errno);
+			goto done;
+		}
+		while (d && !err && (e = readdir(d)))
+			if (e->d_name[0] != '.')
+				err = copy_file(c, a, b, e->d_name, 0644);
+		if (d)
+			closedir(d);
+		if (err)
+			goto done;
+	}
+	/* checked like a restore: every signature, link and row */
+	c->dir = to;
+	if (!(err = cn_cli_open(c, false, &n)))
+		err = cn_store_verify(cn_node_store(n), &ops, &c->diag);
+	cn_node_close(n);
+	c->dir = from;
+	if (!err)
+		fprintf(c->out,
+			"已生成加密的节点目录 %s（%llu "
+			"个操作，校验通过；节点密钥不变）。请停止使用原目录，改用新"
+			"目录，并销毁原目录（shred -u，或整盘加密后删除）：原目录仍是明文。\n"
+			"wrote the encrypted node folder %s (%llu ops, verified; the same node "
+			"key). "
+			"Stop using the old folder, switch to the new one, and destroy the old one "
+			"(shred -u): it is still in clear.\n",
+			to, (unsigned long long)ops, to, (unsigned long long)ops);
+done:
+	sodium_memzero(seed, sizeof(seed));
+	cn_vault_free(v);
 	return err;
 }

@@ -96,5 +96,6 @@ CN_NODISCARD cn_err cn_cli_unlock(cn_cli *c);
  * "moderate" or "interactive") and sets c->env's key for cn_node_init. */
 CN_NODISCARD cn_err cn_cli_init_vault(cn_cli *c, const char *kdf);
 cn_err cn_cli_passphrase(cn_cli *c);
+cn_err cn_cli_encrypt(cn_cli *c);
 
 #endif

@@ -129,5 +129,33 @@ eq "$(c v --passphrase-file "$work/pass2" --json child list | grep -c "$name")" 
 c v --passphrase-file "$work/pass2" verify >/dev/null || bad "verify with the new passphrase"
 out=$(c v --passphrase-file "$work/wrong" passphrase --new-passphrase-file "$work/pass" 2>&1)
 eq "$?" 6 "a change needs the current passphrase"
+# ---- a plain node made encrypted: a new folder, the same node key ----
+unset CARENODE_PASSPHRASE_FILE
+P2=$(free_port)
+c t2 init --level township --code 370522102000 >/dev/null &&
+	c ca ca enroll --subject "$(cat "$work/t2/node.pub")" --role township --code 370522102000 --out "$work/t2.chain" >/dev/null &&
+	c t2 join --chain "$work/t2.chain" --root "$work/ca/root.pub" --network-key "$work/ca/network.key" >/dev/null ||
+	bad "enrol a plain township"
+c p init --level village --code 370522102201 >/dev/null &&
+	c t2 enroll --subject "$(cat "$work/p/node.pub")" --code 370522102201 --out "$work/p.chain" >/dev/null &&
+	c p join --chain "$work/p.chain" --root "$work/ca/root.pub" --network-key "$work/ca/network.key" >/dev/null ||
+	bad "enrol a plain village"
+"$cn" synth --village 370522102201 --count 30 --seed 8 --out "$work/p.csv" >/dev/null
+c p import "$work/p.csv" >/dev/null || bad "the plain village files children"
+pname=$(sed -n 2p "$work/p.csv" | cut -d, -f1)
+grep -qaF "$pname" "$work/p/carenode.db" "$work/p/carenode.db-wal" 2>/dev/null && ok || bad "a plain node's file shows names (the test's premise)"
+out=$(c p --passphrase-file "$work/pass" encrypt --to "$work/penc" --kdf interactive 2>&1)
+eq "$?" 0 "encrypt --to: $out"
+absent "$pname" "$work/penc/carenode.db" "$work/penc/carenode.db-wal" "$work/penc/node.key" "$work/penc/network.key"
+eq "$(cat "$work/penc/node.pub")" "$(cat "$work/p/node.pub")" "the same node key"
+eq "$(c penc --passphrase-file "$work/pass" digest)" "$(c p digest)" "the encrypted copy holds the same"
+out=$(c p --passphrase-file "$work/pass" encrypt --to "$work/penc" 2>&1)
+eq "$?" 7 "encrypt never writes into an existing folder"
+"$cn" --dir "$work/t2" serve --listen "tcp://127.0.0.1:$P2" >/dev/null 2>"$work/t2.log" &
+pids+=($!)
+sleep 0.5
+c penc --passphrase-file "$work/pass" sync --once --parent "tcp://127.0.0.1:$P2" >/dev/null 2>>"$work/v.log"
+eq "$?" 0 "the encrypted copy syncs as the same node"
+eq "$(c t2 digest --scope 370522102201)" "$(c penc --passphrase-file "$work/pass" digest --scope 370522102201)" "its township holds the village's children"
 echo "rest: $pass passed, $fail failed"
 [ "$fail" = 0 ]
