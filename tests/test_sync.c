@@ -720,6 +720,49 @@ static void test_sync_urgent_travels_first(void **state)
 	verify_all(f);
 }
 
+/* Issue #4 (R5): a county department gets an urgent op it may read at the
+ * front of its first pull, ahead of a backlog: a village's urgent filing
+ * crosses village -> township -> county -> police with one round trip per
+ * link while 40 routine files wait. */
+static void test_sync_urgent_reaches_a_department_first(void **state)
+{
+	fixture *f = *state;
+	cn_sync_stats st;
+
+	hierarchy_round(f);
+	sync_ok(f, N_POLICE, N_COUNTY); /* certificates known */
+	for (int k = 0; k < 40; k++) {
+		county_add_child(f, N_V1, V1, 400 + k);
+		county_add_child(f, N_COUNTY, V2, 450 + k); /* a backlog at the county too */
+	}
+	f->now += 1000;
+	cn_node_set_op_flags(f->node[N_V1], CN_OP_FLAG_URGENT);
+	county_add_child(f, N_V1, V1, 499); /* a child found alone: filed urgent */
+	cn_node_set_op_flags(f->node[N_V1], 0);
+	assert_int_equal(sync_cut(f, N_V1, N_T1, 2048, 1, &st), CN_ERR_IO);
+	assert_int_equal(sync_cut(f, N_T1, N_COUNTY, 2048, 1, &st), CN_ERR_IO);
+	assert_int_equal(
+		count(f, N_COUNTY, "SELECT count(*) FROM child WHERE village_code = '" V1 "'"),
+		count(f, N_POLICE, "SELECT count(*) FROM child WHERE village_code = '" V1 "'") + 1);
+	/* the police's first pull: the urgent file at the front */
+	assert_int_equal(sync_cut(f, N_POLICE, N_COUNTY, 2048, 1, &st), CN_ERR_IO);
+	assert_true(st.urgent >= 1);
+	assert_int_equal(
+		count(f, N_POLICE, "SELECT count(*) FROM child WHERE village_code = '" V1 "'"),
+		count(f, N_COUNTY, "SELECT count(*) FROM child WHERE village_code = '" V1 "'"));
+	assert_true(count(f, N_POLICE, "SELECT count(*) FROM child") < 40);
+	/* then everything, once */
+	hierarchy_round(f);
+	hierarchy_round(f);
+	sync_ok(f, N_POLICE, N_COUNTY);
+	assert_int_equal(
+		count(f, N_POLICE, "SELECT count(*) FROM child WHERE village_code = '" V1 "'"),
+		count(f, N_V1, "SELECT count(*) FROM child"));
+	assert_int_equal(count(f, N_POLICE, "SELECT count(*) FROM history"), 0);
+	assert_int_equal(quarantined(f, N_POLICE), 0);
+	verify_all(f);
+}
+
 /* Found in review: an op whose hash a withheld range keeps (the range's
  * last op) was taken for one held, so a moved child's filing never reached
  * its new village. */
@@ -864,6 +907,7 @@ int main(void)
 		T(test_sync_restored_village_fetches_its_head),
 		T(test_sync_restored_township_converges),
 		T(test_sync_urgent_travels_first),
+		T(test_sync_urgent_reaches_a_department_first),
 		T(test_sync_moved_history_behind_a_range),
 		T(test_sync_child_moves_away_and_back),
 		T(test_sync_urgent_front_never_stalls_the_walk),
