@@ -30,6 +30,8 @@
 #define VERSION 1
 #define SIG_CONTEXT "carenode bundle v1"
 #define HEADER_MAX 16384
+/* peers.their_flags bit: the child's last bundle lacked its earlier ops */
+#define PEER_GAP (1u << 8)
 /* a frame: a chunk of at most one sync message of CN_SYNC_MAX_MSG, packed */
 #define CHUNK_MAX (CN_SYNC_MAX_MSG + 4096)
 #define FRAME_MAX (CHUNK_MAX + 1024 + crypto_secretstream_xchacha20poly1305_ABYTES)
@@ -629,6 +631,23 @@ static cn_err write_bundle(cn_node *n, const cn_identity *id, const peer *p, con
 		c.epoch = ps.epoch;
 		c.flags = cn_node_needs_head(n) ? CN_SYNC_PULL_OWN : 0;
 		err = write_chunk(&w, &c, diag);
+		/* urgent ops first, ahead of their chains (as on the link): a
+		 * parent whose budget is full still takes them */
+		if (!err &&
+		    !(err = cn_sync_build_urgent_push(n, p->name, after, &msg, &len, diag)) &&
+		    msg) {
+			c = (chunk){.type = CHUNK_PUSH, .upto = after, .msg = msg, .msg_len = len};
+			err = write_chunk(&w, &c, diag);
+			{
+				cn_sync_msg um;
+				if (!err && !cn_syncmsg_decode(msg, len, &um, NULL)) {
+					w.ops += um.n_items;
+					cn_syncmsg_fini(&um);
+				}
+			}
+			free(msg);
+			msg = NULL;
+		}
 		while (!err) {
 			size_t n_ops = 0;
 			if ((err = cn_sync_build_push(n, p->name, &after, CN_BUNDLE_CHUNK, &msg,
@@ -653,6 +672,7 @@ static cn_err write_bundle(cn_node *n, const cn_identity *id, const peer *p, con
 		cn_scope_rights(&p->leaf, &r);
 		c.type = CHUNK_FROM_PARENT;
 		c.ack_epoch = ps.their_log_epoch;
+		gap = gap || (ps.their_flags & PEER_GAP);
 		c.ack_upto = gap ? 0 : ps.their_upto;
 		c.gap = gap;
 		c.cursor = pull.cursor;
@@ -906,6 +926,7 @@ typedef struct import_state {
 	bool have_hello;     /* the first chunk was read */
 	chunk hello;         /* ... and said this */
 	bool push_stopped;   /* the parent deferred an op: the rest waits */
+	bool budget_full;    /* ... because its replica budget is full */
 	uint64_t taken_upto; /* of the child's log */
 	bool gap;
 	bool batches_ok; /* the parent's batches follow on from this node's cursor */
@@ -943,16 +964,34 @@ static cn_err take_chunk(import_state *s, const chunk *c, uint64_t index, cn_dia
 		cn_sync_msg ack;
 		if ((err = cn_syncmsg_decode(c->msg, c->msg_len, &m, diag)))
 			return err;
-		if (m.type != CN_SYNC_PUSH || s->push_stopped) {
+		if (m.type != CN_SYNC_PUSH) {
 			cn_syncmsg_fini(&m);
-			if (s->push_stopped)
-				return CN_OK;
 			cn_diag_set(diag, "数据包中应为上传的操作 / expected ops sent up");
 			return CN_ERR_FORMAT;
 		}
-		err = cn_sync_take_push(s->n, s->p->name, &m, &ack, diag);
+		s->info->ops += m.n_items; /* a push holds ops only; counted even
+					    * when not taken (the end checks it) */
+		if (s->push_stopped) {
+			cn_syncmsg_fini(&m);
+			return CN_OK;
+		}
+		{
+			/* a full replica budget takes the urgent chunk (exempt) and
+			 * stops the rest: what was taken stays, the rest waits */
+			cn_diag why = {{0}};
+			err = cn_sync_take_push(s->n, s->p->name, &m, &ack, &why);
+			if (err == CN_ERR_FULL) {
+				s->push_stopped = true;
+				s->info->deferred += m.n_items;
+				s->budget_full = true;
+				snprintf(s->info->note, sizeof(s->info->note), "%s", why.text);
+				cn_syncmsg_fini(&m);
+				return CN_OK;
+			}
+			if (err)
+				cn_diag_set(diag, "%s", why.text);
+		}
 		if (!err) {
-			s->info->ops += m.n_items; /* a push holds ops only */
 			s->info->applied += ack.applied;
 			s->info->duplicate += ack.duplicate;
 			s->info->quarantined += ack.quarantined;
@@ -963,7 +1002,7 @@ static cn_err take_chunk(import_state *s, const chunk *c, uint64_t index, cn_dia
 				if (!ack.gap)
 					s->info->deferred += m.n_items - ack.applied -
 							     ack.duplicate - ack.quarantined;
-			} else {
+			} else if (c->upto > s->taken_upto) {
 				s->taken_upto = c->upto;
 			}
 		}
@@ -1043,7 +1082,10 @@ static cn_err finish_import(import_state *s, const reader *r, cn_diag *diag)
 		const chunk *h = &s->hello;
 		ps->their_cursor = h->cursor;
 		ps->their_epoch = h->epoch;
-		ps->their_flags = h->flags;
+		ps->their_flags = h->flags & ~(uint64_t)PEER_GAP;
+		if (s->gap)
+			ps->their_flags |= PEER_GAP; /* said again by every reply until a
+						      * bundle comes without a gap */
 		if (s->gap) {
 			ps->their_upto = 0;
 		} else if (h->log_epoch != ps->their_log_epoch) {

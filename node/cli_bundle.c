@@ -161,6 +161,7 @@ static cn_err bundle_import(cn_cli *c)
 		cn_json_kv_int(&j, "acked", (int64_t)info.acked);
 		cn_json_kv_int(&j, "forgotten", (int64_t)info.forgotten);
 		cn_json_kv_bool(&j, "batches_skipped", info.batches_skipped);
+		cn_json_kv_str(&j, "note", info.note);
 		if (reply_path) {
 			cn_json_key(&j, "receipt");
 			cn_json_object(&j);
@@ -187,6 +188,8 @@ static cn_err bundle_import(cn_cli *c)
 				"对方确认已收到本节点的 %" PRIu64 " 个操作 / the peer confirms it "
 				"holds %" PRIu64 " more of this node's ops.\n",
 				info.acked, info.acked);
+		if (info.note[0])
+			fprintf(c->out, "暂缓的原因 / deferred because: %s\n", info.note);
 		if (info.batches_skipped)
 			fprintf(c->out,
 				"注意：上级的数据接不上本节点已有的数据（本节点可能从备份恢复过），"

@@ -754,13 +754,11 @@ static cn_err budget_check(cn_node *n, size_t len, cn_diag *diag)
 	if (size + len > n->budget) {
 		cn_diag_set(
 			diag,
-			"本节点的副本已达配置上限（%llu MB，已用 %llu MB），不再接收新数据；紧急"
-			"报告仍会接收。请联系县级运维调整上限（carenode budget）/ this node's "
-			"replica has reached its configured limit (%llu MB, %llu MB used): no new "
-			"data is taken except urgent reports; ask the county's operator to raise "
-			"it (carenode budget)",
-			(unsigned long long)(n->budget >> 20), (unsigned long long)(size >> 20),
-			(unsigned long long)(n->budget >> 20), (unsigned long long)(size >> 20));
+			"本节点的副本已达配置上限 %.1f MB，不再接收新数据（紧急报告除外）；请联系"
+			"县级运维调整（carenode budget）/ this node's replica has reached its "
+			"configured limit of %.1f MB: no new data except urgent reports; ask the "
+			"county's operator (carenode budget)",
+			(double)n->budget / 1048576.0, (double)n->budget / 1048576.0);
 		return CN_ERR_FULL;
 	}
 	if (!n->budget_warned && size * 10 >= n->budget * 9) {

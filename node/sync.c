@@ -1475,3 +1475,44 @@ cn_err cn_sync_take_batch(cn_node *n, const char *parent, const cn_sync_msg *bat
 	stats->pulled += got;
 	return err;
 }
+
+cn_err cn_sync_build_urgent_push(cn_node *n, const char *parent, uint64_t after, uint8_t **out,
+				 size_t *len, cn_diag *diag)
+{
+	sqlite3_stmt *st = cn_store_stmt(cn_node_store(n), urgent_sql);
+	batch_builder b = {0};
+	cn_sync_msg req = {.type = CN_SYNC_PUSH};
+	cn_err err = CN_OK;
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	if (!st)
+		return sqlerr(n, sqlite3_errcode(cn_store_db(cn_node_store(n))),
+			      "finding urgent ops", diag);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
+	sqlite3_bind_text(st, 2, parent, -1, SQLITE_STATIC);
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		size_t blen = (size_t)sqlite3_column_bytes(st, 0);
+		cn_sync_item *it;
+		if (b.bytes + blen > CN_SYNC_MAX_MSG / 2 || b.n >= CN_SYNC_MAX_ITEMS)
+			break;
+		if (!(it = push_item(&b)) ||
+		    (err = own_copy(&b, sqlite3_column_blob(st, 0), blen, &it->op))) {
+			err = err ? err : CN_ERR_NOMEM;
+			break;
+		}
+		it->op_len = blen;
+		it->history = true;
+		b.bytes += blen;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (!err && b.n) {
+		req.items = b.items;
+		req.n_items = b.n;
+		err = cn_syncmsg_encode(&req, out, len);
+	}
+	builder_fini(&b);
+	return err;
+}

@@ -53,6 +53,7 @@ typedef struct cn_bundle_info {
 	uint64_t applied, duplicate, quarantined, deferred;
 	bool batches_skipped; /* the parent's part did not follow on (see import) */
 	uint64_t acked;       /* ops of this node that the peer now holds by its reply */
+	char note[512];       /* why ops were deferred (a full replica budget), or "" */
 	uint64_t forgotten;
 } cn_bundle_info;
 

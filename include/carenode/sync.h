@@ -97,6 +97,11 @@ CN_NODISCARD cn_err cn_sync_peer_save(cn_node *n, const char *peer, const cn_syn
 CN_NODISCARD cn_err cn_sync_build_push(cn_node *n, const char *parent, uint64_t *after,
 				       size_t max_bytes, uint8_t **out, size_t *len, size_t *n_ops,
 				       cn_diag *diag);
+/* Child: a PUSH (encoded; *out NULL when there is none) of its urgent ops
+ * after position after, as items ahead of their chains (the first push of
+ * an exchange, PROTOCOL.md 3.5; a bundle's first push). */
+CN_NODISCARD cn_err cn_sync_build_urgent_push(cn_node *n, const char *parent, uint64_t after,
+					      uint8_t **out, size_t *len, cn_diag *diag);
 /* Parent: takes a PUSH's items from child peer, as the network path does;
  * *ack gets the counts (an op stamped ahead of the clock stops the take;
  * gap: the child's earlier ops are missing here). */

@@ -120,5 +120,30 @@ eq "$(c t digest --scope $V2)" "$(c v2 digest --scope $V2)" "3: village 2 arrive
 eq "$(nkids t)" 3005 "3: the township holds every child once"
 c t verify >/dev/null || bad "3: township verify"
 
+kill $tpid; wait $tpid 2>/dev/null
+
+# ---- 4. a bundle to a township over its budget: the urgent report in it
+# is taken, the rest waits (several frames of routine ops) ----
+# a child the township already holds (synced in 3), then a large backlog
+kid2=$(c v2 --json child list | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+"$cn" synth --village $V2 --count 2600 --seed 11 --out "$work/v2b.csv" >/dev/null
+c v2 import "$work/v2b.csv" --skip-bad >/dev/null 2>&1
+c v2 --urgent visit "$kid2" --type party_cadre --date 2026-11-30 --visitor 李联络员 --findings 紧急标记儿童失联 >/dev/null ||
+	bad "4: an urgent visit at village 2"
+c t budget --max-mb 1 >/dev/null
+out=$(c v2 --json bundle export --to $T --out "$work/b1.cnb")
+frames=$(printf '%s' "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["frames"])')
+[ "$frames" -ge 4 ] && ok || bad "4: the bundle has several frames of ops ($frames)"
+out=$(c t --json bundle import "$work/b1.cnb" --receipt "$work/b1r.cnb" 2>&1)
+eq "$?" 0 "4: a township over its budget imports what it may: $out"
+printf '%s' "$out" | grep -q '"deferred":[1-9]' && ok || bad "4: the routine ops are deferred: $out"
+printf '%s' "$out" | grep -q 'limit' && ok || bad "4: the note names the budget: $out"
+c t child show "$kid2" | grep -q 紧急标记儿童失联 && ok || bad "4: the urgent visit reached the full township"
+c v2 bundle import "$work/b1r.cnb" >/dev/null || bad "4: village 2 imports the receipt"
+c t budget --off >/dev/null
+c v2 bundle export --to $T --out "$work/b2.cnb" >/dev/null && c t bundle import "$work/b2.cnb" --receipt "$work/b2r.cnb" >/dev/null &&
+	c v2 bundle import "$work/b2r.cnb" >/dev/null || bad "4: with room, the next bundle completes"
+eq "$(c t digest --scope $V2)" "$(c v2 digest --scope $V2)" "4: nothing of village 2 lost"
+c t verify >/dev/null || bad "4: township verify"
 echo "budget: $pass passed, $fail failed"
 [ "$fail" = 0 ]
