@@ -30,8 +30,9 @@ static void stamp(FILE *f)
 {
 	time_t t = time(NULL);
 	char when[32];
+	struct tm tm;
 
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
 	fprintf(f, "%s carenode: ", when);
 }
 

@@ -289,8 +289,9 @@ static void log_refusal(const char *what, const cn_diag *why)
 {
 	time_t t = time(NULL);
 	char when[32];
+	struct tm tm;
 
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
 	fprintf(stderr, "%s carenode: 拒绝 / refused %s: %s\n", when, what, why->text);
 }
 
