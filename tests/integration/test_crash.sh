@@ -545,10 +545,12 @@ imp t2 "$work/t2c.csv" "$work/c.filed"
 slice $KC $VC "$work/c.csv"
 imp c "$work/c.csv" "$work/c.filed"
 # bstate NODE: what an import may change at NODE: ops, children, bundles
-# (in and out), quarantined ops, the sync cursors of each peer
+# read (not written: a receipt written again after a kill adds a bundle
+# written, on purpose), quarantined ops, the sync cursors of each peer
 bstate() {
 	sq "$1" "SELECT (SELECT count(*) FROM ops) || '|' || (SELECT count(*) FROM child) || '|' ||
-		(SELECT count(*) FROM bundles) || '|' || (SELECT count(*) FROM quarantine) || '|' ||
+		(SELECT count(*) FROM bundles WHERE direction = 'in') || '|' ||
+		(SELECT count(*) FROM quarantine) || '|' ||
 		(SELECT coalesce(group_concat(name || ':' || pull_cursor || ':' || push_cursor || ':' || epoch || ':' ||
 			their_cursor || ':' || their_epoch || ':' || their_flags || ':' || their_log_epoch || ':' ||
 			their_upto, ' '), '') FROM peers)"
