@@ -61,6 +61,14 @@ static const command commands[] = {
 	 "contact 儿童 --date 日期 --parent father|mother --method phone|video|in_person|other "
 	 "[--note 内容]",
 	 "登记父母亲情联系（R2.5）/ record a parent's contact with the child (R2.5)."},
+	{"tasks", "tasks [--village 代码]",
+	 "待办事项（由记录计算，R10）：无监护人或单独居住的未满16周岁儿童（R2."
+	 "1）、祖辈兄姐监护未评估"
+	 "（R2.2）、委托监护手续不全（R2.3）、指定监护未完成（R2.4）、半年评估到期与逾期（R7."
+	 "2）。\n"
+	 "Tasks computed from the records (R10): children under 16 without a guardian or living "
+	 "alone (R2.1), guardians not evaluated (R2.2), entrusted guardianship incomplete (R2.3), "
+	 "designation unfinished (R2.4), half-yearly assessments due or overdue (R7.2)."},
 	{"conflicts", "conflicts",
 	 "列出待乡镇专干裁定的并发修改 / list concurrent edits waiting for a decision."},
 	{"log", "log [--limit N] [--after 位置]",
@@ -444,6 +452,8 @@ static cn_err dispatch(cn_cli *c, const char *cmd, const char *sub)
 		return cn_cli_passphrase(c);
 	if (!strcmp(cmd, "encrypt"))
 		return cn_cli_encrypt(c);
+	if (!strcmp(cmd, "tasks"))
+		return cn_cli_tasks(c);
 	cn_diag_set(&c->diag, "未知命令“%s”，见 carenode --help / unknown command %s", cmd, cmd);
 	return CN_ERR_USAGE;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "carenode/json.h"
+#include "carenode/tasks.h"
 #include "carenode/ledger.h"
 #include "carenode/ledger_io.h"
 
@@ -530,6 +531,84 @@ cn_err cn_cli_conflicts(cn_cli *c)
 	if (c->json) {
 		cn_json_object_end(&j);
 		fputc('\n', c->out);
+	}
+	cn_node_close(n);
+	return err;
+}
+
+/* ---- tasks (issue #5, R10) ---- */
+
+typedef struct task_out {
+	cn_cli *c;
+	cn_node *n;
+	cn_json j;
+	uint64_t count, overdue;
+} task_out;
+
+static cn_err print_task(void *ctx, const cn_task *t)
+{
+	task_out *o = ctx;
+	char hex[2 * CN_RECORD_BYTES + 1];
+	const cn_division *v = cn_divisions_find(cn_node_divisions(o->n), t->village);
+
+	cn_hex(t->child, CN_RECORD_BYTES, hex);
+	o->count++;
+	if (t->overdue_days > 0)
+		o->overdue++;
+	if (o->c->json) {
+		cn_json_object(&o->j);
+		cn_json_kv_str(&o->j, "requirement", t->req);
+		cn_json_kv_str(&o->j, "task", t->zh);
+		cn_json_kv_str(&o->j, "task_en", t->en);
+		cn_json_kv_str(&o->j, "child", hex);
+		cn_json_kv_str(&o->j, "name", t->child_name);
+		cn_json_kv_str(&o->j, "village_code", t->village);
+		cn_json_kv_str(&o->j, "responsible", t->for_township ? "township" : "village");
+		cn_json_kv_str(&o->j, "due", t->due);
+		cn_json_kv_int(&o->j, "overdue_days", t->overdue_days);
+		cn_json_kv_str(&o->j, "missing", t->missing);
+		cn_json_object_end(&o->j);
+		return CN_OK;
+	}
+	fprintf(o->c->out, "%-6s %-8.8s %-8s %-18s %-4s %s %s%s%s%s\n", t->req, hex, t->child_name,
+		v ? v->name : t->village, t->for_township ? "乡镇" : "村", t->due,
+		t->overdue_days > 0 ? "【逾期】" : "", t->zh, t->missing[0] ? "：缺" : "",
+		t->missing);
+	return CN_OK;
+}
+
+cn_err cn_cli_tasks(cn_cli *c)
+{
+	const char *village = cn_cli_opt(c, "village");
+	task_out o = {.c = c};
+	cn_node *n = NULL;
+	cn_err err;
+
+	if (c->n_pos) {
+		cn_diag_set(&c->diag,
+			    "用法：tasks [--village 代码] / usage: tasks [--village CODE]");
+		return CN_ERR_USAGE;
+	}
+	if ((err = cn_cli_no_leftovers(c)) || (err = cn_cli_open(c, true, &n)))
+		return err;
+	o.n = n;
+	if (c->json) {
+		cn_json_init(&o.j, c->out);
+		cn_json_array(&o.j);
+	} else {
+		fprintf(c->out,
+			"依据   儿童     姓名     村（居）           责任 期限       事项\n");
+	}
+	err = cn_tasks_each(n, village ? village : "", cn_node_now_ms(n), print_task, &o, &c->diag);
+	if (c->json) {
+		cn_json_array_end(&o.j);
+		fputc('\n', c->out);
+	} else if (!err) {
+		fprintf(c->out,
+			"共 %llu 项，其中逾期 %llu 项 / %llu tasks, %llu overdue (R10：由记录计算，"
+			"办结后自动消失 / computed from the records; they go when done)\n",
+			(unsigned long long)o.count, (unsigned long long)o.overdue,
+			(unsigned long long)o.count, (unsigned long long)o.overdue);
 	}
 	cn_node_close(n);
 	return err;

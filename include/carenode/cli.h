@@ -97,5 +97,6 @@ CN_NODISCARD cn_err cn_cli_unlock(cn_cli *c);
 CN_NODISCARD cn_err cn_cli_init_vault(cn_cli *c, const char *kdf);
 cn_err cn_cli_passphrase(cn_cli *c);
 cn_err cn_cli_encrypt(cn_cli *c);
+cn_err cn_cli_tasks(cn_cli *c);
 
 #endif
