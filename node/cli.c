@@ -61,7 +61,7 @@ static const command commands[] = {
 	 "contact 儿童 --date 日期 --parent father|mother --method phone|video|in_person|other "
 	 "[--note 内容]",
 	 "登记父母亲情联系（R2.5）/ record a parent's contact with the child (R2.5)."},
-	{"tasks", "tasks [--village 代码]",
+	{"tasks", "tasks [--village 代码] [--overdue] [--summary]",
 	 "待办事项（由记录计算，R10）：无监护人或单独居住的未满16周岁儿童（R2."
 	 "1）、祖辈兄姐监护未评估"
 	 "（R2.2）、委托监护手续不全（R2.3）、指定监护未完成（R2.4）、半年评估到期与逾期（R7."
@@ -314,8 +314,9 @@ void cn_cli_time(uint64_t hlc, char out[32])
 /* Options that never take a value. */
 static bool is_flag(const char *name)
 {
-	static const char *const flags[] = {"json",   "help",       "skip-bad", "h",      "once",
-					    "urgent", "no-receipt", "off",      "encrypt"};
+	static const char *const flags[] = {"json",    "help",    "skip-bad",   "h",
+					    "once",    "urgent",  "no-receipt", "off",
+					    "encrypt", "overdue", "summary"};
 
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
 		if (!strcmp(name, flags[i]))

@@ -538,12 +538,43 @@ cn_err cn_cli_conflicts(cn_cli *c)
 
 /* ---- tasks (issue #5, R10) ---- */
 
+#define TASK_UNITS 600 /* villages a county holds (Lijin: 514) */
+
+typedef struct unit_count {
+	char code[16];
+	uint64_t open, overdue, worst;
+} unit_count;
+
 typedef struct task_out {
 	cn_cli *c;
 	cn_node *n;
 	cn_json j;
+	bool overdue_only, summary;
 	uint64_t count, overdue;
+	unit_count *units;
+	size_t n_units;
 } task_out;
+
+static void count_unit(task_out *o, const cn_task *t)
+{
+	unit_count *u = NULL;
+
+	for (size_t i = 0; i < o->n_units && !u; i++)
+		if (!strcmp(o->units[i].code, t->village))
+			u = &o->units[i];
+	if (!u && o->n_units < TASK_UNITS) {
+		u = &o->units[o->n_units++];
+		snprintf(u->code, sizeof(u->code), "%s", t->village);
+	}
+	if (!u)
+		return;
+	u->open++;
+	if (t->overdue_days > 0) {
+		u->overdue++;
+		if ((uint64_t)t->overdue_days > u->worst)
+			u->worst = (uint64_t)t->overdue_days;
+	}
+}
 
 static cn_err print_task(void *ctx, const cn_task *t)
 {
@@ -551,10 +582,16 @@ static cn_err print_task(void *ctx, const cn_task *t)
 	char hex[2 * CN_RECORD_BYTES + 1];
 	const cn_division *v = cn_divisions_find(cn_node_divisions(o->n), t->village);
 
+	if (o->overdue_only && t->overdue_days <= 0)
+		return CN_OK;
 	cn_hex(t->child, CN_RECORD_BYTES, hex);
 	o->count++;
 	if (t->overdue_days > 0)
 		o->overdue++;
+	if (o->summary) {
+		count_unit(o, t);
+		return CN_OK;
+	}
 	if (o->c->json) {
 		cn_json_object(&o->j);
 		cn_json_kv_str(&o->j, "requirement", t->req);
@@ -577,6 +614,37 @@ static cn_err print_task(void *ctx, const cn_task *t)
 	return CN_OK;
 }
 
+/* Per village, the most overdue first: which villages are behind. */
+static void print_summary(task_out *o)
+{
+	for (size_t i = 0; i < o->n_units; i++)
+		for (size_t k = i + 1; k < o->n_units; k++)
+			if (o->units[k].overdue > o->units[i].overdue ||
+			    (o->units[k].overdue == o->units[i].overdue &&
+			     o->units[k].worst > o->units[i].worst)) {
+				unit_count t = o->units[i];
+				o->units[i] = o->units[k];
+				o->units[k] = t;
+			}
+	for (size_t i = 0; i < o->n_units; i++) {
+		const unit_count *u = &o->units[i];
+		const cn_division *v = cn_divisions_find(cn_node_divisions(o->n), u->code);
+		if (o->c->json) {
+			cn_json_object(&o->j);
+			cn_json_kv_str(&o->j, "village_code", u->code);
+			cn_json_kv_str(&o->j, "village", v ? v->name : "");
+			cn_json_kv_int(&o->j, "open", (int64_t)u->open);
+			cn_json_kv_int(&o->j, "overdue", (int64_t)u->overdue);
+			cn_json_kv_int(&o->j, "most_overdue_days", (int64_t)u->worst);
+			cn_json_object_end(&o->j);
+		} else {
+			fprintf(o->c->out, "%-14s %-20s 待办 %4llu  逾期 %4llu  最长逾期 %llu 天\n",
+				u->code, v ? v->name : "", (unsigned long long)u->open,
+				(unsigned long long)u->overdue, (unsigned long long)u->worst);
+		}
+	}
+}
+
 cn_err cn_cli_tasks(cn_cli *c)
 {
 	const char *village = cn_cli_opt(c, "village");
@@ -584,22 +652,35 @@ cn_err cn_cli_tasks(cn_cli *c)
 	cn_node *n = NULL;
 	cn_err err;
 
+	o.overdue_only = cn_cli_opt(c, "overdue") != NULL;
+	o.summary = cn_cli_opt(c, "summary") != NULL;
 	if (c->n_pos) {
 		cn_diag_set(&c->diag,
-			    "用法：tasks [--village 代码] / usage: tasks [--village CODE]");
+			    "用法：tasks [--village 代码] [--overdue] [--summary] / usage: "
+			    "tasks [--village CODE] [--overdue] [--summary]");
 		return CN_ERR_USAGE;
 	}
 	if ((err = cn_cli_no_leftovers(c)) || (err = cn_cli_open(c, true, &n)))
 		return err;
 	o.n = n;
+	if (o.summary && !(o.units = calloc(TASK_UNITS, sizeof(*o.units)))) {
+		cn_node_close(n);
+		return CN_ERR_NOMEM;
+	}
 	if (c->json) {
 		cn_json_init(&o.j, c->out);
 		cn_json_array(&o.j);
+	} else if (o.summary) {
+		fprintf(c->out,
+			"各村待办与逾期（逾期多者在前）/ open and overdue tasks per village, "
+			"most overdue first\n");
 	} else {
 		fprintf(c->out,
 			"依据   儿童     姓名     村（居）           责任 期限       事项\n");
 	}
 	err = cn_tasks_each(n, village ? village : "", cn_node_now_ms(n), print_task, &o, &c->diag);
+	if (!err && o.summary)
+		print_summary(&o);
 	if (c->json) {
 		cn_json_array_end(&o.j);
 		fputc('\n', c->out);
@@ -610,6 +691,7 @@ cn_err cn_cli_tasks(cn_cli *c)
 			(unsigned long long)o.count, (unsigned long long)o.overdue,
 			(unsigned long long)o.count, (unsigned long long)o.overdue);
 	}
+	free(o.units);
 	cn_node_close(n);
 	return err;
 }

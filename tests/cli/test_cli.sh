@@ -223,6 +223,21 @@ cp -a "$n" "$work/t4"
 chmod 644 "$work/t4/node.key"
 expect 6 "a world-readable key is refused" -- "$cn" --dir "$work/t4" child update "$ID1" --notes x
 
+# ---- tasks computed from the records (issue #5, R10; rules in test_tasks.c) ----
+expect 0 "tasks" -- c tasks
+contains "$out" "tasks" "tasks print their count"
+expect 0 "tasks --json" -- c --json tasks
+all=$(printf '%s' "$out" | python3 -c 'import json,sys; t=json.load(sys.stdin); assert all(x["requirement"].startswith("R") for x in t); print(len(t))') &&
+	ok || bad "tasks --json is a list naming requirements: $out"
+expect 0 "tasks --overdue --json" -- c --json tasks --overdue
+od=$(printf '%s' "$out" | python3 -c 'import json,sys; t=json.load(sys.stdin); assert all(x["overdue_days"] > 0 for x in t); print(len(t))') &&
+	ok || bad "tasks --overdue lists only overdue ones: $out"
+[ "${od:-0}" -le "${all:-0}" ] && ok || bad "overdue tasks are among all tasks ($od > $all)"
+expect 0 "tasks --summary --json" -- c --json tasks --summary
+printf '%s' "$out" | python3 -c 'import json,sys; t=json.load(sys.stdin); assert sum(x["open"] for x in t) == int(sys.argv[1])' "$all" &&
+	ok || bad "the summary counts every task once: $out"
+expect 2 "tasks takes no argument" -- c tasks extra
+
 # ---- the data dictionary in the repo is the program's ----
 here=$(cd "$(dirname "$0")/../.." && pwd)
 expect 0 "dictionary" -- "$cn" dictionary
