@@ -8,10 +8,14 @@
 #include <sodium.h>
 
 #include <stdlib.h>
+#include <unistd.h>
+#include <termios.h>
+#include <fcntl.h>
 #include <string.h>
 #include <time.h>
 
 #include "carenode/json.h"
+#include "carenode/keyfile.h"
 
 typedef struct command {
 	const char *name;
@@ -61,6 +65,17 @@ static const command commands[] = {
 	 "contact 儿童 --date 日期 --parent father|mother --method phone|video|in_person|other "
 	 "[--note 内容]",
 	 "登记父母亲情联系（R2.5）/ record a parent's contact with the child (R2.5)."},
+	{"user",
+	 "user add --login 登录名 --name 姓名 --role "
+	 "liaison|committee|officer|civil_affairs|department|"
+	 "school|clinic [--unit 代码] | list | disable 登录名 | enable 登录名 | passwd 登录名",
+	 "本节点的用户（密码以 Argon2id 保存在本机，不同步）。有了用户后，录入命令须用 --user "
+	 "登录名并输入密码（--password-file 或 CARENODE_PASSWORD_FILE），连续错 5 次锁定 15 分钟，"
+	 "每次登录都有记录；角色限定可录入的内容。\n"
+	 "People on this node (Argon2id password hashes kept here, never synced). Once there "
+	 "are users, commands that write records need --user LOGIN and its password "
+	 "(--password-file or CARENODE_PASSWORD_FILE); 5 wrong in a row lock it for 15 minutes; "
+	 "every attempt is logged; the role limits what may be written."},
 	{"tasks", "tasks [--village 代码] [--overdue] [--summary]",
 	 "待办事项（由记录计算，R10）：无监护人或单独居住的未满16周岁儿童（R2."
 	 "1）、祖辈兄姐监护未评估"
@@ -247,6 +262,50 @@ cn_err cn_cli_no_leftovers(cn_cli *c)
 	return CN_OK;
 }
 
+cn_err cn_cli_secret_file(cn_cli *c, const char *path, char *buf, size_t cap, size_t *len)
+{
+	uint8_t *bytes = NULL;
+	size_t n = 0, i;
+	cn_err err = cn_file_read(path, cap, &bytes, &n, &c->diag);
+
+	if (err)
+		return err;
+	for (i = 0; i < n && i + 1 < cap && bytes[i] != '\n' && bytes[i] != '\r'; i++)
+		buf[i] = (char)bytes[i];
+	sodium_memzero(bytes, n);
+	free(bytes);
+	*len = i;
+	return CN_OK;
+}
+
+cn_err cn_cli_secret_prompt(cn_cli *c, const char *text, const char *no_tty, char *buf, size_t cap,
+			    size_t *len)
+{
+	struct termios old, quiet;
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+	size_t n = 0;
+	char ch;
+
+	if (fd < 0 || !isatty(fd)) {
+		if (fd >= 0)
+			close(fd);
+		cn_diag_set(&c->diag, "%s", no_tty);
+		return CN_ERR_DENIED;
+	}
+	(void)!write(fd, text, strlen(text));
+	tcgetattr(fd, &old);
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	tcsetattr(fd, TCSAFLUSH, &quiet);
+	while (read(fd, &ch, 1) == 1 && ch != '\n' && ch != '\r' && n + 1 < cap)
+		buf[n++] = ch;
+	tcsetattr(fd, TCSAFLUSH, &old);
+	(void)!write(fd, "\n", 1);
+	close(fd);
+	*len = n;
+	return CN_OK;
+}
+
 cn_err cn_cli_open(cn_cli *c, bool readonly, cn_node **out)
 {
 	cn_err err = cn_cli_unlock(c);
@@ -351,6 +410,8 @@ static cn_err parse_args(cn_cli *c, int argc, char **argv, int start, const char
 				c->dir = value;
 			} else if (!strcmp(name, "passphrase-file")) {
 				c->passphrase_file = value;
+			} else if (!strcmp(name, "password-file")) {
+				c->password_file = value;
 			} else if (!strcmp(name, "user")) {
 				c->user = value;
 			} else if (!strcmp(name, "json")) {
@@ -372,7 +433,8 @@ static cn_err parse_args(cn_cli *c, int argc, char **argv, int start, const char
 		} else if (!*cmd) {
 			*cmd = a;
 		} else if (!*sub && (!strcmp(*cmd, "child") || !strcmp(*cmd, "guardian") ||
-				     !strcmp(*cmd, "ca") || !strcmp(*cmd, "bundle"))) {
+				     !strcmp(*cmd, "ca") || !strcmp(*cmd, "bundle") ||
+				     !strcmp(*cmd, "user"))) {
 			*sub = a;
 		} else {
 			if (c->n_pos == CN_CLI_MAX_POS) {
@@ -455,6 +517,8 @@ static cn_err dispatch(cn_cli *c, const char *cmd, const char *sub)
 		return cn_cli_encrypt(c);
 	if (!strcmp(cmd, "tasks"))
 		return cn_cli_tasks(c);
+	if (!strcmp(cmd, "user"))
+		return cn_cli_user(c, sub);
 	cn_diag_set(&c->diag, "未知命令“%s”，见 carenode --help / unknown command %s", cmd, cmd);
 	return CN_ERR_USAGE;
 }

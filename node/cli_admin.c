@@ -388,7 +388,7 @@ cn_err cn_cli_import(cn_cli *c)
 				      "auto, utf8 or gb18030");
 		return CN_ERR_USAGE;
 	}
-	if ((err = read_all(c, c->pos[0], &data, &len)) || (err = cn_cli_open(c, false, &n)))
+	if ((err = read_all(c, c->pos[0], &data, &len)) || (err = cn_cli_open_person(c, &n)))
 		goto done;
 	err = cn_ledger_io_import_csv(n, c->user, data, len, e, skip, c->err, &res, &c->diag);
 	if (err)

@@ -453,7 +453,7 @@ cn_err cn_cli_child(cn_cli *c, const char *sub)
 			    sub);
 		return CN_ERR_USAGE;
 	}
-	if ((err = cn_cli_open(c, ro, &n)))
+	if ((err = ro ? cn_cli_open(c, true, &n) : cn_cli_open_person(c, &n)))
 		return err;
 	if (!strcmp(sub, "add"))
 		err = child_add(c, n);
@@ -486,7 +486,7 @@ cn_err cn_cli_guardian(cn_cli *c, const char *sub)
 	}
 	if ((err = need_pos(c, 1, "儿童 / child")) ||
 	    (err = cn_cli_field_inputs(c, "guardian", in, CN_CLI_MAX_OPTS, &k)) ||
-	    (err = cn_cli_open(c, false, &n)))
+	    (err = cn_cli_open_person(c, &n)))
 		return err;
 	if (!(err = cn_ledger_find_child(n, c->pos[0], rec, &c->diag)) &&
 	    !(err = cn_ledger_guardian_set(n, c->user, rec, in, k, &c->diag)))
@@ -505,7 +505,7 @@ cn_err cn_cli_event(cn_cli *c, const char *kind)
 
 	if ((err = need_pos(c, 1, "儿童 / child")) ||
 	    (err = cn_cli_field_inputs(c, kind, in, CN_CLI_MAX_OPTS, &k)) ||
-	    (err = cn_cli_open(c, false, &n)))
+	    (err = cn_cli_open_person(c, &n)))
 		return err;
 	if (!(err = cn_ledger_find_child(n, c->pos[0], child, &c->diag)) &&
 	    !(err = cn_ledger_event_add(n, c->user, kind, child, in, k, rec, &c->diag)))

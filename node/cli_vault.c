@@ -30,48 +30,17 @@
 
 static cn_err read_pass_file(cn_cli *c, const char *path, char *buf, size_t *len)
 {
-	uint8_t *bytes = NULL;
-	size_t n = 0, i;
-	cn_err err = cn_file_read(path, PASS_MAX, &bytes, &n, &c->diag);
-
-	if (err)
-		return err;
-	for (i = 0; i < n && bytes[i] != '\n' && bytes[i] != '\r'; i++)
-		buf[i] = (char)bytes[i];
-	sodium_memzero(bytes, n);
-	free(bytes);
-	*len = i;
-	return CN_OK;
+	return cn_cli_secret_file(c, path, buf, PASS_MAX, len);
 }
 
 static cn_err prompt(cn_cli *c, const char *text, char *buf, size_t *len)
 {
-	struct termios old, quiet;
-	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
-	size_t n = 0;
-	char ch;
-
-	if (fd < 0 || !isatty(fd)) {
-		if (fd >= 0)
-			close(fd);
-		cn_diag_set(&c->diag,
-			    "本节点需要口令，但没有终端可以输入：请用 --passphrase-file 或 "
-			    "CARENODE_PASSPHRASE_FILE / a passphrase is needed and there is no "
-			    "terminal: use --passphrase-file or CARENODE_PASSPHRASE_FILE");
-		return CN_ERR_DENIED;
-	}
-	(void)!write(fd, text, strlen(text));
-	tcgetattr(fd, &old);
-	quiet = old;
-	quiet.c_lflag &= ~(tcflag_t)ECHO;
-	tcsetattr(fd, TCSAFLUSH, &quiet);
-	while (read(fd, &ch, 1) == 1 && ch != '\n' && ch != '\r' && n < PASS_MAX - 1)
-		buf[n++] = ch;
-	tcsetattr(fd, TCSAFLUSH, &old);
-	(void)!write(fd, "\n", 1);
-	close(fd);
-	*len = n;
-	return CN_OK;
+	return cn_cli_secret_prompt(
+		c, text,
+		"本节点需要口令，但没有终端可以输入：请用 --passphrase-file 或 "
+		"CARENODE_PASSPHRASE_FILE / a passphrase is needed and there is no terminal: use "
+		"--passphrase-file or CARENODE_PASSPHRASE_FILE",
+		buf, PASS_MAX, len);
 }
 
 /* The passphrase into buf (PASS_MAX bytes); file_opt overrides the usual

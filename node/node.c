@@ -5,6 +5,7 @@
  */
 #include "carenode/node.h"
 
+#include "carenode/accounts.h"
 #include "carenode/vault.h"
 
 #include "carenode/keyfile.h"
@@ -43,6 +44,7 @@ struct cn_node {
 	uint64_t last_hlc;
 	cn_vault *vault;    /* an encrypted node's VFS (vault.h), else NULL */
 	uint8_t *vkey;      /* ... and its data key, sodium_malloc'd */
+	char role[32];      /* the logged-in person's role (accounts.h), or "" */
 	uint64_t budget;    /* replica limit in bytes (meta replica_budget); 0: none */
 	bool budget_warned; /* the 90% warning was printed by this handle */
 };
@@ -504,6 +506,11 @@ void cn_node_close(cn_node *n)
 	free(n);
 }
 
+void cn_node_set_role(cn_node *n, const char *role)
+{
+	snprintf(n->role, sizeof(n->role), "%s", role ? role : "");
+}
+
 const uint8_t *cn_node_vault_key(const cn_node *n)
 {
 	return n->vkey;
@@ -878,6 +885,14 @@ cn_err cn_node_commit(cn_node *n, const cn_draft *d, const char *actor, uint64_t
 			    "latest ops before writing");
 		return CN_ERR_STATE;
 	}
+	/* a person acts only within the role's rights (issue #5, accounts.h) */
+	for (size_t i = 0; n->role[0] && i < d->n; i++)
+		if (!cn_account_may_write(n->role, d->ch[i].kind->name)) {
+			cn_diag_set(diag,
+				    "角色 %s 无权写入%s / the role %s may not write a %s record",
+				    n->role, d->ch[i].kind->zh, n->role, d->ch[i].kind->name);
+			return CN_ERR_DENIED;
+		}
 	if (!((flags | n->op_flags) & CN_OP_FLAG_URGENT) && !draft_exempt(d) &&
 	    (err = budget_check(n, 0, diag)))
 		return err;

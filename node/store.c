@@ -118,6 +118,17 @@ void cn_store_close(cn_store *s)
 	"ALTER TABLE peers ADD COLUMN their_log_epoch INTEGER NOT NULL DEFAULT 0;"                 \
 	"ALTER TABLE peers ADD COLUMN their_upto INTEGER NOT NULL DEFAULT 0;"
 
+/* Version 5 (issue #5): the people who log in on this node. Credentials
+ * never leave the node (not in the op log): an Argon2id hash per login,
+ * failed attempts and a lock, and the log of every attempt. */
+#define ACCOUNTS_SCHEMA                                                                            \
+	"CREATE TABLE accounts(login TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,"    \
+	" unit TEXT NOT NULL, pwhash TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0,"          \
+	" failures INTEGER NOT NULL DEFAULT 0, locked_until_ms INTEGER NOT NULL DEFAULT 0,"        \
+	" created_ms INTEGER NOT NULL) STRICT;"                                                    \
+	"CREATE TABLE login_log(id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, login TEXT NOT"    \
+	" NULL, ok INTEGER NOT NULL, reason TEXT NOT NULL) STRICT;"
+
 static const char log_schema[] =
 	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;"
 	"CREATE TABLE ops(pos INTEGER PRIMARY KEY, origin BLOB NOT NULL, seq INTEGER NOT NULL,"
@@ -132,7 +143,8 @@ static const char log_schema[] =
 	"CREATE TABLE peers(name TEXT PRIMARY KEY, pull_cursor INTEGER NOT NULL DEFAULT 0,"
 	" push_cursor INTEGER NOT NULL DEFAULT 0, last_contact_ms INTEGER, last_ok_ms INTEGER,"
 	" last_error TEXT, sent INTEGER NOT NULL DEFAULT 0, received INTEGER NOT NULL DEFAULT 0,"
-	" epoch INTEGER NOT NULL DEFAULT 0) STRICT;" HISTORY_SCHEMA BUNDLE_SCHEMA PEERS_V4;
+	" epoch INTEGER NOT NULL DEFAULT 0) STRICT;" HISTORY_SCHEMA BUNDLE_SCHEMA PEERS_V4
+		ACCOUNTS_SCHEMA;
 
 /* Version 3 (issue #3, #4): ops held outside their chain (records that
  * move, urgent ops ahead of their chain), the moved_from column of the
@@ -185,6 +197,8 @@ static cn_err migrate(cn_store *s, int from, cn_diag *diag)
 	if (from <= 2 && (err = exec(s, v2_to_v3, "upgrading the database", diag)))
 		goto fail;
 	if (from <= 3 && (err = exec(s, BUNDLE_SCHEMA PEERS_V4, "upgrading the database", diag)))
+		goto fail;
+	if (from <= 4 && (err = exec(s, ACCOUNTS_SCHEMA, "upgrading the database", diag)))
 		goto fail;
 	snprintf(ver, sizeof(ver), "%d", CN_STORE_SCHEMA_VERSION);
 	if ((err = cn_store_meta_set(s, "schema_version", ver, diag)) ||

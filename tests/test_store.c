@@ -1207,14 +1207,22 @@ static void migrates_from(void **state, int version)
 		sqlite3_exec(db,
 			     "INSERT INTO ops SELECT * FROM src.ops WHERE origin IS NOT NULL;"
 			     "DETACH src;"
-			     "DROP TABLE bundles; ALTER TABLE peers DROP COLUMN their_cursor;"
-			     "ALTER TABLE peers DROP COLUMN their_epoch;"
-			     "ALTER TABLE peers DROP COLUMN their_flags;"
-			     "ALTER TABLE peers DROP COLUMN their_log_epoch;"
-			     "ALTER TABLE peers DROP COLUMN their_upto;"
-			     "UPDATE meta SET value = '3' WHERE key = 'schema_version';",
+			     "DROP TABLE accounts; DROP TABLE login_log;"
+			     "UPDATE meta SET value = '4' WHERE key = 'schema_version';",
 			     NULL, NULL, NULL),
 		SQLITE_OK);
+	if (version <= 3)
+		assert_int_equal(
+			sqlite3_exec(
+				db,
+				"DROP TABLE bundles; ALTER TABLE peers DROP COLUMN their_cursor;"
+				"ALTER TABLE peers DROP COLUMN their_epoch;"
+				"ALTER TABLE peers DROP COLUMN their_flags;"
+				"ALTER TABLE peers DROP COLUMN their_log_epoch;"
+				"ALTER TABLE peers DROP COLUMN their_upto;"
+				"UPDATE meta SET value = '3' WHERE key = 'schema_version';",
+				NULL, NULL, NULL),
+			SQLITE_OK);
 	if (version <= 2)
 		assert_int_equal(
 			sqlite3_exec(db,
@@ -1263,6 +1271,11 @@ static void test_store_migrates_schema_2(void **state)
 static void test_store_migrates_schema_3(void **state)
 {
 	migrates_from(state, 3);
+}
+
+static void test_store_migrates_schema_4(void **state)
+{
+	migrates_from(state, 4);
 }
 
 static void test_store_verify_good_store(void **state)
@@ -2735,6 +2748,7 @@ int main(void)
 		T(test_store_migrates_schema_1),
 		T(test_store_migrates_schema_2),
 		T(test_store_migrates_schema_3),
+		T(test_store_migrates_schema_4),
 		T(test_store_verify_detects_clock_going_back),
 		T(test_store_quarantine_is_bounded),
 		T(test_store_convergence_property),

@@ -42,6 +42,7 @@ typedef struct cn_cli {
 	cn_diag diag;
 	/* encryption at rest (cli_vault.c) */
 	const char *passphrase_file; /* --passphrase-file */
+	const char *password_file;   /* --password-file: the person's (cli_user.c) */
 	uint8_t *vkey;               /* the unlocked data key, sodium_malloc'd */
 	cn_env unlocked;             /* c->env with vault_key, once unlocked */
 } cn_cli;
@@ -98,5 +99,18 @@ CN_NODISCARD cn_err cn_cli_init_vault(cn_cli *c, const char *kdf);
 cn_err cn_cli_passphrase(cn_cli *c);
 cn_err cn_cli_encrypt(cn_cli *c);
 cn_err cn_cli_tasks(cn_cli *c);
+cn_err cn_cli_user(cn_cli *c, const char *sub);
+/* A secret (passphrase, password): the first line of the file path, or
+ * asked at the terminal without echo (no_tty: the message when there is
+ * none). At most cap - 1 bytes. */
+CN_NODISCARD cn_err cn_cli_secret_file(cn_cli *c, const char *path, char *buf, size_t cap,
+				       size_t *len);
+CN_NODISCARD cn_err cn_cli_secret_prompt(cn_cli *c, const char *text, const char *no_tty, char *buf,
+					 size_t cap, size_t *len);
+/* Opens the node for a command that writes records on a person's behalf:
+ * once the node has accounts (accounts.h), --user must name one and prove
+ * it with its password, and the node then refuses what the role may not
+ * write. */
+CN_NODISCARD cn_err cn_cli_open_person(cn_cli *c, cn_node **out);
 
 #endif

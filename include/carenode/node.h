@@ -140,6 +140,10 @@ bool cn_node_take_urgent(cn_node *n);
 CN_NODISCARD cn_err cn_node_replica_size(cn_node *n, uint64_t *bytes, cn_diag *diag);
 uint64_t cn_node_budget(const cn_node *n);
 CN_NODISCARD cn_err cn_node_set_budget(cn_node *n, uint64_t bytes, cn_diag *diag);
+/* The role of the person acting through this handle (accounts.h): from now
+ * on cn_node_commit refuses kinds the role may not write. NULL or "": no
+ * person (system work: sync, enrolment). */
+void cn_node_set_role(cn_node *n, const char *role);
 /* An encrypted node's data key (CN_VAULT_KEY_BYTES), NULL for a plain
  * node: for sealing the node's other secrets (network.key at join). */
 const uint8_t *cn_node_vault_key(const cn_node *n);

@@ -238,6 +238,38 @@ printf '%s' "$out" | python3 -c 'import json,sys; t=json.load(sys.stdin); assert
 	ok || bad "the summary counts every task once: $out"
 expect 2 "tasks takes no argument" -- c tasks extra
 
+# ---- people: once a node has users, writing needs a login (issue #5) ----
+u="$work/users"
+"$cn" --dir "$u" init --level village --code $V >/dev/null
+printf 'liaison-password\n' >"$work/pw1"
+printf 'school-password\n' >"$work/pw2"
+printf 'not-the-password\n' >"$work/pwx"
+expect 0 "the first user" -- "$cn" --dir "$u" user add --login zhangli --name 张丽 --role liaison \
+	--new-password-file "$work/pw1"
+expect 6 "a record without the password" -- "$cn" --dir "$u" --user zhangli child add --name 张小花 \
+	--id "$ID1" --household-address 一街 </dev/null
+contains "$err" "password" "the refusal asks for the password"
+expect 6 "a wrong password" -- "$cn" --dir "$u" --user zhangli --password-file "$work/pwx" child add \
+	--name 张小花 --id "$ID1" --household-address 一街
+contains "$err" "wrong password" "the refusal names a wrong password"
+expect 6 "someone who is no user" -- "$cn" --dir "$u" --user stranger --password-file "$work/pw1" \
+	child add --name 张小花 --id "$ID1" --household-address 一街
+expect 0 "a user files a child" -- "$cn" --dir "$u" --user zhangli --password-file "$work/pw1" \
+	child add --name 张小花 --id "$ID1" --household-address 一街
+expect 0 "the op records the login" -- "$cn" --dir "$u" log
+contains "$out" "操作人/actor zhangli" "the actor is the login"
+expect 0 "a user adds a school reporter" -- "$cn" --dir "$u" --user zhangli --password-file "$work/pw1" \
+	user add --login school1 --name 王老师 --role school --new-password-file "$work/pw2"
+expect 6 "a school reporter files no child" -- "$cn" --dir "$u" --user school1 --password-file "$work/pw2" \
+	visit "$ID1" --type party_cadre --date 2026-06-15 --visitor 王老师 --findings 家访
+contains "$err" "may not write" "the refusal names the role's limit"
+expect 0 "users --json" -- "$cn" --dir "$u" --json user list
+[ "$(printf '%s' "$out" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 2 ] && ok ||
+	bad "two users listed: $out"
+expect 6 "adding a user needs a login too" -- "$cn" --dir "$u" user add --login x1 --name 某 \
+	--role liaison --new-password-file "$work/pw1" </dev/null
+expect 0 "reading needs no login" -- "$cn" --dir "$u" child list
+
 # ---- the data dictionary in the repo is the program's ----
 here=$(cd "$(dirname "$0")/../.." && pwd)
 expect 0 "dictionary" -- "$cn" dictionary

@@ -1,0 +1,54 @@
+/*
+ * accounts.h - the people who act on a node (issue #5 item 1, R10): a login
+ * per person with a role and a unit, checked with an Argon2id password
+ * hash. Credentials stay on the node: they are a local table, never an op,
+ * so they never replicate. Once a node has any account, every command that
+ * writes must name one (--user) and prove it; each op records that login as
+ * its actor; the role limits which kinds of record it may write.
+ *
+ * Five failed attempts in a row lock a login for 15 minutes; every attempt
+ * is logged (login_log) with its reason.
+ */
+#ifndef CARENODE_ACCOUNTS_H
+#define CARENODE_ACCOUNTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "carenode/node.h"
+
+#define CN_ACCOUNT_MAX_FAILURES 5
+#define CN_ACCOUNT_LOCK_MS (15u * 60u * 1000u)
+#define CN_ACCOUNT_MIN_PASSWORD 8
+
+/* The roles, in the policy's words (R3, R4, R5.1): name, Chinese label. */
+typedef struct cn_account_role {
+	const char *name; /* liaison, committee, officer, civil_affairs, department,
+			   * school, clinic */
+	const char *zh;
+} cn_account_role;
+const cn_account_role *cn_account_roles(size_t *n);
+/* May a login of this role write records of this kind? */
+bool cn_account_may_write(const char *role, const char *kind);
+
+/* Adds a login for a person of role at unit (a division code inside this
+ * node's jurisdiction). CN_ERR_EXISTS when the login is taken. */
+CN_NODISCARD cn_err cn_account_add(cn_node *n, const char *login, const char *name,
+				   const char *role, const char *unit, const char *password,
+				   size_t len, cn_diag *diag);
+/* Disables (or enables again) a login; nothing is deleted. */
+CN_NODISCARD cn_err cn_account_set_disabled(cn_node *n, const char *login, bool disabled,
+					    cn_diag *diag);
+CN_NODISCARD cn_err cn_account_set_password(cn_node *n, const char *login, const char *password,
+					    size_t len, cn_diag *diag);
+/* Does this node have any account (then writes need one)? */
+CN_NODISCARD cn_err cn_account_any(cn_node *n, bool *any, cn_diag *diag);
+/* Checks login and password at the node's clock: CN_ERR_DENIED naming the
+ * reason (unknown, disabled, locked until when, wrong password with the
+ * attempts left). Every attempt is logged; a success clears the failures.
+ * role (OUT, may be NULL) gets the login's role. */
+CN_NODISCARD cn_err cn_account_login(cn_node *n, const char *login, const char *password,
+				     size_t len, char role[32], cn_diag *diag);
+
+#endif

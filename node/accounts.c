@@ -1,0 +1,294 @@
+/*
+ * accounts.c - logins on a node (accounts.h): Argon2id hashes with
+ * libsodium's crypto_pwhash_str, a lock after repeated failures, a log of
+ * every attempt.
+ */
+#include "carenode/accounts.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "carenode/project.h"
+
+static const cn_account_role roles[] = {
+	{"liaison", "村关爱联络员"},  {"committee", "村（居）委会"},  {"officer", "乡镇专干"},
+	{"civil_affairs", "县民政"},  {"department", "部门工作人员"}, {"school", "学校报告人"},
+	{"clinic", "医疗机构报告人"},
+};
+
+const cn_account_role *cn_account_roles(size_t *n)
+{
+	*n = sizeof(roles) / sizeof(roles[0]);
+	return roles;
+}
+
+static bool role_known(const char *role)
+{
+	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
+		if (!strcmp(roles[i].name, role))
+			return true;
+	return false;
+}
+
+bool cn_account_may_write(const char *role, const char *kind)
+{
+	static const char *const ledger[] = {"child", "guardian", "assessment", "visit", "contact"};
+
+	/* the people who keep the ledger (R3.1); departments, schools and
+	 * clinics report (R5), with the report records of issue #5 */
+	if (strcmp(role, "liaison") && strcmp(role, "committee") && strcmp(role, "officer") &&
+	    strcmp(role, "civil_affairs"))
+		return false;
+	for (size_t i = 0; i < sizeof(ledger) / sizeof(ledger[0]); i++)
+		if (!strcmp(kind, ledger[i]))
+			return true;
+	return false;
+}
+
+static cn_err sqlerr(cn_node *n, int rc, const char *doing, cn_diag *diag)
+{
+	return cn_proj_sqlite_err(cn_store_db(cn_node_store(n)), rc, doing, diag);
+}
+
+/* Runs one statement with text/int bindings ("t" or "i" per parameter). */
+static cn_err run(cn_node *n, const char *sql, const char *types, const void *const *args,
+		  int *changes, cn_diag *diag)
+{
+	sqlite3 *db = cn_store_db(cn_node_store(n));
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+
+	for (int i = 0; rc == SQLITE_OK && types[i]; i++) {
+		if (types[i] == 't')
+			sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_int64(st, i + 1, *(const int64_t *)args[i]);
+	}
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (changes)
+		*changes = sqlite3_changes(db);
+	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) {
+		cn_diag_set(diag, "该登录名已存在 / that login exists already");
+		return CN_ERR_EXISTS;
+	}
+	return rc == SQLITE_DONE ? CN_OK : sqlerr(n, rc, "writing the accounts", diag);
+}
+
+static cn_err hash_password(const char *password, size_t len, char out[crypto_pwhash_STRBYTES],
+			    cn_diag *diag)
+{
+	if (len < CN_ACCOUNT_MIN_PASSWORD) {
+		cn_diag_set(diag, "密码至少 %d 个字符 / a password needs at least %d characters",
+			    CN_ACCOUNT_MIN_PASSWORD, CN_ACCOUNT_MIN_PASSWORD);
+		return CN_ERR_INVALID;
+	}
+	if (crypto_pwhash_str(out, password, len, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+			      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+		cn_diag_set(diag,
+			    "内存不足，无法计算密码哈希 / out of memory hashing the password");
+		return CN_ERR_NOMEM;
+	}
+	return CN_OK;
+}
+
+cn_err cn_account_add(cn_node *n, const char *login, const char *name, const char *role,
+		      const char *unit, const char *password, size_t len, cn_diag *diag)
+{
+	char hash[crypto_pwhash_STRBYTES];
+	int64_t now = (int64_t)cn_node_now_ms(n);
+	size_t ll = login ? strlen(login) : 0;
+	cn_err err;
+
+	if (!ll || ll > 32 || strspn(login, "abcdefghijklmnopqrstuvwxyz0123456789_.-") != ll) {
+		cn_diag_set(diag, "登录名为 1 至 32 个小写字母、数字、_ . - / a login is 1 to 32 "
+				  "lowercase letters, digits, _ . -");
+		return CN_ERR_INVALID;
+	}
+	if (!name || !*name || strlen(name) > 64) {
+		cn_diag_set(diag, "需要姓名 / a name is needed");
+		return CN_ERR_INVALID;
+	}
+	if (!role || !role_known(role)) {
+		cn_diag_set(
+			diag,
+			"角色应为 liaison、committee、officer、civil_affairs、department、school "
+			"或 clinic / role is one of liaison, committee, officer, civil_affairs, "
+			"department, school, clinic");
+		return CN_ERR_INVALID;
+	}
+	if (!unit || !cn_divisions_find(cn_node_divisions(n), unit) ||
+	    !cn_division_within(cn_node_code(n), cn_node_level(n), unit)) {
+		cn_diag_set(diag,
+			    "单位 %s 不在本节点辖区内 / unit %s is not within this node's "
+			    "jurisdiction",
+			    unit ? unit : "", unit ? unit : "");
+		return CN_ERR_DENIED;
+	}
+	if ((err = hash_password(password, len, hash, diag)))
+		return err;
+	{
+		const void *args[] = {login, name, role, unit, hash, &now};
+		err = run(n,
+			  "INSERT INTO accounts(login, name, role, unit, pwhash, created_ms)"
+			  " VALUES(?,?,?,?,?,?)",
+			  "ttttti", args, NULL, diag);
+	}
+	sodium_memzero(hash, sizeof(hash));
+	return err;
+}
+
+static cn_err one_change(const char *login, int changes, cn_diag *diag)
+{
+	if (changes == 1)
+		return CN_OK;
+	cn_diag_set(diag, "没有登录名 %s / no login %s", login, login);
+	return CN_ERR_NOTFOUND;
+}
+
+cn_err cn_account_set_disabled(cn_node *n, const char *login, bool disabled, cn_diag *diag)
+{
+	int64_t d = disabled;
+	const void *args[] = {&d, login};
+	int changes = 0;
+	cn_err err = run(n, "UPDATE accounts SET disabled = ?1 WHERE login = ?2", "it", args,
+			 &changes, diag);
+
+	return err ? err : one_change(login, changes, diag);
+}
+
+cn_err cn_account_set_password(cn_node *n, const char *login, const char *password, size_t len,
+			       cn_diag *diag)
+{
+	char hash[crypto_pwhash_STRBYTES];
+	int changes = 0;
+	cn_err err = hash_password(password, len, hash, diag);
+
+	if (!err) {
+		const void *args[] = {hash, login};
+		err = run(n,
+			  "UPDATE accounts SET pwhash = ?1, failures = 0, locked_until_ms = 0"
+			  " WHERE login = ?2",
+			  "tt", args, &changes, diag);
+	}
+	sodium_memzero(hash, sizeof(hash));
+	return err ? err : one_change(login, changes, diag);
+}
+
+cn_err cn_account_any(cn_node *n, bool *any, cn_diag *diag)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(cn_store_db(cn_node_store(n)),
+				    "SELECT EXISTS(SELECT 1 FROM accounts)", -1, &st, NULL);
+
+	*any = false;
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*any = sqlite3_column_int(st, 0) != 0;
+		rc = SQLITE_DONE;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? CN_OK : sqlerr(n, rc, "reading the accounts", diag);
+}
+
+static void log_attempt(cn_node *n, const char *login, bool ok, const char *reason)
+{
+	int64_t now = (int64_t)cn_node_now_ms(n), okv = ok;
+	const void *args[] = {&now, login, &okv, reason};
+
+	(void)run(n, "INSERT INTO login_log(at_ms, login, ok, reason) VALUES(?,?,?,?)", "itit",
+		  args, NULL, NULL);
+}
+
+cn_err cn_account_login(cn_node *n, const char *login, const char *password, size_t len,
+			char role[32], cn_diag *diag)
+{
+	sqlite3_stmt *st = NULL;
+	char hash[crypto_pwhash_STRBYTES] = "";
+	int64_t now = (int64_t)cn_node_now_ms(n), failures = 0, locked = 0, disabled = 0;
+	bool found = false;
+	int rc;
+
+	if (role)
+		role[0] = 0;
+	rc = sqlite3_prepare_v2(
+		cn_store_db(cn_node_store(n)),
+		"SELECT pwhash, failures, locked_until_ms, disabled, role FROM accounts"
+		" WHERE login = ?",
+		-1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, login ? login : "", -1, SQLITE_STATIC);
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			found = true;
+			snprintf(hash, sizeof(hash), "%s",
+				 (const char *)sqlite3_column_text(st, 0));
+			failures = sqlite3_column_int64(st, 1);
+			locked = sqlite3_column_int64(st, 2);
+			disabled = sqlite3_column_int64(st, 3);
+			if (role)
+				snprintf(role, 32, "%s", (const char *)sqlite3_column_text(st, 4));
+			rc = SQLITE_DONE;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return sqlerr(n, rc, "reading the accounts", diag);
+	if (!found) {
+		log_attempt(n, login ? login : "", false, "unknown login");
+		cn_diag_set(diag, "没有登录名 %s / no login %s", login ? login : "",
+			    login ? login : "");
+		return CN_ERR_DENIED;
+	}
+	if (disabled) {
+		log_attempt(n, login, false, "disabled");
+		cn_diag_set(diag, "登录名 %s 已停用 / login %s is disabled", login, login);
+		return CN_ERR_DENIED;
+	}
+	if (locked > now) {
+		long mins = (long)((locked - now + 59999) / 60000);
+		log_attempt(n, login, false, "locked");
+		cn_diag_set(
+			diag,
+			"登录名 %s 因多次密码错误已锁定，约 %ld 分钟后再试 / login %s is locked "
+			"after repeated wrong passwords: try again in about %ld min",
+			login, mins, login, mins);
+		return CN_ERR_DENIED;
+	}
+	if (crypto_pwhash_str_verify(hash, password, len) != 0) {
+		int64_t f = failures + 1, until = f >= CN_ACCOUNT_MAX_FAILURES
+							  ? now + (int64_t)CN_ACCOUNT_LOCK_MS
+							  : 0;
+		const void *args[] = {&f, &until, login};
+		(void)run(
+			n,
+			"UPDATE accounts SET failures = ?1, locked_until_ms = ?2 WHERE login = ?3",
+			"iit", args, NULL, NULL);
+		log_attempt(n, login, false, "wrong password");
+		sodium_memzero(hash, sizeof(hash));
+		if (until)
+			cn_diag_set(diag,
+				    "密码错误；已连续错误 %d 次，登录名 %s 锁定 15 分钟 / wrong "
+				    "password; %d in a row: login %s is locked for 15 min",
+				    (int)f, login, (int)f, login);
+		else
+			cn_diag_set(
+				diag,
+				"密码错误（还可再试 %d 次）/ wrong password (%d more tries before "
+				"a lock)",
+				(int)(CN_ACCOUNT_MAX_FAILURES - f),
+				(int)(CN_ACCOUNT_MAX_FAILURES - f));
+		return CN_ERR_DENIED;
+	}
+	sodium_memzero(hash, sizeof(hash));
+	{
+		const void *args[] = {login};
+		(void)run(n,
+			  "UPDATE accounts SET failures = 0, locked_until_ms = 0 WHERE login = ?1",
+			  "t", args, NULL, NULL);
+	}
+	log_attempt(n, login, true, "ok");
+	return CN_OK;
+}
