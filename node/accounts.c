@@ -37,8 +37,10 @@ bool cn_account_may_write(const char *role, const char *kind)
 {
 	static const char *const ledger[] = {"child", "guardian", "assessment", "visit", "contact"};
 
-	/* the people who keep the ledger (R3.1); departments, schools and
-	 * clinics report (R5), with the report records of issue #5 */
+	/* anyone may report (R5.1); the people who keep the ledger (R3.1)
+	 * write the rest */
+	if (!strcmp(kind, "report"))
+		return true;
 	if (strcmp(role, "liaison") && strcmp(role, "committee") && strcmp(role, "officer") &&
 	    strcmp(role, "civil_affairs"))
 		return false;

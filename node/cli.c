@@ -61,6 +61,14 @@ static const command commands[] = {
 	 "visit 儿童 --type party_cadre|stationed_cadre|social_worker --date 日期 --visitor 走访人 "
 	 "--findings 情况",
 	 "登记走访（R3.2）/ record a home visit (R3.2)."},
+	{"report",
+	 "report 儿童 --reporter-type school|kindergarten|medical|village_committee|social_work|"
+	 "relief|welfare|citizen --reporter 报告人 --situation living_alone|missing|"
+	 "guardian_incapable|guardian_neglect|domestic_violence|accidental_injury|unlawful_harm "
+	 "--found-date 日期 --date 报告日期 --details 情况",
+	 "强制报告（R5）：总是紧急，优先于任何积压送达县公安与民政。\n"
+	 "A mandatory report (R5): always urgent, it reaches the county's police and civil "
+	 "affairs ahead of any backlog."},
 	{"contact",
 	 "contact 儿童 --date 日期 --parent father|mother --method phone|video|in_person|other "
 	 "[--note 内容]",
@@ -471,6 +479,10 @@ static cn_err dispatch(cn_cli *c, const char *cmd, const char *sub)
 		return cn_cli_event(c, "visit");
 	if (!strcmp(cmd, "contact"))
 		return cn_cli_event(c, "contact");
+	if (!strcmp(cmd, "report")) {
+		c->urgent = true; /* R5.3: to the police at once, ahead of any backlog */
+		return cn_cli_event(c, "report");
+	}
 	if (!strcmp(cmd, "conflicts"))
 		return cn_cli_conflicts(c);
 	if (!strcmp(cmd, "log"))

@@ -321,7 +321,8 @@ static cn_err child_show(cn_cli *c, cn_node *n)
 	    !(err = show_kind(c, n, jp, "guardian", "child = ?1", rec, hex, buf)) &&
 	    !(err = show_kind(c, n, jp, "assessment", "child = ?1", rec, hex, buf)) &&
 	    !(err = show_kind(c, n, jp, "visit", "child = ?1", rec, hex, buf)) &&
-	    !(err = show_kind(c, n, jp, "contact", "child = ?1", rec, hex, buf)))
+	    !(err = show_kind(c, n, jp, "contact", "child = ?1", rec, hex, buf)) &&
+	    !(err = show_kind(c, n, jp, "report", "child = ?1", rec, hex, buf)))
 		err = list_conflicts(c, n, jp, rec);
 	if (jp) {
 		cn_json_object_end(jp);

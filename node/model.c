@@ -244,6 +244,38 @@ static const cn_field_def contact_fields[] = {
 	TEXT("note", "联系内容", "what was said", "R2.5", ML, 500),
 };
 
+/* R5.1: who reports; R5.2: the seven situations */
+static const cn_enum_value reporter_values[] = {
+	{"school", "学校", "school"},
+	{"kindergarten", "幼儿园", "kindergarten"},
+	{"medical", "医疗机构", "medical institution"},
+	{"village_committee", "村（居）委会", "village or residents' committee"},
+	{"social_work", "社会工作服务机构", "social-work organisation"},
+	{"relief", "救助管理机构", "relief agency"},
+	{"welfare", "福利机构", "welfare institution"},
+	{"citizen", "公民", "citizen"},
+	{0}};
+
+static const cn_enum_value situation_values[] = {
+	{"living_alone", "脱离监护单独居住生活", "living alone without guardianship"},
+	{"missing", "失踪", "missing"},
+	{"guardian_incapable", "监护人丧失监护能力", "guardian has lost capacity"},
+	{"guardian_neglect", "监护人不履行监护职责", "guardian not fulfilling duties"},
+	{"domestic_violence", "疑似遭受家庭暴力", "suspected domestic violence"},
+	{"accidental_injury", "疑似遭受意外伤害", "suspected accidental injury"},
+	{"unlawful_harm", "疑似遭受不法侵害", "suspected unlawful infringement"},
+	{0}};
+
+static const cn_field_def report_fields[] = {
+	TYPED("child", CN_FT_RECORD, "儿童档案编号", "child record", "R5", REQ),
+	ENUM("reporter_type", "报告人类别", "who reports", "R5.1", REQ, reporter_values),
+	TEXT("reporter", "报告人", "reporter (person and unit)", "R5.1", REQ | SEN, 64),
+	ENUM("situation", "报告情形", "situation", "R5.2", REQ, situation_values),
+	DATE("found_date", "发现日期", "found on", "R5.3", REQ),
+	DATE("date", "报告日期", "reported on", "R5.3", REQ),
+	TEXT("details", "情况说明", "what was found", "R5.2", REQ | ML | SEN, 1000),
+};
+
 static const cn_field_def cert_fields[] = {
 	TYPED("chain", CN_FT_CHAIN, "证书链", "certificate chain, leaf first", "R11.1", REQ),
 };
@@ -260,6 +292,7 @@ static const cn_kind_def kinds[] = {
 	{"visit", "走访记录", "visit", "R3.2", true, visit_fields, N(visit_fields)},
 	{"contact", "亲情联系记录", "parents' contact", "R2.5", true, contact_fields,
 	 N(contact_fields)},
+	{"report", "强制报告", "mandatory report", "R5", true, report_fields, N(report_fields)},
 	/* shared reference data: every node receives them (scope.h) */
 	{"cert", "节点证书", "node certificate", "R11.1", false, cert_fields, N(cert_fields)},
 	{"revocation", "证书吊销", "certificate revocation", "R11.1", true, revocation_fields,

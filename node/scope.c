@@ -13,7 +13,8 @@
 #include "carenode/model.h"
 
 /* The ledger kinds of the model, by name. */
-static const char *const ledger_kinds[] = {"child", "guardian", "assessment", "visit", "contact"};
+static const char *const ledger_kinds[] = {"child", "guardian", "assessment",
+					   "visit", "contact",  "report"};
 
 static unsigned kind_bit(const char *name, size_t len)
 {
@@ -35,9 +36,10 @@ static unsigned kinds_mask(const char *const *names, size_t n)
 
 void cn_scope_rights(const cn_cert *leaf, cn_rights *out)
 {
-	static const char *const police[] = {"child", "guardian"};
+	/* R5.3, R6: the police receive mandatory reports */
+	static const char *const police[] = {"child", "guardian", "report"};
 	static const char *const child_only[] = {"child"};
-	unsigned ledger = kinds_mask(ledger_kinds, 5);
+	unsigned ledger = kinds_mask(ledger_kinds, 6);
 	unsigned reference = kind_bit(CN_KIND_CERT, 4) | kind_bit(CN_KIND_REVOCATION, 10);
 
 	memset(out, 0, sizeof(*out));
@@ -50,7 +52,7 @@ void cn_scope_rights(const cn_cert *leaf, cn_rights *out)
 		out->read = ledger;
 		out->write = ledger;
 		break;
-	case CN_ROLE_POLICE: out->read = kinds_mask(police, 2); break;
+	case CN_ROLE_POLICE: out->read = kinds_mask(police, 3); break;
 	case CN_ROLE_ROOT: break;
 	default: /* education and the other departments */ out->read = kinds_mask(child_only, 1);
 	}
@@ -349,6 +351,7 @@ bool cn_scope_may_read_change(cn_store *s, const cn_rights *r, const cn_change *
 		"SELECT division FROM assessment WHERE id = ?",
 		"SELECT division FROM visit WHERE id = ?",
 		"SELECT division FROM contact WHERE id = ?",
+		"SELECT division FROM report WHERE id = ?",
 	};
 	char where[CN_DIVISION_LEN + 1];
 	const cn_field *mf;

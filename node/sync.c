@@ -196,6 +196,7 @@ static const char *const family_sql[] = {
 	"SELECT c.op FROM assessment a JOIN changes c ON c.record = a.id WHERE a.child = ?2",
 	"SELECT c.op FROM visit v JOIN changes c ON c.record = v.id WHERE v.child = ?2",
 	"SELECT c.op FROM contact t JOIN changes c ON c.record = t.id WHERE t.child = ?2",
+	"SELECT c.op FROM report r JOIN changes c ON c.record = r.id WHERE r.child = ?2",
 };
 
 /* Distinct op hashes. */

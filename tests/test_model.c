@@ -955,8 +955,11 @@ static void test_model_kinds_table(void **state)
 	const cn_kind_def *k = cn_model_kinds(&n);
 
 	(void)state;
-	assert_int_equal(n, 7);
+	assert_int_equal(n, 8);
 	assert_string_equal(k[0].name, "child");
+	/* R5: a mandatory report is an event (append-only) about a child */
+	assert_true(cn_model_kind("report", 6)->event);
+	assert_non_null(cn_model_field(cn_model_kind("report", 6), "situation", 9));
 	/* shared reference data: certificates (mutable), revocations (events) */
 	assert_false(cn_model_kind("cert", 4)->event);
 	assert_true(cn_model_kind("revocation", 10)->event);

@@ -1207,10 +1207,17 @@ static void migrates_from(void **state, int version)
 		sqlite3_exec(db,
 			     "INSERT INTO ops SELECT * FROM src.ops WHERE origin IS NOT NULL;"
 			     "DETACH src;"
-			     "DROP TABLE accounts; DROP TABLE login_log;"
-			     "UPDATE meta SET value = '4' WHERE key = 'schema_version';",
+			     "DROP TABLE report;"
+			     "UPDATE meta SET value = '5' WHERE key = 'schema_version';",
 			     NULL, NULL, NULL),
 		SQLITE_OK);
+	if (version <= 4)
+		assert_int_equal(sqlite3_exec(db,
+					      "DROP TABLE accounts; DROP TABLE login_log;"
+					      "UPDATE meta SET value = '4' WHERE key = "
+					      "'schema_version';",
+					      NULL, NULL, NULL),
+				 SQLITE_OK);
 	if (version <= 3)
 		assert_int_equal(
 			sqlite3_exec(
@@ -1276,6 +1283,11 @@ static void test_store_migrates_schema_3(void **state)
 static void test_store_migrates_schema_4(void **state)
 {
 	migrates_from(state, 4);
+}
+
+static void test_store_migrates_schema_5(void **state)
+{
+	migrates_from(state, 5);
 }
 
 static void test_store_verify_good_store(void **state)
@@ -2749,6 +2761,7 @@ int main(void)
 		T(test_store_migrates_schema_2),
 		T(test_store_migrates_schema_3),
 		T(test_store_migrates_schema_4),
+		T(test_store_migrates_schema_5),
 		T(test_store_verify_detects_clock_going_back),
 		T(test_store_quarantine_is_bounded),
 		T(test_store_convergence_property),

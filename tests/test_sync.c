@@ -763,6 +763,51 @@ static void test_sync_urgent_reaches_a_department_first(void **state)
 	verify_all(f);
 }
 
+/* R5.3: a school's mandatory report reaches the county police first, over
+ * links that drop after one round trip, while a backlog waits. */
+static void test_sync_report_reaches_police_first(void **state)
+{
+	fixture *f = *state;
+	cn_sync_stats st;
+	uint8_t rec[16];
+	char id[19];
+	cn_input r[] = {{"reporter_type", "school"},
+			{"reporter", "洼张小学 王老师"},
+			{"situation", "domestic_violence"},
+			{"found_date", "2026-06-15"},
+			{"date", "2026-06-15"},
+			{"details", "儿童身上多处淤青，称被继父殴打"}};
+
+	county_add_child(f, N_V1, V1, 600);
+	hierarchy_round(f);
+	sync_ok(f, N_POLICE, N_COUNTY);
+	for (int k = 0; k < 40; k++) {
+		county_add_child(f, N_V1, V1, 610 + k);
+		county_add_child(f, N_COUNTY, V2, 660 + k);
+	}
+	f->now += 1000;
+	child_idnum(600, id);
+	ok(cn_ledger_find_child(f->node[N_V1], id, rec, &d_));
+	cn_node_set_op_flags(f->node[N_V1], CN_OP_FLAG_URGENT); /* as `carenode report` does */
+	ok(cn_ledger_event_add(f->node[N_V1], "王老师", "report", rec, r, 6, NULL, &d_));
+	cn_node_set_op_flags(f->node[N_V1], 0);
+	assert_int_equal(sync_cut(f, N_V1, N_T1, 2048, 1, &st), CN_ERR_IO);
+	assert_int_equal(sync_cut(f, N_T1, N_COUNTY, 2048, 1, &st), CN_ERR_IO);
+	assert_int_equal(count(f, N_COUNTY, "SELECT count(*) FROM report"), 1);
+	assert_int_equal(sync_cut(f, N_POLICE, N_COUNTY, 2048, 1, &st), CN_ERR_IO);
+	assert_int_equal(count(f, N_POLICE, "SELECT count(*) FROM report"), 1);
+	assert_true(count(f, N_POLICE, "SELECT count(*) FROM child") < 40);
+	/* then everything: the report is held once */
+	hierarchy_round(f);
+	hierarchy_round(f);
+	sync_ok(f, N_POLICE, N_COUNTY);
+	assert_int_equal(count(f, N_POLICE, "SELECT count(*) FROM report"), 1);
+	assert_int_equal(count(f, N_POLICE, "SELECT count(*) FROM history"), 0);
+	assert_int_equal(count(f, N_V2, "SELECT count(*) FROM report"), 0); /* not its child */
+	assert_int_equal(quarantined(f, N_POLICE), 0);
+	verify_all(f);
+}
+
 /* Found in review: an op whose hash a withheld range keeps (the range's
  * last op) was taken for one held, so a moved child's filing never reached
  * its new village. */
@@ -908,6 +953,7 @@ int main(void)
 		T(test_sync_restored_township_converges),
 		T(test_sync_urgent_travels_first),
 		T(test_sync_urgent_reaches_a_department_first),
+		T(test_sync_report_reaches_police_first),
 		T(test_sync_moved_history_behind_a_range),
 		T(test_sync_child_moves_away_and_back),
 		T(test_sync_urgent_front_never_stalls_the_walk),

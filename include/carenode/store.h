@@ -38,7 +38,7 @@
 #include "carenode/op.h"
 #include "carenode/project.h"
 
-#define CN_STORE_SCHEMA_VERSION 5
+#define CN_STORE_SCHEMA_VERSION 6
 
 typedef struct cn_store cn_store;
 

@@ -263,6 +263,14 @@ expect 0 "a user adds a school reporter" -- "$cn" --dir "$u" --user zhangli --pa
 expect 6 "a school reporter files no child" -- "$cn" --dir "$u" --user school1 --password-file "$work/pw2" \
 	visit "$ID1" --type party_cadre --date 2026-06-15 --visitor 王老师 --findings 家访
 contains "$err" "may not write" "the refusal names the role's limit"
+expect 0 "a school reporter files a mandatory report (R5)" -- "$cn" --dir "$u" --user school1 \
+	--password-file "$work/pw2" report "$ID1" --reporter-type school --reporter "洼张小学 王老师" \
+	--situation domestic_violence --found-date 2026-06-15 --date 2026-06-15 --details 身上多处淤青
+expect 0 "the report shows on the child" -- "$cn" --dir "$u" child show "$ID1"
+contains "$out" "疑似遭受家庭暴力" "the situation in the users' words"
+expect 0 "the report's op" -- "$cn" --dir "$u" --json log
+printf '%s' "$out" | python3 -c 'import json,sys; ops=json.load(sys.stdin); ops=ops.get("ops", ops) if isinstance(ops, dict) else ops; assert any(o.get("urgent") for o in ops), ops' &&
+	ok || bad "a report is written urgent: $out"
 expect 0 "users --json" -- "$cn" --dir "$u" --json user list
 [ "$(printf '%s' "$out" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 2 ] && ok ||
 	bad "two users listed: $out"
