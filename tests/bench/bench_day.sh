@@ -12,7 +12,7 @@ set -euo pipefail
 build=${1:?usage: bench_day.sh BUILD_DIR [DAYS]}
 days=${2:-1}
 cn="$build/carenode"
-w=$(mktemp -d /tmp/carenode-bench-day.XXXXXXXX)
+w=$(mktemp -d /tmp/carenode-bench-day.XXXX)
 spid=""
 trap '[ -n "$spid" ] && kill $spid 2>/dev/null; wait 2>/dev/null; rm -rf "$w"' EXIT
 c() { local d=$1; shift; "$cn" --dir "$w/$d" "$@"; }

@@ -31,7 +31,7 @@ while [ $# -gt 0 ]; do
 done
 cn="$build/carenode"
 fp="$build/tests/faultproxy"
-w=$(mktemp -d /tmp/carenode-bench-urgent.XXXXXX)
+w=$(mktemp -d /tmp/carenode-bench-urgent.XXXX)
 pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done

@@ -26,7 +26,7 @@
 set -uo pipefail
 cn=${1:?usage: test_bundle.sh carenode}
 cn=$(cd "$(dirname "$cn")" && pwd)/$(basename "$cn")
-work=$(mktemp -d /tmp/carenode-bundle.XXXXXX)
+work=$(mktemp -d /tmp/carenode-bundle.XXXX)
 pids=()
 tiny=
 pass=0
