@@ -73,6 +73,58 @@ static const command commands[] = {
 	 "contact 儿童 --date 日期 --parent father|mother --method phone|video|in_person|other "
 	 "[--note 内容]",
 	 "登记父母亲情联系（R2.5）/ record a parent's contact with the child (R2.5)."},
+	{"respond",
+	 "respond 报告编号 --step accept|dispatch|order_parents_back|appoint_entrusted|admonish|"
+	 "contact_parents|temporary_care|notify_parents|rapid_search|stop_violence|shelter|protect|"
+	 "evidence|medical_care|injury_assessment|notify_township|township_received|close "
+	 "--by 处置人 [--at 时间|now] [--place 地点] [--note 情况]",
+	 "应急处置（R6）：公安受理、出警、按情形处置（R6.2）、通报乡镇（R6.3）；乡镇记录接报。"
+	 "不能重复受理，未受理不能处置，必需环节未完成不能结束。紧急，优先送达。\n"
+	 "Emergency response (R6): the police accept, go out, act per situation (R6.2) and "
+	 "notify the township (R6.3), which acknowledges. A report is accepted once; nothing "
+	 "before acceptance; no close while a required step is missing. Urgent: travels first."},
+	{"reports", "reports [--open]",
+	 "强制报告及其处置进度（R5、R6）/ mandatory reports and their response so far."},
+	{"unreported",
+	 "unreported 儿童 --unit-type 单位类别 --unit 单位 [--person 责任人] --known-date 日期 "
+	 "--date 日期 --details 情况",
+	 "登记知情不报的责任单位（R5.3、R10）/ record an obliged unit that knew and did not "
+	 "report."},
+	{"schooling",
+	 "schooling 儿童 --event enrolled|transferred|dropout|out_of_school|truancy|returned|"
+	 "graduated --date 日期 --school 学校 [--guardian-notified 日期]",
+	 "学籍变动（R9.2）：辍学、失学、逃学生成通知家长与劝返复学的待办。\n"
+	 "Schooling changes (R9.2): a dropout, out-of-school or truancy opens tasks to tell the "
+	 "guardian and bring the child back."},
+	{"service",
+	 "service add 儿童 --service 项目 --provider-type 类别 --provider 提供方 --follow-up 日期 "
+	 "| service update 编号 --字段 值",
+	 "帮扶服务（R7.3 保护式帮扶的服务计划、R9.1 救助）：每项有提供方、状态、跟进日期。\n"
+	 "Assistance services (R7.3 protective plan, R9.1 relief): each with provider, status and "
+	 "follow-up date."},
+	{"intervention",
+	 "intervention open 儿童 --incident violence|abuse|abandonment --incident-date 日期 "
+	 "| intervention update 编号 --字段 值",
+	 "监护干预（R8）：符合撤销监护资格条件时提示向法院申请，并跟踪裁判；有申请未裁判不能结案。"
+	 "\n"
+	 "Guardianship intervention (R8): flags when the criteria for revocation are met, tracks "
+	 "the court application; no closing while the court has not decided."},
+	{"hotline",
+	 "hotline add --village-code 村代码 [--child 儿童] --caller 来电人 --content 内容 "
+	 "--taken-by 接听人 [--situation 情形] | hotline handle 编号 --handled-by 办理人 "
+	 "--handling 情况",
+	 "关爱保护热线（R11.2）：按区划代码转所属乡镇办理；涉及强制报告情形的为紧急。\n"
+	 "The care hotline (R11.2): routed by the village code to its township; urgent when it "
+	 "describes an R5.2 situation."},
+	{"deadline", "deadline list | deadline set 事项 小时数 [--basis 依据]",
+	 "县里设定的处置时限（R6、R10），同步到全县各节点，逾期事项据此提级。\n"
+	 "The county's deadlines (R6, R10), synced to every node; overdue items escalate by them."},
+	{"meeting", "meeting [--from 日期] [--to 日期]",
+	 "联席会议报表（R10、R11.3）：按乡镇统计报告、受理时长中位数、评估、走访、热线、辍学、"
+	 "知情不报、待办与逾期（按责任方）。\n"
+	 "The joint meeting's report (R10, R11.3): per township, reports, median time to "
+	 "acceptance, assessments, visits, hotline, dropouts, units that failed to report, open "
+	 "and overdue tasks by who is responsible."},
 	{"user",
 	 "user add --login 登录名 --name 姓名 --role "
 	 "liaison|committee|officer|civil_affairs|department|"
@@ -84,7 +136,9 @@ static const command commands[] = {
 	 "are users, commands that write records need --user LOGIN and its password "
 	 "(--password-file or CARENODE_PASSWORD_FILE); 5 wrong in a row lock it for 15 minutes; "
 	 "every attempt is logged; the role limits what may be written."},
-	{"tasks", "tasks [--village 代码] [--overdue] [--summary]",
+	{"tasks",
+	 "tasks [--village 代码] [--overdue] [--summary] [--owner "
+	 "village|township|county|police|school] [--mine]",
 	 "待办事项（由记录计算，R10）：无监护人或单独居住的未满16周岁儿童（R2."
 	 "1）、祖辈兄姐监护未评估"
 	 "（R2.2）、委托监护手续不全（R2.3）、指定监护未完成（R2.4）、半年评估到期与逾期（R7."
@@ -442,7 +496,9 @@ static cn_err parse_args(cn_cli *c, int argc, char **argv, int start, const char
 			*cmd = a;
 		} else if (!*sub && (!strcmp(*cmd, "child") || !strcmp(*cmd, "guardian") ||
 				     !strcmp(*cmd, "ca") || !strcmp(*cmd, "bundle") ||
-				     !strcmp(*cmd, "user"))) {
+				     !strcmp(*cmd, "user") || !strcmp(*cmd, "service") ||
+				     !strcmp(*cmd, "intervention") || !strcmp(*cmd, "hotline") ||
+				     !strcmp(*cmd, "deadline"))) {
 			*sub = a;
 		} else {
 			if (c->n_pos == CN_CLI_MAX_POS) {
@@ -483,6 +539,24 @@ static cn_err dispatch(cn_cli *c, const char *cmd, const char *sub)
 		c->urgent = true; /* R5.3: to the police at once, ahead of any backlog */
 		return cn_cli_event(c, "report");
 	}
+	if (!strcmp(cmd, "respond"))
+		return cn_cli_respond(c);
+	if (!strcmp(cmd, "reports"))
+		return cn_cli_reports(c);
+	if (!strcmp(cmd, "unreported"))
+		return cn_cli_event(c, "unreported");
+	if (!strcmp(cmd, "schooling"))
+		return cn_cli_event(c, "schooling");
+	if (!strcmp(cmd, "deadline"))
+		return cn_cli_deadline(c, sub);
+	if (!strcmp(cmd, "service"))
+		return cn_cli_service(c, sub);
+	if (!strcmp(cmd, "intervention"))
+		return cn_cli_intervention(c, sub);
+	if (!strcmp(cmd, "hotline"))
+		return cn_cli_hotline(c, sub);
+	if (!strcmp(cmd, "meeting"))
+		return cn_cli_meeting(c);
 	if (!strcmp(cmd, "conflicts"))
 		return cn_cli_conflicts(c);
 	if (!strcmp(cmd, "log"))

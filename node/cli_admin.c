@@ -575,6 +575,7 @@ static const char *type_name(cn_field_type t)
 	case CN_FT_RECORD: return "档案编号 record id (32 hex)";
 	case CN_FT_CHAIN: return "证书链 certificate chain (hex)";
 	case CN_FT_REVOKE: return "吊销记录 revocation (hex)";
+	case CN_FT_TIME: return "时间 time (YYYY-MM-DD HH:MM, 北京时间)";
 	}
 	return "?";
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "carenode/accounts.h"
 #include "carenode/json.h"
 #include "carenode/tasks.h"
 #include "carenode/ledger.h"
@@ -163,8 +164,11 @@ static cn_err show_kind(cn_cli *c, cn_node *n, cn_json *j, const char *kind, con
 	char sql[256], when[32];
 	int rc, count = 0;
 
-	snprintf(sql, sizeof(sql), "SELECT * FROM %s WHERE %s ORDER BY %s", kind, where,
-		 k->event ? "date, id" : "id");
+	/* a child and its guardianship are one record each; the rest many */
+	bool many = strcmp(kind, "child") != 0 && strcmp(kind, "guardian") != 0;
+
+	snprintf(sql, sizeof(sql), "SELECT * FROM %s WHERE %s ORDER BY created_hlc, id", kind,
+		 where);
 	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return cn_proj_sqlite_err(db, rc, "showing a child", &c->diag);
@@ -174,7 +178,7 @@ static cn_err show_kind(cn_cli *c, cn_node *n, cn_json *j, const char *kind, con
 		sqlite3_bind_blob(st, 1, rec, CN_RECORD_BYTES, SQLITE_STATIC);
 	if (j) {
 		cn_json_key(j, kind);
-		if (k->event)
+		if (many)
 			cn_json_array(j);
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -191,18 +195,18 @@ static cn_err show_kind(cn_cli *c, cn_node *n, cn_json *j, const char *kind, con
 			cn_json_kv_str(j, "updated_at", when);
 		} else {
 			fprintf(c->out, "【%s】%s（最后修改 / last change: %s，%s）\n", k->zh,
-				k->event ? id : "", when, sqlite3_column_text(st, 5));
+				many ? id : "", when, sqlite3_column_text(st, 5));
 		}
 		show_row(c, j, k, st, 6, buf);
 		if (j)
 			cn_json_object_end(j);
 	}
-	if (j && k->event)
+	if (j && many)
 		cn_json_array_end(j);
 	else if (j && !count)
 		cn_json_null(j);
 	sqlite3_finalize(st);
-	if (!j && !count && !k->event)
+	if (!j && !count && !many)
 		fprintf(c->out, "【%s】尚未登记 / none recorded\n", k->zh);
 	return rc == SQLITE_DONE ? CN_OK : cn_proj_sqlite_err(db, rc, "showing a child", &c->diag);
 }
@@ -317,12 +321,17 @@ static cn_err child_show(cn_cli *c, cn_node *n)
 	} else {
 		fprintf(c->out, "档案编号 / record id: %s\n", hex);
 	}
-	if (!(err = show_kind(c, n, jp, "child", "id = ?1", rec, hex, buf)) &&
-	    !(err = show_kind(c, n, jp, "guardian", "child = ?1", rec, hex, buf)) &&
-	    !(err = show_kind(c, n, jp, "assessment", "child = ?1", rec, hex, buf)) &&
-	    !(err = show_kind(c, n, jp, "visit", "child = ?1", rec, hex, buf)) &&
-	    !(err = show_kind(c, n, jp, "contact", "child = ?1", rec, hex, buf)) &&
-	    !(err = show_kind(c, n, jp, "report", "child = ?1", rec, hex, buf)))
+	err = show_kind(c, n, jp, "child", "id = ?1", rec, hex, buf);
+	/* every kind about a child, in the model's order (R1.1: one file) */
+	{
+		size_t nk;
+		const cn_kind_def *kinds = cn_model_kinds(&nk);
+		for (size_t k = 0; k < nk && !err; k++)
+			if (cn_model_field(&kinds[k], "child", 5))
+				err = show_kind(c, n, jp, kinds[k].name, "child = ?1", rec, hex,
+						buf);
+	}
+	if (!err)
 		err = list_conflicts(c, n, jp, rec);
 	if (jp) {
 		cn_json_object_end(jp);
@@ -550,7 +559,9 @@ typedef struct task_out {
 	cn_cli *c;
 	cn_node *n;
 	cn_json j;
-	bool overdue_only, summary;
+	bool overdue_only, summary, mine;
+	cn_task_owner owner, mine_owner; /* --owner; --mine: the login's */
+	char unit[16];                   /* --mine: the login's unit */
 	uint64_t count, overdue;
 	unit_count *units;
 	size_t n_units;
@@ -570,24 +581,44 @@ static void count_unit(task_out *o, const cn_task *t)
 	if (!u)
 		return;
 	u->open++;
-	if (t->overdue_days > 0) {
+	if (t->overdue) {
 		u->overdue++;
 		if ((uint64_t)t->overdue_days > u->worst)
 			u->worst = (uint64_t)t->overdue_days;
 	}
 }
 
+/* Is the task on this person's list? Their own, or raised to them (R10). */
+static bool task_is_mine(const task_out *o, const cn_task *t)
+{
+	if (!o->mine)
+		return true;
+	if (o->unit[0] && strncmp(t->village, o->unit, strlen(o->unit)) != 0 &&
+	    o->mine_owner != CN_OWNER_COUNTY)
+		return false;
+	return t->owner == o->mine_owner || t->escalated == o->mine_owner;
+}
+
 static cn_err print_task(void *ctx, const cn_task *t)
 {
 	task_out *o = ctx;
-	char hex[2 * CN_RECORD_BYTES + 1];
+	char hex[2 * CN_RECORD_BYTES + 1], rec[2 * CN_RECORD_BYTES + 1] = "", late[64] = "";
+	static const uint8_t zero[CN_RECORD_BYTES];
 	const cn_division *v = cn_divisions_find(cn_node_divisions(o->n), t->village);
 
-	if (o->overdue_only && t->overdue_days <= 0)
+	if (o->overdue_only && !t->overdue)
+		return CN_OK;
+	if (o->owner != CN_OWNER_NONE && t->owner != o->owner && t->escalated != o->owner)
+		return CN_OK;
+	if (!task_is_mine(o, t))
 		return CN_OK;
 	cn_hex(t->child, CN_RECORD_BYTES, hex);
+	if (memcmp(t->record, zero, CN_RECORD_BYTES) != 0)
+		cn_hex(t->record, CN_RECORD_BYTES, rec);
+	if (!memcmp(t->child, zero, CN_RECORD_BYTES))
+		hex[0] = 0;
 	o->count++;
-	if (t->overdue_days > 0)
+	if (t->overdue)
 		o->overdue++;
 	if (o->summary) {
 		count_unit(o, t);
@@ -599,19 +630,27 @@ static cn_err print_task(void *ctx, const cn_task *t)
 		cn_json_kv_str(&o->j, "task", t->zh);
 		cn_json_kv_str(&o->j, "task_en", t->en);
 		cn_json_kv_str(&o->j, "child", hex);
+		cn_json_kv_str(&o->j, "record", rec);
 		cn_json_kv_str(&o->j, "name", t->child_name);
 		cn_json_kv_str(&o->j, "village_code", t->village);
-		cn_json_kv_str(&o->j, "responsible", t->for_township ? "township" : "village");
+		cn_json_kv_str(&o->j, "responsible", cn_task_owner_name(t->owner));
+		cn_json_kv_str(&o->j, "escalated_to", cn_task_owner_name(t->escalated));
 		cn_json_kv_str(&o->j, "due", t->due);
+		cn_json_kv_bool(&o->j, "overdue", t->overdue);
 		cn_json_kv_int(&o->j, "overdue_days", t->overdue_days);
+		cn_json_kv_int(&o->j, "overdue_hours", t->overdue_hours);
 		cn_json_kv_str(&o->j, "missing", t->missing);
 		cn_json_object_end(&o->j);
 		return CN_OK;
 	}
-	fprintf(o->c->out, "%-6s %-8.8s %-8s %-18s %-4s %s %s%s%s%s\n", t->req, hex, t->child_name,
-		v ? v->name : t->village, t->for_township ? "乡镇" : "村", t->due,
-		t->overdue_days > 0 ? "【逾期】" : "", t->zh, t->missing[0] ? "：缺" : "",
-		t->missing);
+	if (t->overdue && t->escalated != CN_OWNER_NONE)
+		snprintf(late, sizeof(late), "【逾期%d小时·已提级至%s】", t->overdue_hours,
+			 cn_task_owner_zh(t->escalated));
+	else if (t->overdue)
+		snprintf(late, sizeof(late), "【逾期%d小时】", t->overdue_hours);
+	fprintf(o->c->out, "%-6s %-8.8s %-8s %-18s %-4s %s %s%s%s%s%s%.8s\n", t->req, hex,
+		t->child_name, v ? v->name : t->village, cn_task_owner_zh(t->owner), t->due, late,
+		t->zh, t->missing[0] ? "：" : "", t->missing, rec[0] ? " 记录 " : "", rec);
 	return CN_OK;
 }
 
@@ -653,16 +692,46 @@ cn_err cn_cli_tasks(cn_cli *c)
 	cn_node *n = NULL;
 	cn_err err;
 
+	const char *owner = cn_cli_opt(c, "owner");
+
 	o.overdue_only = cn_cli_opt(c, "overdue") != NULL;
 	o.summary = cn_cli_opt(c, "summary") != NULL;
-	if (c->n_pos) {
-		cn_diag_set(&c->diag,
-			    "用法：tasks [--village 代码] [--overdue] [--summary] / usage: "
-			    "tasks [--village CODE] [--overdue] [--summary]");
+	o.mine = cn_cli_opt(c, "mine") != NULL;
+	o.owner = CN_OWNER_NONE;
+	for (int i = CN_OWNER_VILLAGE; owner && i <= CN_OWNER_SCHOOL; i++)
+		if (!strcmp(owner, cn_task_owner_name((cn_task_owner)i)) ||
+		    !strcmp(owner, cn_task_owner_zh((cn_task_owner)i)))
+			o.owner = (cn_task_owner)i;
+	if (c->n_pos || (owner && o.owner == CN_OWNER_NONE)) {
+		cn_diag_set(
+			&c->diag,
+			"用法：tasks [--village 代码] [--overdue] [--summary] [--owner "
+			"village|township|county|police|school] [--mine] / usage: "
+			"tasks [--village CODE] [--overdue] [--summary] [--owner WHO] [--mine]");
 		return CN_ERR_USAGE;
 	}
-	if ((err = cn_cli_no_leftovers(c)) || (err = cn_cli_open(c, true, &n)))
+	if ((err = cn_cli_no_leftovers(c)))
 		return err;
+	if (o.mine) {
+		/* one list per person (R10): log in, then the role's own tasks and
+		 * those raised to it, within the person's unit */
+		char role[32];
+		if ((err = cn_cli_open_person(c, &n)))
+			return err;
+		if ((err = cn_account_get(n, c->user, role, o.unit, &c->diag))) {
+			cn_node_close(n);
+			return err;
+		}
+		o.mine_owner = !strcmp(role, "liaison") || !strcmp(role, "committee")
+				       ? CN_OWNER_VILLAGE
+			       : !strcmp(role, "officer")       ? CN_OWNER_TOWNSHIP
+			       : !strcmp(role, "civil_affairs") ? CN_OWNER_COUNTY
+			       : !strcmp(role, "school")        ? CN_OWNER_SCHOOL
+			       : !strcmp(role, "department")    ? CN_OWNER_POLICE
+								: CN_OWNER_NONE;
+	} else if ((err = cn_cli_open(c, true, &n))) {
+		return err;
+	}
 	o.n = n;
 	if (o.summary && !(o.units = calloc(TASK_UNITS, sizeof(*o.units)))) {
 		cn_node_close(n);

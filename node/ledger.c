@@ -7,6 +7,8 @@
  */
 #include "carenode/ledger.h"
 
+#include "ledger_x.h"
+
 #include <ctype.h>
 
 #include <sodium.h>
@@ -24,16 +26,6 @@ void cn_ledger_guardian_id(const uint8_t child[CN_RECORD_BYTES], uint8_t out[CN_
 	crypto_generichash(out, CN_RECORD_BYTES, buf, sizeof(buf), NULL, 0);
 }
 
-typedef struct child_state {
-	bool exists;
-	char status[16];
-	char id_number[19];
-	char birth[11];
-	char sex[8];
-	char village[13];
-	char name[160];
-} child_state;
-
 static void col_copy(sqlite3_stmt *st, int col, char *dst, size_t cap)
 {
 	const char *v = (const char *)sqlite3_column_text(st, col);
@@ -41,7 +33,7 @@ static void col_copy(sqlite3_stmt *st, int col, char *dst, size_t cap)
 	snprintf(dst, cap, "%s", v ? v : "");
 }
 
-static cn_err child_load(cn_node *n, const uint8_t rec[CN_RECORD_BYTES], child_state *cs,
+static cn_err child_load(cn_node *n, const uint8_t rec[CN_RECORD_BYTES], cn_lx_child *cs,
 			 cn_diag *diag)
 {
 	sqlite3 *db = cn_store_db(cn_node_store(n));
@@ -72,8 +64,8 @@ static cn_err child_load(cn_node *n, const uint8_t rec[CN_RECORD_BYTES], child_s
 	return rc == SQLITE_DONE ? CN_OK : cn_proj_sqlite_err(db, rc, "reading a child", diag);
 }
 
-static cn_err need_child(cn_node *n, const uint8_t rec[CN_RECORD_BYTES], bool active,
-			 child_state *cs, cn_diag *diag)
+cn_err cn_lx_need_child(cn_node *n, const uint8_t rec[CN_RECORD_BYTES], bool active,
+			cn_lx_child *cs, cn_diag *diag)
 {
 	char hex[33];
 	cn_err err = child_load(n, rec, cs, diag);
@@ -141,8 +133,8 @@ static cn_err idnum_unique(cn_node *n, const char *idnum, const uint8_t *self, c
 
 /* Parses inputs for a kind into change idx of the draft. The parsed values
  * of the listed fields are also copied out for the caller's rules. */
-static cn_err parse_inputs(cn_node *n, cn_draft *d, size_t idx, const char *kind,
-			   const cn_input *in, size_t n_in, cn_diag *diag)
+cn_err cn_lx_parse_inputs(cn_node *n, cn_draft *d, size_t idx, const char *kind, const cn_input *in,
+			  size_t n_in, cn_diag *diag)
 {
 	const cn_kind_def *k = cn_model_kind(kind, strlen(kind));
 	cn_model_ctx ctx = cn_node_model_ctx(n);
@@ -168,8 +160,8 @@ static cn_err parse_inputs(cn_node *n, cn_draft *d, size_t idx, const char *kind
 }
 
 /* The string set for field in the draft, copied into buf ("" if none). */
-static const char *draft_text(const cn_draft *d, size_t idx, const char *field, char *buf,
-			      size_t cap)
+const char *cn_lx_draft_text(const cn_draft *d, size_t idx, const char *field, char *buf,
+			     size_t cap)
 {
 	const cn_val *v = cn_draft_get(d, idx, field);
 
@@ -182,7 +174,7 @@ static const char *draft_text(const cn_draft *d, size_t idx, const char *field, 
 	return buf;
 }
 
-static cn_err set_text(cn_draft *d, size_t idx, const char *field, const char *s)
+cn_err cn_lx_set_text(cn_draft *d, size_t idx, const char *field, const char *s)
 {
 	cn_val v = {.type = CN_VAL_STR, .s = s, .len = (uint32_t)strlen(s)};
 
@@ -201,11 +193,11 @@ static cn_err idnum_agrees(cn_node *n, cn_draft *d, size_t idx, const char *idnu
 
 	if ((err = cn_model_check_idnum(idnum, cn_node_now_ms(n), birth, &male, diag)))
 		return err;
-	b = draft_text(d, idx, "birth_date", buf, sizeof(buf));
+	b = cn_lx_draft_text(d, idx, "birth_date", buf, sizeof(buf));
 	if (!*b)
 		b = birth_now;
 	if (!b || !*b) {
-		if ((err = set_text(d, idx, "birth_date", birth)))
+		if ((err = cn_lx_set_text(d, idx, "birth_date", birth)))
 			return err;
 	} else if (strcmp(b, birth) != 0) {
 		cn_diag_set(diag,
@@ -215,11 +207,11 @@ static cn_err idnum_agrees(cn_node *n, cn_draft *d, size_t idx, const char *idnu
 			    b, birth, b, birth);
 		return CN_ERR_INVALID;
 	}
-	s = draft_text(d, idx, "sex", buf, sizeof(buf));
+	s = cn_lx_draft_text(d, idx, "sex", buf, sizeof(buf));
 	if (!*s)
 		s = sex_now;
 	if (!s || !*s)
-		return set_text(d, idx, "sex", male ? "male" : "female");
+		return cn_lx_set_text(d, idx, "sex", male ? "male" : "female");
 	if (strcmp(s, male ? "male" : "female") != 0) {
 		cn_diag_set(diag,
 			    "性别与公民身份号码第17位不一致（应为%s）/ sex disagrees with the "
@@ -231,7 +223,7 @@ static cn_err idnum_agrees(cn_node *n, cn_draft *d, size_t idx, const char *idnu
 	return CN_OK;
 }
 
-static bool is_input(const cn_input *in, size_t n, const char *field)
+bool cn_lx_is_input(const cn_input *in, size_t n, const char *field)
 {
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(in[i].field, field))
@@ -253,17 +245,18 @@ cn_err cn_ledger_child_add(cn_node *n, const char *actor, const cn_input *child,
 		return err;
 	/* the division is known only after parsing; start with the node's */
 	if ((err = cn_draft_change(d, "child", record, cn_node_code(n), true, &ci)) ||
-	    (err = parse_inputs(n, d, ci, "child", child, n_child, diag)))
+	    (err = cn_lx_parse_inputs(n, d, ci, "child", child, n_child, diag)))
 		goto done;
-	if (is_input(child, n_child, "status") || is_input(child, n_child, "removal_reason")) {
+	if (cn_lx_is_input(child, n_child, "status") ||
+	    cn_lx_is_input(child, n_child, "removal_reason")) {
 		cn_diag_set(diag, "新建档案时台账状态固定为“在册” / a new file is always on the "
 				  "ledger (active)");
 		err = CN_ERR_INVALID;
 		goto done;
 	}
-	if ((err = set_text(d, ci, "status", "active")))
+	if ((err = cn_lx_set_text(d, ci, "status", "active")))
 		goto done;
-	draft_text(d, ci, "village_code", village, sizeof(village));
+	cn_lx_draft_text(d, ci, "village_code", village, sizeof(village));
 	if (!*village) {
 		if (cn_node_level(n) != CN_LEVEL_VILLAGE) {
 			cn_diag_set(
@@ -274,10 +267,10 @@ cn_err cn_ledger_child_add(cn_node *n, const char *actor, const cn_input *child,
 			goto done;
 		}
 		snprintf(village, sizeof(village), "%s", cn_node_code(n));
-		if ((err = set_text(d, ci, "village_code", village)))
+		if ((err = cn_lx_set_text(d, ci, "village_code", village)))
 			goto done;
 	}
-	draft_text(d, ci, "id_number", idnum, sizeof(idnum));
+	cn_lx_draft_text(d, ci, "id_number", idnum, sizeof(idnum));
 	if (!*idnum) {
 		cn_diag_set(diag,
 			    "缺少必填项“公民身份号码”(id_number) / the resident ID is required");
@@ -290,7 +283,7 @@ cn_err cn_ledger_child_add(cn_node *n, const char *actor, const cn_input *child,
 	    (err = idnum_unique(n, idnum, NULL, diag)))
 		goto done;
 	/* a left-behind child is under 16 (R2.1) */
-	draft_text(d, ci, "birth_date", birth, sizeof(birth));
+	cn_lx_draft_text(d, ci, "birth_date", birth, sizeof(birth));
 	cn_model_date_today(cn_node_now_ms(n), today);
 	if (cn_model_age_on(birth, today) >= 16) {
 		cn_diag_set(
@@ -307,8 +300,8 @@ cn_err cn_ledger_child_add(cn_node *n, const char *actor, const cn_input *child,
 		cn_ledger_guardian_id(record, gid);
 		cn_hex(record, CN_RECORD_BYTES, hex);
 		if ((err = cn_draft_change(d, "guardian", gid, village, true, &gi)) ||
-		    (err = parse_inputs(n, d, gi, "guardian", guardian, n_guardian, diag)) ||
-		    (err = set_text(d, gi, "child", hex)))
+		    (err = cn_lx_parse_inputs(n, d, gi, "guardian", guardian, n_guardian, diag)) ||
+		    (err = cn_lx_set_text(d, gi, "child", hex)))
 			goto done;
 	}
 	err = cn_node_commit(n, d, actor, 0, NULL, diag);
@@ -323,15 +316,15 @@ cn_err cn_ledger_child_update(cn_node *n, const char *actor, const uint8_t recor
 	static const char *const fixed[] = {"status", "removal_reason", "removal_date",
 					    "caring_parent", "removal_note"};
 	cn_draft *d = NULL;
-	child_state cs;
+	cn_lx_child cs;
 	char idnum[24], village[16];
 	size_t ci;
 	cn_err err;
 
-	if ((err = need_child(n, record, true, &cs, diag)))
+	if ((err = cn_lx_need_child(n, record, true, &cs, diag)))
 		return err;
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
-		if (is_input(in, n_in, fixed[i])) {
+		if (cn_lx_is_input(in, n_in, fixed[i])) {
 			cn_diag_set(
 				diag,
 				"台账状态请用 child remove 变更 / change the ledger status with "
@@ -347,9 +340,9 @@ cn_err cn_ledger_child_update(cn_node *n, const char *actor, const uint8_t recor
 	if ((err = cn_draft_new(&d)))
 		return err;
 	if ((err = cn_draft_change(d, "child", record, cs.village, false, &ci)) ||
-	    (err = parse_inputs(n, d, ci, "child", in, n_in, diag)))
+	    (err = cn_lx_parse_inputs(n, d, ci, "child", in, n_in, diag)))
 		goto done;
-	draft_text(d, ci, "village_code", village, sizeof(village));
+	cn_lx_draft_text(d, ci, "village_code", village, sizeof(village));
 	if (*village && strcmp(village, cs.village) != 0) {
 		cn_diag_set(diag, "迁往其他村请办理迁移（将在复制功能中提供）；此处不能修改所在村代"
 				  "码 / moving a "
@@ -357,7 +350,7 @@ cn_err cn_ledger_child_update(cn_node *n, const char *actor, const uint8_t recor
 		err = CN_ERR_INVALID;
 		goto done;
 	}
-	draft_text(d, ci, "id_number", idnum, sizeof(idnum));
+	cn_lx_draft_text(d, ci, "id_number", idnum, sizeof(idnum));
 	if (!*idnum)
 		snprintf(idnum, sizeof(idnum), "%s", cs.id_number);
 	else if ((err = idnum_unique(n, idnum, record, diag)))
@@ -376,9 +369,9 @@ done:
 
 cn_err cn_ledger_child_here(cn_node *n, const uint8_t record[CN_RECORD_BYTES], cn_diag *diag)
 {
-	child_state cs;
+	cn_lx_child cs;
 
-	return need_child(n, record, false, &cs, diag);
+	return cn_lx_need_child(n, record, false, &cs, diag);
 }
 
 cn_err cn_ledger_child_move(cn_node *n, const char *actor, const uint8_t record[CN_RECORD_BYTES],
@@ -387,14 +380,14 @@ cn_err cn_ledger_child_move(cn_node *n, const char *actor, const uint8_t record[
 	uint8_t gid[CN_RECORD_BYTES];
 	cn_input in = {"village_code", to};
 	cn_draft *d = NULL;
-	child_state cs;
+	cn_lx_child cs;
 	size_t ci, gi;
 	char dest[16];
 	bool has_guardian = false;
 	sqlite3_stmt *st = NULL;
 	cn_err err;
 
-	if ((err = need_child(n, record, true, &cs, diag)))
+	if ((err = cn_lx_need_child(n, record, true, &cs, diag)))
 		return err;
 	if (!to || !*to) {
 		cn_diag_set(diag, "请用 --to 指定迁入村（居）代码 / say where the child moves with "
@@ -406,16 +399,16 @@ cn_err cn_ledger_child_move(cn_node *n, const char *actor, const uint8_t record[
 	/* the file goes where the child goes; moved_from names the place it
 	 * leaves (the author must hold both, R3.1) */
 	if ((err = cn_draft_change(d, "child", record, cs.village, false, &ci)) ||
-	    (err = parse_inputs(n, d, ci, "child", &in, 1, diag)))
+	    (err = cn_lx_parse_inputs(n, d, ci, "child", &in, 1, diag)))
 		goto done;
-	draft_text(d, ci, "village_code", dest, sizeof(dest));
+	cn_lx_draft_text(d, ci, "village_code", dest, sizeof(dest));
 	if (!strcmp(dest, cs.village)) {
 		cn_diag_set(diag, "儿童已在 %s，无需迁移 / the child is already at %s", dest, dest);
 		err = CN_ERR_INVALID;
 		goto done;
 	}
 	if ((err = cn_draft_set_division(d, ci, dest)) ||
-	    (err = set_text(d, ci, "moved_from", cs.village)))
+	    (err = cn_lx_set_text(d, ci, "moved_from", cs.village)))
 		goto done;
 	/* the guardianship moves in the same op, so that edits made to it at
 	 * the old place meanwhile show up as stray edits */
@@ -427,7 +420,7 @@ cn_err cn_ledger_child_move(cn_node *n, const char *actor, const uint8_t record[
 	}
 	sqlite3_finalize(st);
 	if (has_guardian && ((err = cn_draft_change(d, "guardian", gid, dest, false, &gi)) ||
-			     (err = set_text(d, gi, "moved_from", cs.village))))
+			     (err = cn_lx_set_text(d, gi, "moved_from", cs.village))))
 		goto done;
 	err = cn_node_commit(n, d, actor, 0, NULL, diag);
 done:
@@ -442,11 +435,11 @@ cn_err cn_ledger_child_remove(cn_node *n, const char *actor, const uint8_t recor
 	cn_input in[5];
 	size_t k = 0, ci;
 	cn_draft *d = NULL;
-	child_state cs;
+	cn_lx_child cs;
 	char rsn[24], day[16], today[11];
 	cn_err err;
 
-	if ((err = need_child(n, record, true, &cs, diag)))
+	if ((err = cn_lx_need_child(n, record, true, &cs, diag)))
 		return err;
 	if (!reason || !*reason) {
 		cn_diag_set(diag,
@@ -463,11 +456,11 @@ cn_err cn_ledger_child_remove(cn_node *n, const char *actor, const uint8_t recor
 	if ((err = cn_draft_new(&d)))
 		return err;
 	if ((err = cn_draft_change(d, "child", record, cs.village, false, &ci)) ||
-	    (err = parse_inputs(n, d, ci, "child", in, k, diag)) ||
-	    (err = set_text(d, ci, "status", "removed")))
+	    (err = cn_lx_parse_inputs(n, d, ci, "child", in, k, diag)) ||
+	    (err = cn_lx_set_text(d, ci, "status", "removed")))
 		goto done;
-	draft_text(d, ci, "removal_reason", rsn, sizeof(rsn));
-	draft_text(d, ci, "removal_date", day, sizeof(day));
+	cn_lx_draft_text(d, ci, "removal_reason", rsn, sizeof(rsn));
+	cn_lx_draft_text(d, ci, "removal_date", day, sizeof(day));
 	/* R1.2: parents returned -> say which parent now cares for the child */
 	if (!strcmp(rsn, "parents_returned") && !cn_draft_get(d, ci, "caring_parent")) {
 		cn_diag_set(diag, "原因为“父母返乡”时须注明由哪位父母照料（--caring-parent "
@@ -505,7 +498,7 @@ cn_err cn_ledger_guardian_set(cn_node *n, const char *actor, const uint8_t child
 	sqlite3 *db = cn_store_db(cn_node_store(n));
 	sqlite3_stmt *st = NULL;
 	cn_draft *d = NULL;
-	child_state cs;
+	cn_lx_child cs;
 	uint8_t gid[CN_RECORD_BYTES];
 	char hex[33];
 	bool exists;
@@ -513,7 +506,7 @@ cn_err cn_ledger_guardian_set(cn_node *n, const char *actor, const uint8_t child
 	cn_err err;
 	int rc;
 
-	if ((err = need_child(n, child, true, &cs, diag)))
+	if ((err = cn_lx_need_child(n, child, true, &cs, diag)))
 		return err;
 	if (n_in == 0) {
 		cn_diag_set(diag, "没有要填写的监护信息 / no guardian field given");
@@ -532,16 +525,16 @@ cn_err cn_ledger_guardian_set(cn_node *n, const char *actor, const uint8_t child
 		return cn_proj_sqlite_err(db, rc, "reading the guardian", diag);
 	if ((err = cn_draft_new(&d)))
 		return err;
-	if (is_input(in, n_in, "child")) {
+	if (cn_lx_is_input(in, n_in, "child")) {
 		cn_diag_set(diag,
 			    "儿童由命令参数指定 / the child is given as the command's argument");
 		err = CN_ERR_USAGE;
 		goto done;
 	}
 	if ((err = cn_draft_change(d, "guardian", gid, cs.village, !exists, &gi)) ||
-	    (err = parse_inputs(n, d, gi, "guardian", in, n_in, diag)))
+	    (err = cn_lx_parse_inputs(n, d, gi, "guardian", in, n_in, diag)))
 		goto done;
-	if (!exists && (err = set_text(d, gi, "child", hex)))
+	if (!exists && (err = cn_lx_set_text(d, gi, "child", hex)))
 		goto done;
 	err = cn_node_commit(n, d, actor, 0, NULL, diag);
 done:
@@ -557,15 +550,15 @@ cn_err cn_ledger_event_add(cn_node *n, const char *actor, const char *kind,
 	uint8_t rec[CN_RECORD_BYTES];
 	char hex[33], date[16];
 	cn_draft *d = NULL;
-	child_state cs;
+	cn_lx_child cs;
 	size_t ei;
 	cn_err err;
 
 	if (!k || !k->event)
 		return CN_ERR_INVALID;
-	if ((err = need_child(n, child, true, &cs, diag)))
+	if ((err = cn_lx_need_child(n, child, true, &cs, diag)))
 		return err;
-	if (is_input(in, n_in, "child")) {
+	if (cn_lx_is_input(in, n_in, "child")) {
 		cn_diag_set(diag,
 			    "儿童由命令参数指定 / the child is given as the command's argument");
 		return CN_ERR_USAGE;
@@ -575,10 +568,10 @@ cn_err cn_ledger_event_add(cn_node *n, const char *actor, const char *kind,
 	if ((err = cn_draft_new(&d)))
 		return err;
 	if ((err = cn_draft_change(d, kind, rec, cs.village, true, &ei)) ||
-	    (err = set_text(d, ei, "child", hex)) ||
-	    (err = parse_inputs(n, d, ei, kind, in, n_in, diag)))
+	    (err = cn_lx_set_text(d, ei, "child", hex)) ||
+	    (err = cn_lx_parse_inputs(n, d, ei, kind, in, n_in, diag)))
 		goto done;
-	draft_text(d, ei, "date", date, sizeof(date));
+	cn_lx_draft_text(d, ei, "date", date, sizeof(date));
 	if (*date && strcmp(date, cs.birth) < 0) {
 		cn_diag_set(
 			diag,

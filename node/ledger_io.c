@@ -162,7 +162,8 @@ static cn_err json_events(cn_node *n, cn_json *j, const cn_kind_def *k, const ch
 	int rc;
 
 	snprintf(sql, sizeof(sql),
-		 "SELECT id, created_by, created_hlc, * FROM %s WHERE child = ? ORDER BY date, id",
+		 "SELECT id, created_by, created_hlc, * FROM %s WHERE child = ?"
+		 " ORDER BY created_hlc, id",
 		 k->name);
 	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
@@ -223,7 +224,7 @@ cn_err cn_ledger_io_export_json(cn_node *n, FILE *out, const char *status, cn_di
 			cn_json_null(&j);
 		}
 		for (size_t k = 0; k < nk && !err; k++)
-			if (kinds[k].event && cn_model_field(&kinds[k], "child", 5))
+			if (&kinds[k] != guard && cn_model_field(&kinds[k], "child", 5))
 				err = json_events(n, &j, &kinds[k], hex, diag);
 		cn_json_object_end(&j);
 	}

@@ -276,6 +276,201 @@ static const cn_field_def report_fields[] = {
 	TEXT("details", "情况说明", "what was found", "R5.2", REQ | ML | SEN, 1000),
 };
 
+/* R6.1-R6.3: the police's steps after a mandatory report, and the
+ * township's acknowledgement of their notice */
+static const cn_enum_value step_values[] = {
+	{"accept", "受理报告", "accept the report (R6.1)"},
+	{"dispatch", "出警", "go out to the child (R6.1)"},
+	{"order_parents_back", "责令父母返回", "order the parents back"},
+	{"appoint_entrusted", "落实委托监护人", "have an entrusted guardian appointed"},
+	{"admonish", "训诫父母", "admonish the parents"},
+	{"contact_parents", "联系父母返回或委托亲属", "contact the parents to return or entrust"},
+	{"temporary_care", "护送临时照料", "escort to temporary care"},
+	{"notify_parents", "通知父母", "notify the parents"},
+	{"rapid_search", "快速查找", "rapid search"},
+	{"stop_violence", "制止侵害", "stop the violence or harm"},
+	{"shelter", "庇护安置", "shelter"},
+	{"protect", "保护儿童", "protect the child"},
+	{"evidence", "调查取证", "gather evidence"},
+	{"medical_care", "医疗救治", "medical care"},
+	{"injury_assessment", "伤情鉴定", "injury assessment"},
+	{"notify_township", "通报乡镇政府", "notify the township government (R6.3)"},
+	{"township_received", "乡镇接报", "the township received the notice (R6.3)"},
+	{"close", "处置完毕", "response complete"},
+	{0}};
+
+static const cn_field_def response_fields[] = {
+	TYPED("report", CN_FT_RECORD, "强制报告编号", "mandatory report record", "R6", REQ),
+	TYPED("child", CN_FT_RECORD, "儿童档案编号", "child record", "R6", REQ),
+	ENUM("step", "处置环节", "step", "R6.1, R6.2, R6.3", REQ, step_values),
+	TYPED("at", CN_FT_TIME, "处置时间", "when (YYYY-MM-DD HH:MM)", "R6", REQ),
+	TEXT("by", "处置人", "who (officer and unit)", "R6", REQ, 64),
+	TEXT("place", "临时照料地点", "where the child was placed (temporary care, shelter)",
+	     "R6.2", SEN, 128),
+	TEXT("note", "处置情况", "what was done", "R6", ML | SEN, 1000),
+};
+
+/* R6, R10: the deadlines the county sets for each step, in hours */
+static const cn_enum_value deadline_values[] = {
+	{"accept", "受理报告", "accept a report"},
+	{"dispatch", "出警", "go out to the child"},
+	{"situation", "按情形处置", "the steps the situation requires (R6.2)"},
+	{"urgent_situation", "紧急处置（查找、制止侵害）",
+	 "rapid search, stopping violence (R6.2)"},
+	{"notify_township", "通报乡镇政府", "notify the township (R6.3)"},
+	{"township_received", "乡镇接报", "the township acknowledges (R6.3)"},
+	{"hotline", "热线转办", "a hotline call handled (R11.2)"},
+	{"hotline_urgent", "紧急热线转办", "a hotline call on an R5.2 situation"},
+	{"school_return", "劝返复学", "bring a child back to school (R9.2)"},
+	{"court_application", "申请撤销监护资格", "apply to the court (R8)"},
+	{0}};
+
+static const cn_field_def deadline_fields[] = {
+	ENUM("item", "时限事项", "what the deadline is for", "R6, R10", REQ, deadline_values),
+	INT("hours", "时限（小时）", "hours allowed", "R6, R10", REQ, 1, 24 * 366),
+	TEXT("basis", "依据", "the county's decision it follows", "R10", 0, 128),
+};
+
+/* R5.3: a unit that knew and did not report */
+static const cn_field_def unreported_fields[] = {
+	TYPED("child", CN_FT_RECORD, "儿童档案编号", "child record", "R5.3", REQ),
+	ENUM("unit_type", "单位类别", "kind of obliged unit", "R5.1", REQ, reporter_values),
+	TEXT("unit", "知情未报单位", "the unit that knew", "R5.3", REQ | SEN, 64),
+	TEXT("person", "责任人", "the person responsible", "R5.3, R10", SEN, 32),
+	DATE("known_date", "知情日期", "known since", "R5.3", REQ),
+	DATE("date", "登记日期", "recorded on", "R10", REQ),
+	TEXT("details", "情况说明", "what happened", "R5.3", REQ | ML | SEN, 1000),
+};
+
+/* R7.3 targeted services and R9.1 relief, each with its provider */
+static const cn_enum_value service_values[] = {
+	{"guardianship_guidance", "监护指导", "guardianship guidance"},
+	{"medical_treatment", "医疗救治", "medical treatment"},
+	{"counselling", "心理疏导", "psychological counselling"},
+	{"behaviour_correction", "行为矫治", "behaviour correction"},
+	{"legal_services", "法治教育与法律服务", "legal services"},
+	{"legal_aid", "法律援助", "legal aid"},
+	{"social_assistance", "社会救助", "social assistance (R9.1)"},
+	{"temporary_assistance", "临时救助", "temporary assistance (R9.1)"},
+	{"medical_assistance", "医疗救助", "medical assistance (R9.1)"},
+	{"family_education", "家庭教育指导", "family education (R4)"},
+	{"rehabilitation", "康复服务", "rehabilitation (R4)"},
+	{"other", "其他", "other"},
+	{0}};
+
+static const cn_enum_value provider_values[] = {
+	{"civil_affairs", "民政", "civil affairs"},
+	{"education", "教育", "education"},
+	{"police", "公安", "police"},
+	{"justice", "司法", "justice"},
+	{"hrss", "人社", "human resources and social security"},
+	{"health", "卫健", "health"},
+	{"poverty", "扶贫办", "poverty alleviation"},
+	{"youth_league", "共青团", "Youth League"},
+	{"women", "妇联", "Women's Federation"},
+	{"disabled", "残联", "Disabled Persons' Federation"},
+	{"township", "乡镇政府", "township government"},
+	{"village", "村（居）委会", "village committee"},
+	{"social_org", "社会组织", "social organisation"},
+	{0}};
+
+static const cn_enum_value service_status_values[] = {{"planned", "计划", "planned"},
+						      {"ongoing", "实施中", "under way"},
+						      {"done", "已完成", "done"},
+						      {"stopped", "已终止", "stopped"},
+						      {0}};
+
+static const cn_field_def service_fields[] = {
+	TYPED("child", CN_FT_RECORD, "儿童档案编号", "child record", "R7.3", REQ),
+	ENUM("service", "服务项目", "service", "R7.3, R9.1", REQ, service_values),
+	ENUM("provider_type", "提供方类别", "provider kind", "R4, R7.3", REQ, provider_values),
+	TEXT("provider", "服务提供方", "provider (unit or organisation)", "R4, R7.3", REQ, 64),
+	ENUM("service_status", "服务状态", "status", "R7.3", REQ, service_status_values),
+	DATE("start_date", "开始日期", "started on", "R7.3", 0),
+	DATE("follow_up", "跟进日期", "follow up on", "R7.3, R10", 0),
+	INT("amount", "救助金额（元）", "relief amount, yuan", "R9.1", 0, 0, 10000000),
+	TEXT("note", "服务情况", "notes", "R7.3", ML | SEN, 500),
+};
+
+/* R8: guardianship intervention */
+static const cn_enum_value incident_values[] = {{"violence", "家庭暴力", "violence"},
+						{"abuse", "虐待", "abuse"},
+						{"abandonment", "遗弃", "abandonment"},
+						{0}};
+
+static const cn_enum_value applicant_values[] = {
+	{"relative", "近亲属", "a relative"},
+	{"village_committee", "村（居）委会", "the village committee"},
+	{"township", "乡镇政府", "the township"},
+	{"civil_affairs", "县民政部门", "county civil affairs"},
+	{0}};
+
+static const cn_enum_value outcome_values[] = {
+	{"revoked", "撤销监护人资格", "guardianship revoked"},
+	{"rejected", "驳回申请", "application rejected"},
+	{"withdrawn", "撤回申请", "application withdrawn"},
+	{0}};
+
+static const cn_enum_value case_status_values[] = {
+	{"open", "处理中", "open"}, {"closed", "已结案", "closed"}, {0}};
+
+static const cn_field_def intervention_fields[] = {
+	TYPED("child", CN_FT_RECORD, "儿童档案编号", "child record", "R8", REQ),
+	ENUM("incident", "侵害类型", "what the guardian did", "R8", REQ | SEN, incident_values),
+	DATE("incident_date", "最近一次发生日期", "latest incident on", "R8", REQ),
+	INT("incidents", "发生次数", "incidents recorded", "R8", 0, 1, 1000),
+	TEXT("police_action", "公安处置情况", "police actions", "R8", ML | SEN, 500),
+	DATE("duties_refused_since", "拒不履行监护职责起始日期",
+	     "the guardian has refused the duties since", "R8", SEN),
+	BOOL("danger_no_reform", "置于危困且拒不改正", "left in danger and will not reform", "R8",
+	     SEN),
+	BOOL("serious_harm", "严重损害身心健康", "seriously harmed the child", "R8", SEN),
+	ENUM("applicant", "申请人", "who applies to the court", "R8", 0, applicant_values),
+	DATE("court_applied", "向法院申请日期", "applied to the court on", "R8", 0),
+	TEXT("court", "受理法院", "court", "R8", 0, 64),
+	ENUM("outcome", "法院裁判结果", "the court's decision", "R8", SEN, outcome_values),
+	DATE("outcome_date", "裁判日期", "decided on", "R8", 0),
+	ENUM("case_status", "案件状态", "case status", "R8", REQ, case_status_values),
+};
+
+/* R9.2: schooling changes */
+static const cn_enum_value school_event_values[] = {
+	{"enrolled", "入学", "enrolled"},   {"transferred", "转学", "changed school"},
+	{"dropout", "辍学", "dropped out"}, {"out_of_school", "失学", "out of school"},
+	{"truancy", "逃学", "truancy"},     {"returned", "复学", "back at school"},
+	{"graduated", "毕业", "finished"},  {0}};
+
+static const cn_field_def schooling_fields[] = {
+	TYPED("child", CN_FT_RECORD, "儿童档案编号", "child record", "R9.2", REQ),
+	ENUM("event", "学籍变动", "what happened", "R9.2", REQ, school_event_values),
+	DATE("date", "日期", "on", "R9.2", REQ),
+	TEXT("school", "学校", "school", "R9.2", REQ, 64),
+	DATE("guardian_notified", "通知家长或监护人日期", "parents or guardian notified on", "R9.2",
+	     0),
+	TEXT("note", "情况说明", "notes", "R9.2", ML | SEN, 500),
+};
+
+/* R11.2: the care hotline */
+static const cn_enum_value call_status_values[] = {
+	{"open", "待办", "to be handled"}, {"handled", "已办结", "handled"}, {0}};
+
+static const cn_field_def hotline_fields[] = {
+	TYPED("call_at", CN_FT_TIME, "来电时间", "call received at", "R11.2", REQ),
+	TEXT("caller", "来电人", "caller", "R11.2", REQ | SEN, 32),
+	TYPED("caller_phone", CN_FT_PHONE, "来电号码", "caller's phone", "R11.2", SEN),
+	TYPED("village_code", CN_FT_DIVISION, "所涉村（居）代码", "village concerned", "R11.2",
+	      REQ),
+	TYPED("child", CN_FT_RECORD, "儿童档案编号", "child record, when known", "R11.2", 0),
+	ENUM("situation", "涉及强制报告情形", "an R5.2 situation it describes (urgent)", "R5.2", 0,
+	     situation_values),
+	TEXT("content", "来电内容", "what the caller asked", "R11.2", REQ | ML | SEN, 1000),
+	TEXT("taken_by", "接听人", "taken by", "R11.2", REQ, 32),
+	ENUM("call_status", "办理状态", "status", "R11.2", REQ, call_status_values),
+	TEXT("handled_by", "办理人", "handled by", "R11.2, R10", 0, 32),
+	TYPED("handled_at", CN_FT_TIME, "办结时间", "handled at", "R11.2, R10", 0),
+	TEXT("handling", "办理情况", "what was done", "R11.2", ML | SEN, 1000),
+};
+
 static const cn_field_def cert_fields[] = {
 	TYPED("chain", CN_FT_CHAIN, "证书链", "certificate chain, leaf first", "R11.1", REQ),
 };
@@ -293,10 +488,24 @@ static const cn_kind_def kinds[] = {
 	{"contact", "亲情联系记录", "parents' contact", "R2.5", true, contact_fields,
 	 N(contact_fields)},
 	{"report", "强制报告", "mandatory report", "R5", true, report_fields, N(report_fields)},
+	{"response", "应急处置", "emergency response step", "R6", true, response_fields,
+	 N(response_fields)},
+	{"unreported", "知情不报", "a unit that knew and did not report", "R5.3", true,
+	 unreported_fields, N(unreported_fields)},
+	{"service", "帮扶服务", "assistance service", "R7.3, R9.1", false, service_fields,
+	 N(service_fields)},
+	{"intervention", "监护干预", "guardianship intervention case", "R8", false,
+	 intervention_fields, N(intervention_fields)},
+	{"schooling", "学籍变动", "schooling change", "R9.2", true, schooling_fields,
+	 N(schooling_fields)},
+	{"hotline", "热线来电", "care hotline call", "R11.2", false, hotline_fields,
+	 N(hotline_fields)},
 	/* shared reference data: every node receives them (scope.h) */
 	{"cert", "节点证书", "node certificate", "R11.1", false, cert_fields, N(cert_fields)},
 	{"revocation", "证书吊销", "certificate revocation", "R11.1", true, revocation_fields,
 	 N(revocation_fields)},
+	{"deadline", "处置时限", "deadline set by the county", "R6, R10", false, deadline_fields,
+	 N(deadline_fields)},
 };
 
 const cn_kind_def *cn_model_kinds(size_t *n)
@@ -453,6 +662,87 @@ static bool date_normalize(const char *in, char out[11])
 	if (!ymd_valid(y, m, d))
 		return false;
 	ymd_format(y, m, d, out);
+	return true;
+}
+
+/* ---- times of day (R6: deadlines in hours) ---- */
+
+bool cn_model_time_valid(const char *s, size_t len)
+{
+	if (len != 16 || !cn_model_date_valid(s, 10) || s[10] != ' ' || s[13] != ':')
+		return false;
+	for (size_t i = 11; i < 16; i++)
+		if (i != 13 && !isdigit((unsigned char)s[i]))
+			return false;
+	return (s[11] - '0') * 10 + (s[12] - '0') < 24 && (s[14] - '0') * 10 + (s[15] - '0') < 60;
+}
+
+void cn_model_time_now(uint64_t now_ms, char out[17])
+{
+	time_t t = (time_t)(now_ms / 1000) + 8 * 3600; /* China Standard Time */
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	ymd_format(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, out);
+	out[10] = ' ';
+	out[11] = (char)('0' + tm.tm_hour / 10);
+	out[12] = (char)('0' + tm.tm_hour % 10);
+	out[13] = ':';
+	out[14] = (char)('0' + tm.tm_min / 10);
+	out[15] = (char)('0' + tm.tm_min % 10);
+	out[16] = 0;
+}
+
+uint64_t cn_model_time_ms(const char *s)
+{
+	struct tm tm = {0};
+	size_t len = s ? strlen(s) : 0;
+	time_t t;
+
+	if (!(len == 10 && cn_model_date_valid(s, 10)) && !cn_model_time_valid(s, len))
+		return 0;
+	tm.tm_year = atoi(s) - 1900;
+	tm.tm_mon = (s[5] - '0') * 10 + (s[6] - '0') - 1;
+	tm.tm_mday = (s[8] - '0') * 10 + (s[9] - '0');
+	if (len == 16) {
+		tm.tm_hour = (s[11] - '0') * 10 + (s[12] - '0');
+		tm.tm_min = (s[14] - '0') * 10 + (s[15] - '0');
+	}
+	t = timegm(&tm) - 8 * 3600;
+	return t > 0 ? (uint64_t)t * 1000 : 0;
+}
+
+/* Accepts a date as date_normalize does, a space or T, and H:MM or HH:MM;
+ * "now" and "现在" are the time now. */
+static bool time_normalize(const char *in, uint64_t now_ms, char out[17])
+{
+	char date[64], day[11];
+	const char *sep = strpbrk(in, " T");
+	int h, m, n = 0;
+
+	if (!strcmp(in, "now") || !strcmp(in, "现在")) {
+		cn_model_time_now(now_ms, out);
+		return true;
+	}
+	if (!sep || (size_t)(sep - in) >= sizeof(date))
+		return false;
+	memcpy(date, in, (size_t)(sep - in));
+	date[sep - in] = 0;
+	if (!date_normalize(date, day))
+		return false;
+	sep += strspn(sep, " T");
+	if (sscanf(sep, "%2d:%2d%n", &h, &m, &n) != 2 || sep[n] || !isdigit((unsigned char)*sep) ||
+	    h < 0 || h > 23 || m < 0 || m > 59 || !isdigit((unsigned char)sep[n - 1]) ||
+	    !isdigit((unsigned char)sep[n - 2]))
+		return false;
+	memcpy(out, day, 10);
+	out[10] = ' ';
+	out[11] = (char)('0' + h / 10);
+	out[12] = (char)('0' + h % 10);
+	out[13] = ':';
+	out[14] = (char)('0' + m / 10);
+	out[15] = (char)('0' + m % 10);
+	out[16] = 0;
 	return true;
 }
 
@@ -682,6 +972,11 @@ cn_err cn_model_check_value(const cn_field_def *f, const cn_val *v, cn_diag *dia
 		case CN_FT_DATE:
 			if (!cn_model_date_valid(v->s, v->len))
 				why = "应为有效日期 YYYY-MM-DD / must be a real date YYYY-MM-DD";
+			break;
+		case CN_FT_TIME:
+			if (!cn_model_time_valid(v->s, v->len))
+				why = "应为有效时间 YYYY-MM-DD HH:MM / must be a real time "
+				      "YYYY-MM-DD HH:MM";
 			break;
 		case CN_FT_IDNUM:
 			memcpy(tmp, v->s, v->len);
@@ -942,6 +1237,26 @@ cn_err cn_model_parse(const cn_model_ctx *ctx, const cn_field_def *f, const char
 			return CN_ERR_INVALID;
 		}
 		break;
+	case CN_FT_TIME: {
+		char now[17];
+		if (!time_normalize(b, ctx->now_ms, b)) {
+			cn_diag_set(diag,
+				    "字段“%s”(%s)：“%.*s”不是有效时间（格式 2024-03-01 14:30，或 "
+				    "now）/ not a real time (use 2024-03-01 14:30, or now)",
+				    f->zh, f->name, (int)len, s);
+			return CN_ERR_INVALID;
+		}
+		out->val.len = 16;
+		/* five minutes of grace for a clock a little behind */
+		cn_model_time_now(ctx->now_ms + 5 * 60 * 1000, now);
+		if (strcmp(b, now) > 0) {
+			cn_diag_set(diag,
+				    "字段“%s”(%s)：时间 %s 晚于现在 / time %s is in the future",
+				    f->zh, f->name, b, b);
+			return CN_ERR_INVALID;
+		}
+		break;
+	}
 	case CN_FT_IDNUM: {
 		cn_diag why = {{0}};
 		if (b[len - 1] == 'x')

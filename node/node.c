@@ -924,6 +924,10 @@ cn_err cn_node_commit(cn_node *n, const cn_draft *d, const char *actor, uint64_t
 			err = CN_ERR_DENIED;
 			goto fail;
 		}
+		if (n->has_rights &&
+		    (err = cn_scope_check_fields(&n->rights, dc->kind->name, strlen(dc->kind->name),
+						 dc->fields, dc->n, diag)))
+			goto fail;
 		/* a move takes the record from moved_from: this node must hold
 		 * that place too, as every receiver checks (scope.c) */
 		for (size_t f = 0; f < dc->n; f++) {

@@ -15,6 +15,7 @@
 #include "carenode/model.h"
 
 #define SQL_MAX 4096
+#define MAX_KINDS 24 /* at least the model's kinds (model.c) */
 
 struct cn_proj {
 	sqlite3 *db;
@@ -26,11 +27,11 @@ struct cn_proj {
 	sqlite3_stmt *sel_heads;
 	sqlite3_stmt *del_conflicts;
 	sqlite3_stmt *ins_conflict;
-	sqlite3_stmt *ins_row[12]; /* one per kind, model order */
+	sqlite3_stmt *ins_row[MAX_KINDS]; /* one per kind, model order */
 	sqlite3_stmt *sel_loc;     /* a child's village code */
-	sqlite3_stmt *upd_div[12]; /* kinds with a child field: move their rows with it */
-	sqlite3_stmt *sel_dep[12]; /* ... and list them */
-	sqlite3_stmt *sel_ev[12];  /* event kinds: changes made away from the child */
+	sqlite3_stmt *upd_div[MAX_KINDS]; /* kinds with a child field: move their rows with it */
+	sqlite3_stmt *sel_dep[MAX_KINDS]; /* ... and list them */
+	sqlite3_stmt *sel_ev[MAX_KINDS];  /* event kinds: changes made away from the child */
 };
 
 /* One change of the record being projected, decoded. */

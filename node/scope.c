@@ -13,8 +13,10 @@
 #include "carenode/model.h"
 
 /* The ledger kinds of the model, by name. */
-static const char *const ledger_kinds[] = {"child", "guardian", "assessment",
-					   "visit", "contact",  "report"};
+static const char *const ledger_kinds[] = {"child",        "guardian",  "assessment", "visit",
+					   "contact",      "report",    "response",   "unreported",
+					   "intervention", "schooling", "service",    "hotline"};
+#define N_LEDGER (sizeof(ledger_kinds) / sizeof(ledger_kinds[0]))
 
 static unsigned kind_bit(const char *name, size_t len)
 {
@@ -36,35 +38,95 @@ static unsigned kinds_mask(const char *const *names, size_t n)
 
 void cn_scope_rights(const cn_cert *leaf, cn_rights *out)
 {
-	/* R5.3, R6: the police receive mandatory reports */
-	static const char *const police[] = {"child", "guardian", "report"};
-	static const char *const child_only[] = {"child"};
-	unsigned ledger = kinds_mask(ledger_kinds, 6);
+	/* R5.3, R6, R8: the police receive mandatory reports, record their
+	 * response and the interventions they act in */
+	static const char *const police_read[] = {"child",    "guardian",     "report",
+						  "response", "intervention", "service"};
+	static const char *const police_write[] = {"response", "intervention"};
+	/* R9.2: education records schooling changes */
+	static const char *const education[] = {"child", "schooling", "service"};
+	/* R4, R7.3: the other departments deliver services */
+	static const char *const department[] = {"child", "service"};
+	unsigned ledger = kinds_mask(ledger_kinds, N_LEDGER);
 	unsigned reference = kind_bit(CN_KIND_CERT, 4) | kind_bit(CN_KIND_REVOCATION, 10);
+	unsigned deadline = kind_bit(CN_KIND_DEADLINE, 8);
 
 	memset(out, 0, sizeof(*out));
 	snprintf(out->prefix, sizeof(out->prefix), "%s", leaf->scope);
+	out->role = leaf->role;
 	switch (leaf->role) {
 	case CN_ROLE_VILLAGE:
 	case CN_ROLE_TOWNSHIP:
-	case CN_ROLE_COUNTY:
-	case CN_ROLE_CIVIL_AFFAIRS:
 		out->read = ledger;
 		out->write = ledger;
 		break;
-	case CN_ROLE_POLICE: out->read = kinds_mask(police, 3); break;
+	case CN_ROLE_COUNTY:
+	case CN_ROLE_CIVIL_AFFAIRS:
+		out->read = ledger;
+		out->write = ledger | deadline;
+		break;
+	case CN_ROLE_POLICE:
+		out->read = kinds_mask(police_read, 6);
+		out->write = kinds_mask(police_write, 2);
+		break;
+	case CN_ROLE_EDUCATION:
+		out->read = kinds_mask(education, 3);
+		out->write = kinds_mask(education + 1, 2);
+		break;
 	case CN_ROLE_ROOT: break;
-	default: /* education and the other departments */ out->read = kinds_mask(child_only, 1);
+	default: /* the other departments */
+		out->read = kinds_mask(department, 2);
+		out->write = kinds_mask(department + 1, 1);
 	}
 	/* every node receives and may carry the shared reference data */
-	out->read |= reference;
+	out->read |= reference | deadline;
 	out->write |= reference;
 }
 
+cn_err cn_scope_check_fields(const cn_rights *r, const char *kind, size_t kind_len,
+			     const cn_field *fields, size_t n_fields, cn_diag *diag)
+{
+	bool police = r->role == CN_ROLE_POLICE;
+	bool township = r->role == CN_ROLE_TOWNSHIP || r->role == CN_ROLE_COUNTY ||
+			r->role == CN_ROLE_CIVIL_AFFAIRS;
+
+	if (kind_len != 8 || memcmp(kind, "response", 8) != 0)
+		return CN_OK;
+	for (size_t i = 0; i < n_fields; i++) {
+		const cn_field *f = &fields[i];
+		bool ack;
+		if (f->name_len != 4 || memcmp(f->name, "step", 4) != 0 ||
+		    f->val.type != CN_VAL_STR)
+			continue;
+		ack = f->val.len == 17 && !memcmp(f->val.s, "township_received", 17);
+		if (ack ? !township : !police) {
+			cn_diag_set(diag,
+				    "%s（%s）无权记录处置环节 %.*s：%s / a %s node may not record "
+				    "the step %.*s: %s",
+				    cn_role_zh(r->role), cn_role_name(r->role), (int)f->val.len,
+				    f->val.s,
+				    ack ? "乡镇接报由乡镇、县或民政记录" : "处置环节由公安记录",
+				    cn_role_name(r->role), (int)f->val.len, f->val.s,
+				    ack ? "the township, the county or civil affairs acknowledges"
+					: "the police record the response (R6)");
+			return CN_ERR_DENIED;
+		}
+	}
+	return CN_OK;
+}
+
+/* Shared data every node receives, wherever it is placed. */
 static bool is_reference(const char *kind, size_t len)
 {
 	return (len == 4 && !memcmp(kind, CN_KIND_CERT, 4)) ||
-	       (len == 10 && !memcmp(kind, CN_KIND_REVOCATION, 10));
+	       (len == 10 && !memcmp(kind, CN_KIND_REVOCATION, 10)) ||
+	       (len == 8 && !memcmp(kind, CN_KIND_DEADLINE, 8));
+}
+
+/* Reference data whose own signatures authorize it (check_reference). */
+static bool is_signed_reference(const char *kind, size_t len)
+{
+	return is_reference(kind, len) && !(len == 8 && !memcmp(kind, CN_KIND_DEADLINE, 8));
 }
 
 bool cn_scope_may_read(const cn_rights *r, const char *kind, size_t len, const char *division)
@@ -336,7 +398,10 @@ cn_err cn_scope_authorize(cn_store *s, const uint8_t root[CN_KEY_BYTES], cn_scop
 				return CN_ERR_DENIED;
 			}
 		}
-		if (is_reference(c->kind, c->kind_len) &&
+		if ((err = cn_scope_check_fields(&rights, c->kind, c->kind_len, c->fields,
+						 c->n_fields, diag)))
+			return err;
+		if (is_signed_reference(c->kind, c->kind_len) &&
 		    (err = check_reference(&l, root, c, diag)))
 			return err;
 	}
@@ -352,7 +417,14 @@ bool cn_scope_may_read_change(cn_store *s, const cn_rights *r, const cn_change *
 		"SELECT division FROM visit WHERE id = ?",
 		"SELECT division FROM contact WHERE id = ?",
 		"SELECT division FROM report WHERE id = ?",
+		"SELECT division FROM response WHERE id = ?",
+		"SELECT division FROM unreported WHERE id = ?",
+		"SELECT division FROM intervention WHERE id = ?",
+		"SELECT division FROM schooling WHERE id = ?",
+		"SELECT division FROM service WHERE id = ?",
+		"SELECT division FROM hotline WHERE id = ?",
 	};
+	_Static_assert(sizeof(sql) / sizeof(sql[0]) == N_LEDGER, "one query per ledger kind");
 	char where[CN_DIVISION_LEN + 1];
 	const cn_field *mf;
 

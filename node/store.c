@@ -200,8 +200,10 @@ static cn_err migrate(cn_store *s, int from, cn_diag *diag)
 		goto fail;
 	if (from <= 4 && (err = exec(s, ACCOUNTS_SCHEMA, "upgrading the database", diag)))
 		goto fail;
-	/* version 6 (issue #5): the mandatory report's table, made above with
-	 * every kind's (cn_proj_create_schema) */
+	/* version 6 (issue #5): the mandatory report's table; version 7: the
+	 * workflows' (response, unreported, service, intervention, schooling,
+	 * hotline, deadline), all made above with every kind's
+	 * (cn_proj_create_schema) */
 	snprintf(ver, sizeof(ver), "%d", CN_STORE_SCHEMA_VERSION);
 	if ((err = cn_store_meta_set(s, "schema_version", ver, diag)) ||
 	    (err = exec(s, "COMMIT", "upgrading the database", diag)))

@@ -197,6 +197,12 @@ static const char *const family_sql[] = {
 	"SELECT c.op FROM visit v JOIN changes c ON c.record = v.id WHERE v.child = ?2",
 	"SELECT c.op FROM contact t JOIN changes c ON c.record = t.id WHERE t.child = ?2",
 	"SELECT c.op FROM report r JOIN changes c ON c.record = r.id WHERE r.child = ?2",
+	"SELECT c.op FROM response r JOIN changes c ON c.record = r.id WHERE r.child = ?2",
+	"SELECT c.op FROM unreported r JOIN changes c ON c.record = r.id WHERE r.child = ?2",
+	"SELECT c.op FROM intervention r JOIN changes c ON c.record = r.id WHERE r.child = ?2",
+	"SELECT c.op FROM schooling r JOIN changes c ON c.record = r.id WHERE r.child = ?2",
+	"SELECT c.op FROM service r JOIN changes c ON c.record = r.id WHERE r.child = ?2",
+	"SELECT c.op FROM hotline r JOIN changes c ON c.record = r.id WHERE r.child = ?2",
 };
 
 /* Distinct op hashes. */

@@ -949,14 +949,74 @@ static void test_model_check_change_clearing_required(void **state)
 	assert_contains(diag.text, "出生日期");
 }
 
+/* R6: steps are timed to the minute, China time */
+static void test_model_time_values(void **state)
+{
+	struct fixture *fx = *state;
+	const cn_field_def *at = field("response", "at");
+	char now[17];
+	cn_diag diag = {{0}};
+	cn_val v = {.type = CN_VAL_STR};
+
+	(void)state;
+	assert_true(cn_model_time_valid("2024-03-01 14:30", 16));
+	assert_false(cn_model_time_valid("2024-03-01 24:00", 16));
+	assert_false(cn_model_time_valid("2024-02-30 10:00", 16));
+	assert_false(cn_model_time_valid("2024-03-01T14:30", 16));
+	/* 2024-03-01 00:00 in Beijing is 2024-02-29 16:00 UTC */
+	assert_int_equal(cn_model_time_ms("2024-03-01 00:00"), UINT64_C(1709222400000));
+	assert_int_equal(cn_model_time_ms("2024-03-01"), UINT64_C(1709222400000));
+	assert_int_equal(cn_model_time_ms("2024-03-01 01:30") - cn_model_time_ms("2024-03-01"),
+			 UINT64_C(5400000));
+	assert_int_equal(cn_model_time_ms("yesterday"), 0);
+	cn_model_time_now(UINT64_C(1709222400000) + 90 * 60000, now);
+	assert_string_equal(now, "2024-03-01 01:30");
+	/* typed forms normalize */
+	assert_int_equal(cn_model_parse(&fx->ctx, at, "2023/3/1 9:05", fx->val, &diag), CN_OK);
+	assert_string_equal(fx->val->val.s, "2023-03-01 09:05");
+	assert_int_equal(cn_model_parse(&fx->ctx, at, "2023-03-01T21:15", fx->val, &diag), CN_OK);
+	assert_string_equal(fx->val->val.s, "2023-03-01 21:15");
+	assert_int_equal(cn_model_parse(&fx->ctx, at, "now", fx->val, &diag), CN_OK);
+	cn_model_time_now(NOW_MS, now);
+	assert_string_equal(fx->val->val.s, now);
+	/* refused, naming the field */
+	assert_int_equal(cn_model_parse(&fx->ctx, at, "2023-03-01 25:00", fx->val, &diag),
+			 CN_ERR_INVALID);
+	assert_contains(diag.text, "处置时间");
+	cn_diag_clear(&diag);
+	assert_int_equal(cn_model_parse(&fx->ctx, at, "2023-03-01 9:5", fx->val, &diag),
+			 CN_ERR_INVALID);
+	cn_diag_clear(&diag);
+	assert_int_equal(cn_model_parse(&fx->ctx, at, "2999-03-01 09:05", fx->val, &diag),
+			 CN_ERR_INVALID);
+	assert_contains(diag.text, "future");
+	/* in an op: only the canonical form */
+	v.s = "2023-03-01 9:05";
+	v.len = (uint32_t)strlen(v.s);
+	cn_diag_clear(&diag);
+	assert_int_equal(cn_model_check_value(at, &v, &diag), CN_ERR_INVALID);
+	v.s = "2023-03-01 09:05";
+	v.len = 16;
+	assert_int_equal(cn_model_check_value(at, &v, &diag), CN_OK);
+}
+
 static void test_model_kinds_table(void **state)
 {
 	size_t n;
 	const cn_kind_def *k = cn_model_kinds(&n);
 
 	(void)state;
-	assert_int_equal(n, 8);
+	assert_int_equal(n, 15);
 	assert_string_equal(k[0].name, "child");
+	/* issue #5's workflows: events and mutable records */
+	assert_true(cn_model_kind("response", 8)->event);
+	assert_true(cn_model_kind("schooling", 9)->event);
+	assert_true(cn_model_kind("unreported", 10)->event);
+	assert_false(cn_model_kind("service", 7)->event);
+	assert_false(cn_model_kind("intervention", 12)->event);
+	assert_false(cn_model_kind("hotline", 7)->event);
+	assert_false(cn_model_kind("deadline", 8)->event);
+	assert_int_equal(field("response", "at")->type, CN_FT_TIME);
 	/* R5: a mandatory report is an event (append-only) about a child */
 	assert_true(cn_model_kind("report", 6)->event);
 	assert_non_null(cn_model_field(cn_model_kind("report", 6), "situation", 9));
@@ -1016,6 +1076,7 @@ int main(void)
 		T(test_model_check_change_missing_required),
 		T(test_model_check_change_clearing_required),
 		T(test_model_kinds_table),
+		T(test_model_time_values),
 #undef T
 	};
 

@@ -1207,10 +1207,19 @@ static void migrates_from(void **state, int version)
 		sqlite3_exec(db,
 			     "INSERT INTO ops SELECT * FROM src.ops WHERE origin IS NOT NULL;"
 			     "DETACH src;"
-			     "DROP TABLE report;"
-			     "UPDATE meta SET value = '5' WHERE key = 'schema_version';",
+			     "DROP TABLE response; DROP TABLE unreported; DROP TABLE service;"
+			     "DROP TABLE intervention; DROP TABLE schooling; DROP TABLE hotline;"
+			     "DROP TABLE deadline;"
+			     "UPDATE meta SET value = '6' WHERE key = 'schema_version';",
 			     NULL, NULL, NULL),
 		SQLITE_OK);
+	if (version <= 5)
+		assert_int_equal(
+			sqlite3_exec(db,
+				     "DROP TABLE report;"
+				     "UPDATE meta SET value = '5' WHERE key = 'schema_version';",
+				     NULL, NULL, NULL),
+			SQLITE_OK);
 	if (version <= 4)
 		assert_int_equal(sqlite3_exec(db,
 					      "DROP TABLE accounts; DROP TABLE login_log;"
@@ -1288,6 +1297,11 @@ static void test_store_migrates_schema_4(void **state)
 static void test_store_migrates_schema_5(void **state)
 {
 	migrates_from(state, 5);
+}
+
+static void test_store_migrates_schema_6(void **state)
+{
+	migrates_from(state, 6);
 }
 
 static void test_store_verify_good_store(void **state)
@@ -2762,6 +2776,7 @@ int main(void)
 		T(test_store_migrates_schema_3),
 		T(test_store_migrates_schema_4),
 		T(test_store_migrates_schema_5),
+		T(test_store_migrates_schema_6),
 		T(test_store_verify_detects_clock_going_back),
 		T(test_store_quarantine_is_bounded),
 		T(test_store_convergence_property),

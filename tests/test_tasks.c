@@ -91,7 +91,7 @@ static void test_tasks_no_guardian(void **state)
 	s = tasks_of(f, young);
 	assert_int_equal(s.count[CN_TASK_NO_GUARDIAN], 1);
 	assert_string_equal(s.last[CN_TASK_NO_GUARDIAN].req, "R2.1");
-	assert_false(s.last[CN_TASK_NO_GUARDIAN].for_township);
+	assert_false((s.last[CN_TASK_NO_GUARDIAN].owner == CN_OWNER_TOWNSHIP));
 	assert_int_equal(tasks_of(f, turning).count[CN_TASK_NO_GUARDIAN], 1);
 	f->now += 3 * DAY_MS; /* a gap no one closed: overdue since filing */
 	assert_int_equal(tasks_of(f, young).last[CN_TASK_NO_GUARDIAN].overdue_days, 3);
@@ -112,7 +112,7 @@ static void test_tasks_lives_alone(void **state)
 	file_child(f, "20150314", 126, "true", rec);
 	s = tasks_of(f, rec);
 	assert_int_equal(s.count[CN_TASK_LIVES_ALONE], 1);
-	assert_true(s.last[CN_TASK_LIVES_ALONE].for_township);
+	assert_true((s.last[CN_TASK_LIVES_ALONE].owner == CN_OWNER_TOWNSHIP));
 	assert_string_equal(s.last[CN_TASK_LIVES_ALONE].due, "2026-06-15");
 	assert_int_equal(cn_ledger_child_remove(f->n, "tester", rec, "parents_returned", "mother",
 						"", NULL, &d),
@@ -184,7 +184,7 @@ static void test_tasks_entrusted_and_designated(void **state)
 	guardian(f, b, des, 2);
 	s = tasks_of(f, b);
 	assert_int_equal(s.count[CN_TASK_DESIGNATION], 1);
-	assert_true(s.last[CN_TASK_DESIGNATION].for_township);
+	assert_true((s.last[CN_TASK_DESIGNATION].owner == CN_OWNER_TOWNSHIP));
 	assert_string_equal(s.last[CN_TASK_DESIGNATION].missing, "监护报酬");
 	guardian(f, b, paid, 3);
 	assert_int_equal(tasks_of(f, b).count[CN_TASK_DESIGNATION], 0);

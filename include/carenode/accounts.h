@@ -50,5 +50,8 @@ CN_NODISCARD cn_err cn_account_any(cn_node *n, bool *any, cn_diag *diag);
  * role (OUT, may be NULL) gets the login's role. */
 CN_NODISCARD cn_err cn_account_login(cn_node *n, const char *login, const char *password,
 				     size_t len, char role[32], cn_diag *diag);
+/* A login's role and unit (for its own task list, R10). */
+CN_NODISCARD cn_err cn_account_get(cn_node *n, const char *login, char role[32], char unit[16],
+				   cn_diag *diag);
 
 #endif

@@ -100,6 +100,14 @@ cn_err cn_cli_passphrase(cn_cli *c);
 cn_err cn_cli_encrypt(cn_cli *c);
 cn_err cn_cli_tasks(cn_cli *c);
 cn_err cn_cli_user(cn_cli *c, const char *sub);
+/* issue #5's workflows (cli_workflow.c) */
+cn_err cn_cli_respond(cn_cli *c);
+cn_err cn_cli_reports(cn_cli *c);
+cn_err cn_cli_deadline(cn_cli *c, const char *sub);
+cn_err cn_cli_service(cn_cli *c, const char *sub);
+cn_err cn_cli_intervention(cn_cli *c, const char *sub);
+cn_err cn_cli_hotline(cn_cli *c, const char *sub);
+cn_err cn_cli_meeting(cn_cli *c);
 /* A secret (passphrase, password): the first line of the file path, or
  * asked at the terminal without echo (no_tty: the message when there is
  * none). At most cap - 1 bytes. */

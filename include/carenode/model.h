@@ -30,6 +30,7 @@ typedef enum cn_field_type {
 	CN_FT_RECORD,   /* 32 hex digits naming another record (a child) */
 	CN_FT_CHAIN,    /* hex of a certificate chain file (cert.h) */
 	CN_FT_REVOKE,   /* hex of a signed revocation (cert.h) */
+	CN_FT_TIME,     /* YYYY-MM-DD HH:MM, China Standard Time (R6 deadlines) */
 } cn_field_type;
 
 enum {
@@ -121,6 +122,14 @@ bool cn_model_date_valid(const char *s, size_t len);
 void cn_model_date_today(uint64_t now_ms, char out[11]);
 /* Whole years between birth "YYYY-MM-DD" and date "YYYY-MM-DD". */
 int cn_model_age_on(const char *birth, const char *date);
+
+/* "YYYY-MM-DD HH:MM" is a real date and time of day. */
+bool cn_model_time_valid(const char *s, size_t len);
+/* "YYYY-MM-DD HH:MM" in China Standard Time for now_ms. */
+void cn_model_time_now(uint64_t now_ms, char out[17]);
+/* Unix ms of "YYYY-MM-DD HH:MM" China time (or of midnight of a
+ * "YYYY-MM-DD"); 0 if it is neither. */
+uint64_t cn_model_time_ms(const char *s);
 
 /* The assistance mode (R7.3) derived from an assessment result code. */
 const char *cn_model_assistance_mode(const char *result);

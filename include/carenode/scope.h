@@ -20,6 +20,9 @@
  * node may carry (their own signatures authorize them). */
 #define CN_KIND_CERT "cert"
 #define CN_KIND_REVOCATION "revocation"
+/* The county's deadlines (R6, R10): every node reads them to compute the
+ * same overdue tasks; only the county and its civil affairs write them. */
+#define CN_KIND_DEADLINE "deadline"
 /* Reference data is placed at the county's own code. */
 #define CN_REFERENCE_DIVISION "370522000000"
 
@@ -27,6 +30,7 @@ typedef struct cn_rights {
 	char prefix[CN_DIVISION_LEN + 1]; /* jurisdiction: code prefix */
 	unsigned read;                    /* bit i: model kind i (cn_model_kinds order) */
 	unsigned write;
+	cn_role role; /* the certificate's role, for rights finer than a kind */
 } cn_rights;
 
 /* The rights a certificate's role grants at its scope. */
@@ -34,6 +38,13 @@ void cn_scope_rights(const cn_cert *leaf, cn_rights *out);
 bool cn_scope_may_read(const cn_rights *r, const char *kind, size_t kind_len, const char *division);
 bool cn_scope_may_write(const cn_rights *r, const char *kind, size_t kind_len,
 			const char *division);
+/* Rights finer than a kind, judged on a change's fields (the same check at
+ * the author's commit and at every receiver): R6 steps of a response are
+ * the police's, except the township's acknowledgement of their notice
+ * (township_received, R6.3), which a township, the county or civil affairs
+ * records. CN_OK or CN_ERR_DENIED with the reason. */
+CN_NODISCARD cn_err cn_scope_check_fields(const cn_rights *r, const char *kind, size_t kind_len,
+					  const cn_field *fields, size_t n_fields, cn_diag *diag);
 /* May a node with rights r be sent change c? Judged where c's record is now
  * in this store (a record that moved is read where it went, with all its
  * history), and a move is also sent to the place it left (moved_from). */

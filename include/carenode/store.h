@@ -38,7 +38,7 @@
 #include "carenode/op.h"
 #include "carenode/project.h"
 
-#define CN_STORE_SCHEMA_VERSION 6
+#define CN_STORE_SCHEMA_VERSION 7
 
 typedef struct cn_store cn_store;
 
