@@ -138,7 +138,7 @@ static const command commands[] = {
 	 "every attempt is logged; the role limits what may be written."},
 	{"tasks",
 	 "tasks [--village 代码] [--overdue] [--summary] [--owner "
-	 "village|township|county|police|school] [--mine]",
+	 "village|township|county|police|school] [--mine] [--as-of 时间]",
 	 "待办事项（由记录计算，R10）：无监护人或单独居住的未满16周岁儿童（R2."
 	 "1）、祖辈兄姐监护未评估"
 	 "（R2.2）、委托监护手续不全（R2.3）、指定监护未完成（R2.4）、半年评估到期与逾期（R7."

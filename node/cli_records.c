@@ -9,6 +9,7 @@
 
 #include "carenode/accounts.h"
 #include "carenode/json.h"
+#include "carenode/model.h"
 #include "carenode/tasks.h"
 #include "carenode/ledger.h"
 #include "carenode/ledger_io.h"
@@ -643,11 +644,17 @@ static cn_err print_task(void *ctx, const cn_task *t)
 		cn_json_object_end(&o->j);
 		return CN_OK;
 	}
-	if (t->overdue && t->escalated != CN_OWNER_NONE)
-		snprintf(late, sizeof(late), "【逾期%d小时·已提级至%s】", t->overdue_hours,
-			 cn_task_owner_zh(t->escalated));
-	else if (t->overdue)
-		snprintf(late, sizeof(late), "【逾期%d小时】", t->overdue_hours);
+	if (t->overdue) {
+		/* deadlines in hours say hours; the others days */
+		bool hours = strlen(t->due) > 10;
+		int size =
+			snprintf(late, sizeof(late), "【逾期%d%s",
+				 hours ? t->overdue_hours : t->overdue_days, hours ? "小时" : "天");
+		if (t->escalated != CN_OWNER_NONE && size > 0 && (size_t)size < sizeof(late))
+			snprintf(late + size, sizeof(late) - (size_t)size, "·已提级至%s",
+				 cn_task_owner_zh(t->escalated));
+		strncat(late, "】", sizeof(late) - strlen(late) - 1);
+	}
 	fprintf(o->c->out, "%-6s %-8.8s %-8s %-18s %-4s %s %s%s%s%s%s%.8s\n", t->req, hex,
 		t->child_name, v ? v->name : t->village, cn_task_owner_zh(t->owner), t->due, late,
 		t->zh, t->missing[0] ? "：" : "", t->missing, rec[0] ? " 记录 " : "", rec);
@@ -692,7 +699,8 @@ cn_err cn_cli_tasks(cn_cli *c)
 	cn_node *n = NULL;
 	cn_err err;
 
-	const char *owner = cn_cli_opt(c, "owner");
+	const char *owner = cn_cli_opt(c, "owner"), *as_of = cn_cli_opt(c, "as-of");
+	uint64_t at_ms = 0;
 
 	o.overdue_only = cn_cli_opt(c, "overdue") != NULL;
 	o.summary = cn_cli_opt(c, "summary") != NULL;
@@ -708,6 +716,14 @@ cn_err cn_cli_tasks(cn_cli *c)
 			"用法：tasks [--village 代码] [--overdue] [--summary] [--owner "
 			"village|township|county|police|school] [--mine] / usage: "
 			"tasks [--village CODE] [--overdue] [--summary] [--owner WHO] [--mine]");
+		return CN_ERR_USAGE;
+	}
+	/* --as-of: the list as it will stand then (what falls overdue by
+	 * tomorrow morning), or stood */
+	if (as_of && !(at_ms = cn_model_time_ms(as_of))) {
+		cn_diag_set(&c->diag, "--as-of 应为 YYYY-MM-DD 或 \"YYYY-MM-DD "
+				      "HH:MM\"（北京时间）/ --as-of takes "
+				      "YYYY-MM-DD or \"YYYY-MM-DD HH:MM\" (China time)");
 		return CN_ERR_USAGE;
 	}
 	if ((err = cn_cli_no_leftovers(c)))
@@ -748,7 +764,8 @@ cn_err cn_cli_tasks(cn_cli *c)
 		fprintf(c->out,
 			"依据   儿童     姓名     村（居）           责任 期限       事项\n");
 	}
-	err = cn_tasks_each(n, village ? village : "", cn_node_now_ms(n), print_task, &o, &c->diag);
+	err = cn_tasks_each(n, village ? village : "", at_ms ? at_ms : cn_node_now_ms(n),
+			    print_task, &o, &c->diag);
 	if (!err && o.summary)
 		print_summary(&o);
 	if (c->json) {
