@@ -647,9 +647,11 @@ static cn_err print_task(void *ctx, const cn_task *t)
 	if (t->overdue) {
 		/* deadlines in hours say hours; the others days */
 		bool hours = strlen(t->due) > 10;
-		int size =
-			snprintf(late, sizeof(late), "【逾期%d%s",
-				 hours ? t->overdue_hours : t->overdue_days, hours ? "小时" : "天");
+		int size = hours && t->overdue_hours == 0
+				   ? snprintf(late, sizeof(late), "【逾期不足1小时")
+				   : snprintf(late, sizeof(late), "【逾期%d%s",
+					      hours ? t->overdue_hours : t->overdue_days,
+					      hours ? "小时" : "天");
 		if (t->escalated != CN_OWNER_NONE && size > 0 && (size_t)size < sizeof(late))
 			snprintf(late + size, sizeof(late) - (size_t)size, "·已提级至%s",
 				 cn_task_owner_zh(t->escalated));

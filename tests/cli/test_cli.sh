@@ -278,6 +278,80 @@ expect 6 "adding a user needs a login too" -- "$cn" --dir "$u" user add --login 
 	--role liaison --new-password-file "$work/pw1" </dev/null
 expect 0 "reading needs no login" -- "$cn" --dir "$u" child list
 
+# ---- the workflows of issue #5 from the command line (R5.3, R6, R7.3, R8, R9.2, R10, R11.2) ----
+L=(--dir "$u" --user zhangli --password-file "$work/pw1")
+S=(--dir "$u" --user school1 --password-file "$work/pw2")
+expect 0 "reports lists the report (R5)" -- "$cn" --dir "$u" --json reports
+REP=$(printf '%s' "$out" | json 'd[0]["report"]')
+[ "$(printf '%s' "$out" | json 'd[0]["situation"]')" = domestic_violence ] && ok || bad "report listed: $out"
+expect 6 "a liaison may not record the police's response (R6)" -- "$cn" "${L[@]}" respond "$REP" \
+	--step accept --by 联络员
+contains "$err" "may not write" "the refusal names the role"
+expect 0 "the unaccepted report is a police task (R6.1)" -- "$cn" --dir "$u" --json tasks --owner police
+[ "$(printf '%s' "$out" | json 'sum(1 for t in d if t["requirement"] == "R6.1")')" = 2 ] && ok ||
+	bad "accept and dispatch tasks: $out"
+later=$(TZ=Asia/Shanghai date -d '+3 hours' '+%Y-%m-%d %H:%M')
+expect 0 "three hours on, the acceptance is overdue and raised to the county (R10)" -- \
+	"$cn" --dir "$u" --json tasks --owner county --as-of "$later"
+printf '%s' "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); t=[t for t in d if t["requirement"]=="R6.1" and t["responsible"]=="police"]; assert t and all(x["overdue"] and x["escalated_to"]=="county" for x in t) and t[0]["task_en"]=="accept the report" and t[0]["overdue_hours"]>=1, d' &&
+	ok || bad "escalated acceptance: $out"
+expect 2 "--as-of must be a time" -- "$cn" --dir "$u" tasks --as-of tomorrow
+expect 0 "a school records a dropout (R9.2)" -- "$cn" "${S[@]}" schooling "$ID1" --event dropout \
+	--date 2026-06-15 --school 洼张小学
+expect 0 "tasks after the dropout" -- "$cn" --dir "$u" --json tasks
+[ "$(printf '%s' "$out" | json 'sorted(t["responsible"] for t in d if t["requirement"] == "R9.2")')" = "['school', 'township']" ] &&
+	ok || bad "return-to-school and notify tasks: $out"
+expect 0 "the child is back at school" -- "$cn" "${S[@]}" schooling "$ID1" --event returned \
+	--date 2026-06-15 --school 洼张小学
+expect 0 "tasks after the return" -- "$cn" --dir "$u" --json tasks
+[ "$(printf '%s' "$out" | json 'sum(1 for t in d if t["requirement"] == "R9.2")')" = 0 ] && ok ||
+	bad "R9.2 tasks gone: $out"
+expect 0 "an urgent hotline call is routed to its village's township (R11.2)" -- "$cn" "${L[@]}" \
+	hotline add --village-code "$V" --caller 匿名 --content 孩子一个人在家 --taken-by 接线员 \
+	--situation living_alone
+CALL=$(printf '%s' "$out" | sed -n 's/.*: \([0-9a-f]\{32\}\)$/\1/p')
+expect 0 "the call is a township task" -- "$cn" --dir "$u" --json tasks
+[ "$(printf '%s' "$out" | json '[t["responsible"] for t in d if t["requirement"] == "R11.2"]')" = "['township']" ] &&
+	ok || bad "hotline task: $out"
+expect 3 "handled without saying what was done" -- "$cn" "${L[@]}" hotline handle "${CALL:0:8}" \
+	--handled-by 乡镇专干
+expect 0 "handled" -- "$cn" "${L[@]}" hotline handle "${CALL:0:8}" --handled-by 乡镇专干 \
+	--handling 已联系父亲返乡
+expect 0 "tasks after handling" -- "$cn" --dir "$u" --json tasks
+[ "$(printf '%s' "$out" | json 'sum(1 for t in d if t["requirement"] == "R11.2")')" = 0 ] && ok ||
+	bad "hotline task gone: $out"
+expect 3 "a planned service needs a follow-up date (R7.3)" -- "$cn" "${L[@]}" service add "$ID1" \
+	--service counselling --provider-type social_org --provider 县社工站
+expect 0 "a service with its follow-up" -- "$cn" "${L[@]}" service add "$ID1" --service counselling \
+	--provider-type social_org --provider 县社工站 --follow-up "$(date -d '+3 days' +%F)"
+expect 0 "a township officer's login" -- "$cn" "${L[@]}" user add --login wangqiang --name 王强 \
+	--role officer --new-password-file "$work/pw1"
+O=(--dir "$u" --user wangqiang --password-file "$work/pw1")
+expect 6 "a liaison does not open intervention cases" -- "$cn" "${L[@]}" intervention open "$ID1" \
+	--incident violence --incident-date 2026-06-15
+expect 0 "an intervention case (R8)" -- "$cn" "${O[@]}" intervention open "$ID1" --incident violence \
+	--incident-date 2026-06-15 --serious-harm 是
+CASE=$(printf '%s' "$out" | sed -n 's/.*: \([0-9a-f]\{32\}\)$/\1/p')
+expect 0 "serious harm: apply to the court" -- "$cn" --dir "$u" --json tasks
+[ "$(printf '%s' "$out" | json 'sum(1 for t in d if t["requirement"] == "R8")')" = 1 ] && ok ||
+	bad "court application task: $out"
+expect 0 "the application" -- "$cn" "${O[@]}" intervention update "${CASE:0:8}" --applicant township \
+	--court-applied 2026-06-15 --court 利津县人民法院
+expect 7 "no closing before the court decides" -- "$cn" "${O[@]}" intervention update "${CASE:0:8}" \
+	--case-status closed
+expect 0 "an obliged unit that knew and did not report (R5.3)" -- "$cn" "${L[@]}" unreported "$ID1" \
+	--unit-type school --unit 某幼儿园 --known-date 2026-06-01 --date 2026-06-15 --details 知情未报
+expect 6 "a village does not set the county's deadlines" -- "$cn" "${L[@]}" deadline set accept 3
+expect 0 "deadlines in force" -- "$cn" --dir "$u" --json deadline list
+[ "$(printf '%s' "$out" | json '[x["hours"] for x in d if x["item"] == "accept"][0]')" = 1 ] && ok ||
+	bad "the default acceptance deadline: $out"
+expect 0 "the joint meeting's report (R10, R11.3)" -- "$cn" --dir "$u" --json meeting
+printf '%s' "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin)["townships"]; assert len(d)==1 and d[0]["reports"]==1 and d[0]["not_accepted"]==1 and d[0]["hotline_calls"]==1 and d[0]["hotline_handled"]==1 and d[0]["unreported"]==1 and d[0]["school_dropouts"]==1, d' &&
+	ok || bad "meeting counts: $out"
+expect 0 "the whole file shows the workflows" -- "$cn" --dir "$u" child show "$ID1"
+contains "$out" "监护干预" "the case on the child's file"
+contains "$out" "帮扶服务" "the service on the child's file"
+
 # ---- the data dictionary in the repo is the program's ----
 here=$(cd "$(dirname "$0")/../.." && pwd)
 expect 0 "dictionary" -- "$cn" dictionary
