@@ -58,6 +58,7 @@ bool cn_account_may_write(const char *role, const char *kind)
 		{"service", " liaison committee officer civil_affairs department "},
 		{"schooling", " liaison committee officer civil_affairs department school "},
 		{"deadline", " civil_affairs "},
+		{"person", " liaison committee officer civil_affairs department "},
 	};
 	char key[16 + 3];
 
@@ -118,12 +119,90 @@ static cn_err hash_password(const char *password, size_t len, char out[crypto_pw
 	return CN_OK;
 }
 
-cn_err cn_account_add(cn_node *n, const char *login, const char *name, const char *role,
-		      const char *unit, const char *password, size_t len, cn_diag *diag)
+/* ---- the person's record (replicated; accounts.h) ---- */
+
+static void person_id(const char *login, uint8_t out[CN_RECORD_BYTES])
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "carenode-person:%s", login);
+	crypto_generichash(out, CN_RECORD_BYTES, (const uint8_t *)buf, strlen(buf), NULL, 0);
+}
+
+typedef struct person {
+	bool exists;
+	char name[128], role[32], unit[16], status[16];
+} person;
+
+static cn_err person_load(cn_node *n, const char *login, person *p, cn_diag *diag)
+{
+	sqlite3_stmt *st = NULL;
+	uint8_t id[CN_RECORD_BYTES];
+	int rc = sqlite3_prepare_v2(cn_store_db(cn_node_store(n)),
+				    "SELECT name, role, unit, status FROM person WHERE id = ?", -1,
+				    &st, NULL);
+
+	memset(p, 0, sizeof(*p));
+	if (rc != SQLITE_OK)
+		return sqlerr(n, rc, "reading a person", diag);
+	person_id(login ? login : "", id);
+	sqlite3_bind_blob(st, 1, id, CN_RECORD_BYTES, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *v[4];
+		for (int i = 0; i < 4; i++)
+			v[i] = sqlite3_column_text(st, i) ? (const char *)sqlite3_column_text(st, i)
+							  : "";
+		p->exists = true;
+		snprintf(p->name, sizeof(p->name), "%s", v[0]);
+		snprintf(p->role, sizeof(p->role), "%s", v[1]);
+		snprintf(p->unit, sizeof(p->unit), "%s", v[2]);
+		snprintf(p->status, sizeof(p->status), "%s", v[3]);
+		rc = SQLITE_DONE;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? CN_OK : sqlerr(n, rc, "reading a person", diag);
+}
+
+static cn_err set_str(cn_draft *d, size_t idx, const char *field, const char *v)
+{
+	cn_val val = {.type = CN_VAL_STR, .s = v, .len = (uint32_t)strlen(v)};
+
+	return cn_draft_set(d, idx, field, &val);
+}
+
+/* Signs one op on the person's record: a new record with every field, or
+ * a change of status. Inside the caller's transaction. */
+static cn_err person_write(cn_node *n, const char *actor, const char *login, const char *name,
+			   const char *role, const char *unit, const char *status, bool create,
+			   cn_diag *diag)
+{
+	uint8_t id[CN_RECORD_BYTES];
+	cn_draft *d = NULL;
+	size_t idx;
+	cn_err err;
+
+	person_id(login, id);
+	if ((err = cn_draft_new(&d)))
+		return err;
+	if (!(err = cn_draft_change(d, "person", id, unit, create, &idx)) &&
+	    !(err = set_str(d, idx, "status", status)) && create &&
+	    !(err = set_str(d, idx, "login", login)) && !(err = set_str(d, idx, "name", name)) &&
+	    !(err = set_str(d, idx, "role", role)))
+		err = set_str(d, idx, "unit", unit);
+	if (!err)
+		err = cn_node_commit(n, d, actor && *actor ? actor : "carenode", 0, NULL, diag);
+	cn_draft_free(d);
+	return err;
+}
+
+cn_err cn_account_add(cn_node *n, const char *actor, const char *login, const char *name,
+		      const char *role, const char *unit, const char *password, size_t len,
+		      cn_diag *diag)
 {
 	char hash[crypto_pwhash_STRBYTES];
 	int64_t now = (int64_t)cn_node_now_ms(n);
 	size_t ll = login ? strlen(login) : 0;
+	person p;
 	cn_err err;
 
 	if (!ll || ll > 32 || strspn(login, "abcdefghijklmnopqrstuvwxyz0123456789_.-") != ll) {
@@ -151,14 +230,30 @@ cn_err cn_account_add(cn_node *n, const char *login, const char *name, const cha
 			    unit ? unit : "", unit ? unit : "");
 		return CN_ERR_DENIED;
 	}
+	if ((err = person_load(n, login, &p, diag)))
+		return err;
+	if (p.exists) {
+		cn_diag_set(diag,
+			    "用户 %s 已登记（%s，%s %s）；在本节点设密码请用 user passwd / user %s "
+			    "is registered already (%s at %s): set a password on this node with "
+			    "user passwd",
+			    login, p.name, p.role, p.unit, login, p.role, p.unit);
+		return CN_ERR_EXISTS;
+	}
 	if ((err = hash_password(password, len, hash, diag)))
 		return err;
-	{
+	/* the record (replicated) and the credential (local) together, or
+	 * neither */
+	if (!(err = cn_store_begin(cn_node_store(n), diag))) {
 		const void *args[] = {login, name, role, unit, hash, &now};
-		err = run(n,
-			  "INSERT INTO accounts(login, name, role, unit, pwhash, created_ms)"
-			  " VALUES(?,?,?,?,?,?)",
-			  "ttttti", args, NULL, diag);
+		if (!(err = run(n,
+				"INSERT INTO accounts(login, name, role, unit, pwhash, created_ms)"
+				" VALUES(?,?,?,?,?,?)",
+				"ttttti", args, NULL, diag)) &&
+		    !(err = person_write(n, actor, login, name, role, unit, "active", true, diag)))
+			err = cn_store_commit(cn_node_store(n), diag);
+		if (err)
+			cn_store_rollback(cn_node_store(n));
 	}
 	sodium_memzero(hash, sizeof(hash));
 	return err;
@@ -172,30 +267,61 @@ static cn_err one_change(const char *login, int changes, cn_diag *diag)
 	return CN_ERR_NOTFOUND;
 }
 
-cn_err cn_account_set_disabled(cn_node *n, const char *login, bool disabled, cn_diag *diag)
+cn_err cn_account_set_disabled(cn_node *n, const char *actor, const char *login, bool disabled,
+			       cn_diag *diag)
 {
 	int64_t d = disabled;
 	const void *args[] = {&d, login};
 	int changes = 0;
-	cn_err err = run(n, "UPDATE accounts SET disabled = ?1 WHERE login = ?2", "it", args,
-			 &changes, diag);
+	person p;
+	cn_err err;
 
-	return err ? err : one_change(login, changes, diag);
+	if ((err = person_load(n, login, &p, diag)))
+		return err;
+	if ((err = cn_store_begin(cn_node_store(n), diag)))
+		return err;
+	err = run(n, "UPDATE accounts SET disabled = ?1 WHERE login = ?2", "it", args, &changes,
+		  diag);
+	/* the record carries it to every node of the person's unit (R10) */
+	if (!err && p.exists)
+		err = person_write(n, actor, login, NULL, NULL, p.unit,
+				   disabled ? "disabled" : "active", false, diag);
+	if (!err && !p.exists)
+		err = one_change(login, changes, diag);
+	if (!err)
+		err = cn_store_commit(cn_node_store(n), diag);
+	if (err)
+		cn_store_rollback(cn_node_store(n));
+	return err;
 }
 
 cn_err cn_account_set_password(cn_node *n, const char *login, const char *password, size_t len,
 			       cn_diag *diag)
 {
 	char hash[crypto_pwhash_STRBYTES];
+	int64_t now = (int64_t)cn_node_now_ms(n);
 	int changes = 0;
-	cn_err err = hash_password(password, len, hash, diag);
+	person p;
+	cn_err err;
 
-	if (!err) {
+	if ((err = person_load(n, login, &p, diag)) ||
+	    (err = hash_password(password, len, hash, diag)))
+		return err;
+	{
 		const void *args[] = {hash, login};
 		err = run(n,
 			  "UPDATE accounts SET pwhash = ?1, failures = 0, locked_until_ms = 0"
 			  " WHERE login = ?2",
 			  "tt", args, &changes, diag);
+	}
+	/* a person registered elsewhere (the record came with replication)
+	 * gets a credential on this node */
+	if (!err && changes == 0 && p.exists) {
+		const void *args[] = {login, p.name, p.role, p.unit, hash, &now};
+		err = run(n,
+			  "INSERT INTO accounts(login, name, role, unit, pwhash, created_ms)"
+			  " VALUES(?,?,?,?,?,?)",
+			  "ttttti", args, &changes, diag);
 	}
 	sodium_memzero(hash, sizeof(hash));
 	return err ? err : one_change(login, changes, diag);
@@ -264,6 +390,16 @@ cn_err cn_account_login(cn_node *n, const char *login, const char *password, siz
 			    login ? login : "");
 		return CN_ERR_DENIED;
 	}
+	{
+		/* the person's record, where this node holds it, decides the
+		 * role and whether the login is in use (R10) */
+		person p;
+		if (!person_load(n, login, &p, NULL) && p.exists) {
+			disabled = disabled || !strcmp(p.status, "disabled");
+			if (role)
+				snprintf(role, 32, "%s", p.role);
+		}
+	}
 	if (disabled) {
 		log_attempt(n, login, false, "disabled");
 		cn_diag_set(diag, "登录名 %s 已停用 / login %s is disabled", login, login);
@@ -317,28 +453,39 @@ cn_err cn_account_login(cn_node *n, const char *login, const char *password, siz
 
 cn_err cn_account_get(cn_node *n, const char *login, char role[32], char unit[16], cn_diag *diag)
 {
-	sqlite3 *db = cn_store_db(cn_node_store(n));
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(db, "SELECT role, unit FROM accounts WHERE login = ?", -1, &st,
-				    NULL);
+	person p;
 
-	if (rc != SQLITE_OK)
-		return sqlerr(n, rc, "reading an account", diag);
-	sqlite3_bind_text(st, 1, login ? login : "", -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		snprintf(role, 32, "%s", (const char *)sqlite3_column_text(st, 0));
-		snprintf(unit, 16, "%s",
-			 sqlite3_column_text(st, 1) ? (const char *)sqlite3_column_text(st, 1)
-						    : "");
+	if (!person_load(n, login, &p, NULL) && p.exists) {
+		snprintf(role, 32, "%s", p.role);
+		snprintf(unit, 16, "%s", p.unit);
+		return CN_OK;
 	}
-	sqlite3_finalize(st);
-	if (rc == SQLITE_DONE) {
-		cn_diag_set(diag,
-			    "本节点没有用户 %s（--mine 需要 --user 登录）/ no user %s on this node "
-			    "(--mine needs --user)",
-			    login ? login : "", login ? login : "");
-		return CN_ERR_NOTFOUND;
+	{
+		sqlite3 *db = cn_store_db(cn_node_store(n));
+		sqlite3_stmt *st = NULL;
+		int rc = sqlite3_prepare_v2(db, "SELECT role, unit FROM accounts WHERE login = ?",
+					    -1, &st, NULL);
+
+		if (rc != SQLITE_OK)
+			return sqlerr(n, rc, "reading an account", diag);
+		sqlite3_bind_text(st, 1, login ? login : "", -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			snprintf(role, 32, "%s", (const char *)sqlite3_column_text(st, 0));
+			snprintf(unit, 16, "%s",
+				 sqlite3_column_text(st, 1)
+					 ? (const char *)sqlite3_column_text(st, 1)
+					 : "");
+		}
+		sqlite3_finalize(st);
+		if (rc == SQLITE_DONE) {
+			cn_diag_set(diag,
+				    "本节点没有用户 %s（--mine 需要 --user 登录）/ no user %s on "
+				    "this node "
+				    "(--mine needs --user)",
+				    login ? login : "", login ? login : "");
+			return CN_ERR_NOTFOUND;
+		}
+		return rc == SQLITE_ROW ? CN_OK : sqlerr(n, rc, "reading an account", diag);
 	}
-	return rc == SQLITE_ROW ? CN_OK : sqlerr(n, rc, "reading an account", diag);
 }

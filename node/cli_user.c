@@ -79,8 +79,8 @@ static cn_err user_add(cn_cli *c, cn_node *n)
 	if (!(err = cn_cli_no_leftovers(c)) &&
 	    !(err = read_password(c, file, "新用户的密码 / the new user's password: ", pass,
 				  &len)) &&
-	    !(err = cn_account_add(n, login, name, role, unit ? unit : cn_node_code(n), pass, len,
-				   &c->diag)))
+	    !(err = cn_account_add(n, c->user, login, name, role, unit ? unit : cn_node_code(n),
+				   pass, len, &c->diag)))
 		fprintf(c->out, "已添加用户 %s（%s）/ user %s added\n", login, role, login);
 	sodium_free(pass);
 	return err;
@@ -90,10 +90,20 @@ static cn_err user_list(cn_cli *c, cn_node *n)
 {
 	sqlite3_stmt *st = NULL;
 	cn_json j;
-	int rc = sqlite3_prepare_v2(cn_store_db(cn_node_store(n)),
-				    "SELECT login, name, role, unit, disabled, locked_until_ms > ?1"
-				    " FROM accounts ORDER BY unit, login",
-				    -1, &st, NULL);
+	int rc = sqlite3_prepare_v2(
+		cn_store_db(cn_node_store(n)),
+		/* the people this node holds (records), with whether
+		 * they can log in here, and credentials of older
+		 * nodes that have no record */
+		"SELECT p.login, p.name, p.role, p.unit,"
+		" p.status = 'disabled' OR coalesce(a.disabled, 0),"
+		" coalesce(a.locked_until_ms > ?1, 0), a.login IS NOT NULL"
+		" FROM person p LEFT JOIN accounts a ON a.login = p.login"
+		" UNION ALL SELECT a.login, a.name, a.role, a.unit, a.disabled,"
+		" a.locked_until_ms > ?1, 1 FROM accounts a"
+		" WHERE NOT EXISTS (SELECT 1 FROM person p WHERE p.login = a.login)"
+		" ORDER BY 4, 1",
+		-1, &st, NULL);
 
 	if (rc != SQLITE_OK)
 		return cn_proj_sqlite_err(cn_store_db(cn_node_store(n)), rc, "reading the accounts",
@@ -115,11 +125,14 @@ static cn_err user_list(cn_cli *c, cn_node *n)
 			cn_json_kv_str(&j, "unit", f[3]);
 			cn_json_kv_bool(&j, "disabled", sqlite3_column_int(st, 4) != 0);
 			cn_json_kv_bool(&j, "locked", sqlite3_column_int(st, 5) != 0);
+			cn_json_kv_bool(&j, "password_here", sqlite3_column_int(st, 6) != 0);
 			cn_json_object_end(&j);
 		} else {
-			fprintf(c->out, "%-16s %-10s %-14s %s%s%s\n", f[0], f[1], f[2], f[3],
+			fprintf(c->out, "%-16s %-10s %-14s %s%s%s%s\n", f[0], f[1], f[2], f[3],
 				sqlite3_column_int(st, 4) ? " 已停用/disabled" : "",
-				sqlite3_column_int(st, 5) ? " 已锁定/locked" : "");
+				sqlite3_column_int(st, 5) ? " 已锁定/locked" : "",
+				sqlite3_column_int(st, 6) ? ""
+							  : " 本节点未设密码/no password here");
 		}
 	}
 	sqlite3_finalize(st);
@@ -168,7 +181,8 @@ cn_err cn_cli_user(cn_cli *c, const char *sub)
 			err = cn_account_set_password(n, c->pos[0], pass, len, &c->diag);
 		sodium_free(pass);
 	} else if (!(err = cn_cli_no_leftovers(c))) {
-		err = cn_account_set_disabled(n, c->pos[0], !strcmp(sub, "disable"), &c->diag);
+		err = cn_account_set_disabled(n, c->user, c->pos[0], !strcmp(sub, "disable"),
+					      &c->diag);
 	}
 	if (!err && strcmp(sub, "add"))
 		fprintf(c->out, "已完成 / done: user %s %s\n", sub, c->pos[0]);

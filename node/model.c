@@ -471,6 +471,30 @@ static const cn_field_def hotline_fields[] = {
 	TEXT("handling", "办理情况", "what was done", "R11.2", ML | SEN, 1000),
 };
 
+/* R10, R11.1: the people who use the system, each with a role and a unit
+ * (accounts.h keeps their passwords, on each node, never replicated) */
+static const cn_enum_value person_role_values[] = {
+	{"liaison", "村关爱联络员", "village care liaison"},
+	{"committee", "村（居）委会", "village committee"},
+	{"officer", "乡镇专干", "township professional officer"},
+	{"civil_affairs", "县民政", "county civil affairs"},
+	{"department", "部门工作人员", "department staff"},
+	{"school", "学校报告人", "school reporter"},
+	{"clinic", "医疗机构报告人", "clinic reporter"},
+	{0}};
+
+static const cn_enum_value person_status_values[] = {
+	{"active", "在用", "active"}, {"disabled", "已停用", "disabled"}, {0}};
+
+static const cn_field_def person_fields[] = {
+	TEXT("login", "登录名", "login", "R10", REQ, 32),
+	TEXT("name", "姓名", "name", "R10", REQ | SEN, 32),
+	ENUM("role", "角色", "role", "R3, R4, R5.1", REQ | SEN, person_role_values),
+	TEXT("unit", "所在单位区划代码", "unit (12-digit division code)", "R3.1", REQ, 12),
+	ENUM("status", "状态", "status", "R10", REQ | SEN, person_status_values),
+	TYPED("phone", CN_FT_PHONE, "联系电话", "phone", "R10", SEN),
+};
+
 static const cn_field_def cert_fields[] = {
 	TYPED("chain", CN_FT_CHAIN, "证书链", "certificate chain, leaf first", "R11.1", REQ),
 };
@@ -500,6 +524,8 @@ static const cn_kind_def kinds[] = {
 	 N(schooling_fields)},
 	{"hotline", "热线来电", "care hotline call", "R11.2", false, hotline_fields,
 	 N(hotline_fields)},
+	{"person", "用户", "a person who uses the system", "R10", false, person_fields,
+	 N(person_fields)},
 	/* shared reference data: every node receives them (scope.h) */
 	{"cert", "节点证书", "node certificate", "R11.1", false, cert_fields, N(cert_fields)},
 	{"revocation", "证书吊销", "certificate revocation", "R11.1", true, revocation_fields,

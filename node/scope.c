@@ -50,6 +50,8 @@ void cn_scope_rights(const cn_cert *leaf, cn_rights *out)
 	unsigned ledger = kinds_mask(ledger_kinds, N_LEDGER);
 	unsigned reference = kind_bit(CN_KIND_CERT, 4) | kind_bit(CN_KIND_REVOCATION, 10);
 	unsigned deadline = kind_bit(CN_KIND_DEADLINE, 8);
+	/* R10: every node keeps the people of its jurisdiction */
+	unsigned person = kind_bit("person", 6);
 
 	memset(out, 0, sizeof(*out));
 	snprintf(out->prefix, sizeof(out->prefix), "%s", leaf->scope);
@@ -78,6 +80,10 @@ void cn_scope_rights(const cn_cert *leaf, cn_rights *out)
 		out->read = kinds_mask(department, 2);
 		out->write = kinds_mask(department + 1, 1);
 	}
+	if (leaf->role != CN_ROLE_ROOT) {
+		out->read |= person;
+		out->write |= person;
+	}
 	/* every node receives and may carry the shared reference data */
 	out->read |= reference | deadline;
 	out->write |= reference;
@@ -90,6 +96,30 @@ cn_err cn_scope_check_fields(const cn_rights *r, const char *kind, size_t kind_l
 	bool township = r->role == CN_ROLE_TOWNSHIP || r->role == CN_ROLE_COUNTY ||
 			r->role == CN_ROLE_CIVIL_AFFAIRS;
 
+	if (kind_len == 6 && !memcmp(kind, "person", 6)) {
+		/* a department registers its own staff and the reporters it
+		 * answers for, never the ledger's keepers */
+		bool ledger_node = r->role == CN_ROLE_VILLAGE || township;
+		for (size_t i = 0; !ledger_node && i < n_fields; i++) {
+			const cn_field *f = &fields[i];
+			if (f->name_len != 4 || memcmp(f->name, "role", 4) != 0 ||
+			    f->val.type != CN_VAL_STR)
+				continue;
+			if (!(f->val.len == 10 && !memcmp(f->val.s, "department", 10)) &&
+			    !(f->val.len == 6 && !memcmp(f->val.s, "school", 6)) &&
+			    !(f->val.len == 6 && !memcmp(f->val.s, "clinic", 6))) {
+				cn_diag_set(
+					diag,
+					"%s（%s）只能登记本部门人员与报告人，不能登记角色 %.*s / "
+					"a %s node registers its staff and reporters, not the "
+					"role %.*s",
+					cn_role_zh(r->role), cn_role_name(r->role), (int)f->val.len,
+					f->val.s, cn_role_name(r->role), (int)f->val.len, f->val.s);
+				return CN_ERR_DENIED;
+			}
+		}
+		return CN_OK;
+	}
 	if (kind_len != 8 || memcmp(kind, "response", 8) != 0)
 		return CN_OK;
 	for (size_t i = 0; i < n_fields; i++) {

@@ -185,6 +185,13 @@ cn_err cn_wf_report_load(cn_node *n, const uint8_t id[CN_RECORD_BYTES], cn_wf_re
 	return rc == SQLITE_DONE ? CN_OK : cn_proj_sqlite_err(db, rc, "reading the response", diag);
 }
 
+/* Is a value set (not absent, not cleared)? Never copied, so a field of
+ * any length counts. */
+static bool has_value(const cn_val *v)
+{
+	return v && v->type != CN_VAL_NIL && !(v->type == CN_VAL_STR && v->len == 0);
+}
+
 cn_err cn_wf_respond(cn_node *n, const char *actor, const uint8_t report[CN_RECORD_BYTES],
 		     const cn_input *in, size_t n_in, uint8_t record[CN_RECORD_BYTES],
 		     cn_diag *diag)
@@ -193,7 +200,7 @@ cn_err cn_wf_respond(cn_node *n, const char *actor, const uint8_t report[CN_RECO
 	cn_lx_child cs;
 	cn_draft *d = NULL;
 	uint8_t rec[CN_RECORD_BYTES];
-	char hex[33], child_hex[33], step[32], at[20], place[8], now[17];
+	char hex[33], child_hex[33], step[32], at[20], now[17];
 	int si, accept = cn_wf_step_index("accept"), close = cn_wf_step_index("close");
 	size_t ei;
 	cn_err err;
@@ -229,7 +236,9 @@ cn_err cn_wf_respond(cn_node *n, const char *actor, const uint8_t report[CN_RECO
 		snprintf(at, sizeof(at), "%s", now);
 	}
 	/* the record's state (issue #5: refusals are clear and change nothing) */
-	if (r.done & (1u << close)) {
+	/* the police's part ends with close; the township may still
+	 * acknowledge their notice (R6.3) */
+	if ((r.done & (1u << close)) && si != cn_wf_step_index("township_received")) {
 		cn_diag_set(diag, "该报告的处置已完毕，不能再记录 / the response to this report "
 				  "is complete");
 		err = CN_ERR_STATE;
@@ -251,7 +260,7 @@ cn_err cn_wf_respond(cn_node *n, const char *actor, const uint8_t report[CN_RECO
 		err = CN_ERR_STATE;
 	} else if ((si == cn_wf_step_index("temporary_care") ||
 		    si == cn_wf_step_index("shelter")) &&
-		   !*cn_lx_draft_text(d, ei, "place", place, sizeof(place))) {
+		   !has_value(cn_draft_get(d, ei, "place"))) {
 		cn_diag_set(diag, "须填写临时照料或庇护的地点（--place）/ say where the child was "
 				  "placed (--place)");
 		err = CN_ERR_INVALID;
@@ -461,15 +470,37 @@ static const char *merged(cn_node *n, const cn_draft *d, size_t ei, const char *
 	return buf;
 }
 
+/* Will the field be set: by this change, else by the record now? */
+static bool merged_set(cn_node *n, const cn_draft *d, size_t ei, const char *kind,
+		       const uint8_t *rec, const char *field)
+{
+	const cn_val *v = cn_draft_get(d, ei, field);
+	sqlite3_stmt *st = NULL;
+	char sql[128];
+	bool set = false;
+
+	if (v)
+		return has_value(v);
+	if (!rec)
+		return false;
+	snprintf(sql, sizeof(sql), "SELECT length(%s) > 0 FROM %s WHERE id = ?", field, kind);
+	if (sqlite3_prepare_v2(cn_store_db(cn_node_store(n)), sql, -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_blob(st, 1, rec, CN_RECORD_BYTES, SQLITE_STATIC);
+		set = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1;
+	}
+	sqlite3_finalize(st);
+	return set;
+}
+
 /* The rules on the state a change leaves. */
 static cn_err check_state(cn_node *n, cn_draft *d, size_t ei, const char *kind, const uint8_t *rec,
 			  cn_diag *diag)
 {
-	char a[1100], b[1100], c[64];
+	char c[64];
 
 	if (!strcmp(kind, "intervention")) {
-		bool applied = *merged(n, d, ei, kind, rec, "court_applied", a, sizeof(a));
-		bool decided = *merged(n, d, ei, kind, rec, "outcome", b, sizeof(b));
+		bool applied = merged_set(n, d, ei, kind, rec, "court_applied");
+		bool decided = merged_set(n, d, ei, kind, rec, "outcome");
 		if (decided && !applied) {
 			cn_diag_set(diag, "尚未向法院提出申请，不能登记裁判结果 / no court "
 					  "application: there is no decision to record");
@@ -482,15 +513,15 @@ static cn_err check_state(cn_node *n, cn_draft *d, size_t ei, const char *kind, 
 				    "not decided the application: the case stays open");
 			return CN_ERR_STATE;
 		}
-		if (applied && !*merged(n, d, ei, kind, rec, "applicant", c, sizeof(c))) {
+		if (applied && !merged_set(n, d, ei, kind, rec, "applicant")) {
 			cn_diag_set(diag, "须写明申请人（--applicant）/ name who applied "
 					  "(--applicant)");
 			return CN_ERR_INVALID;
 		}
 	} else if (!strcmp(kind, "hotline")) {
 		if (!strcmp(merged(n, d, ei, kind, rec, "call_status", c, sizeof(c)), "handled") &&
-		    (!*merged(n, d, ei, kind, rec, "handling", a, sizeof(a)) ||
-		     !*merged(n, d, ei, kind, rec, "handled_by", b, sizeof(b)))) {
+		    (!merged_set(n, d, ei, kind, rec, "handling") ||
+		     !merged_set(n, d, ei, kind, rec, "handled_by"))) {
 			cn_diag_set(diag, "办结须写明办理人和办理情况（--handled-by --handling）/ "
 					  "a handled call needs who handled it and what was done");
 			return CN_ERR_INVALID;
@@ -498,7 +529,7 @@ static cn_err check_state(cn_node *n, cn_draft *d, size_t ei, const char *kind, 
 	} else if (!strcmp(kind, "service")) {
 		const char *st = merged(n, d, ei, kind, rec, "service_status", c, sizeof(c));
 		if ((!strcmp(st, "planned") || !strcmp(st, "ongoing")) &&
-		    !*merged(n, d, ei, kind, rec, "follow_up", a, sizeof(a))) {
+		    !merged_set(n, d, ei, kind, rec, "follow_up")) {
 			cn_diag_set(diag,
 				    "计划或实施中的服务须有跟进日期（--follow-up）/ a planned "
 				    "or ongoing service needs a follow-up date");

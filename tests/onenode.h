@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "carenode/node.h"
+#include "carenode/store.h"
 
 #define VILLAGE "370522101201"
 /* 2026-06-15 12:00 China Standard Time */
@@ -68,6 +69,20 @@ static int teardown(void **state)
 	assert_int_equal(system(cmd), 0);
 	free(f);
 	return 0;
+}
+
+/* The first column of the first row of sql on the node's database, or -1. */
+static inline int64_t onenode_scalar(fixture *f, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(cn_store_db(cn_node_store(f->n)), sql, -1, &st, NULL),
+			 SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
 }
 
 #endif

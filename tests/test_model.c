@@ -1006,7 +1006,7 @@ static void test_model_kinds_table(void **state)
 	const cn_kind_def *k = cn_model_kinds(&n);
 
 	(void)state;
-	assert_int_equal(n, 15);
+	assert_int_equal(n, 16);
 	assert_string_equal(k[0].name, "child");
 	/* issue #5's workflows: events and mutable records */
 	assert_true(cn_model_kind("response", 8)->event);

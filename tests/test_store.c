@@ -1209,7 +1209,7 @@ static void migrates_from(void **state, int version)
 			     "DETACH src;"
 			     "DROP TABLE response; DROP TABLE unreported; DROP TABLE service;"
 			     "DROP TABLE intervention; DROP TABLE schooling; DROP TABLE hotline;"
-			     "DROP TABLE deadline;"
+			     "DROP TABLE deadline; DROP TABLE person;"
 			     "UPDATE meta SET value = '6' WHERE key = 'schema_version';",
 			     NULL, NULL, NULL),
 		SQLITE_OK);

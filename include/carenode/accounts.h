@@ -1,8 +1,10 @@
 /*
  * accounts.h - the people who act on a node (issue #5 item 1, R10): a login
  * per person with a role and a unit, checked with an Argon2id password
- * hash. Credentials stay on the node: they are a local table, never an op,
- * so they never replicate. Once a node has any account, every command that
+ * hash. The person (login, name, role, unit, in use or disabled) is a
+ * record, replicated like any other to the nodes that hold the unit; the
+ * credential (the password's hash, failures, the lock) stays on the node: a
+ * local table, never an op. Once a node has any credential, every command that
  * writes must name one (--user) and prove it; each op records that login as
  * its actor; the role limits which kinds of record it may write.
  *
@@ -32,14 +34,22 @@ const cn_account_role *cn_account_roles(size_t *n);
 /* May a login of this role write records of this kind? */
 bool cn_account_may_write(const char *role, const char *kind);
 
-/* Adds a login for a person of role at unit (a division code inside this
- * node's jurisdiction). CN_ERR_EXISTS when the login is taken. */
-CN_NODISCARD cn_err cn_account_add(cn_node *n, const char *login, const char *name,
-				   const char *role, const char *unit, const char *password,
-				   size_t len, cn_diag *diag);
-/* Disables (or enables again) a login; nothing is deleted. */
-CN_NODISCARD cn_err cn_account_set_disabled(cn_node *n, const char *login, bool disabled,
-					    cn_diag *diag);
+/* Registers a person of role at unit (a division code inside this node's
+ * jurisdiction): the person's record ("person" kind, one per login
+ * county-wide, replicated to the nodes that hold the unit) and this node's
+ * credential, in one transaction. actor is who does it. CN_ERR_EXISTS when
+ * the login is taken here or registered elsewhere (then set a password
+ * here with cn_account_set_password). */
+CN_NODISCARD cn_err cn_account_add(cn_node *n, const char *actor, const char *login,
+				   const char *name, const char *role, const char *unit,
+				   const char *password, size_t len, cn_diag *diag);
+/* Disables (or enables again) a login; nothing is deleted. The person's
+ * record changes too, so the login is refused on every node that holds
+ * it. */
+CN_NODISCARD cn_err cn_account_set_disabled(cn_node *n, const char *actor, const char *login,
+					    bool disabled, cn_diag *diag);
+/* Sets the login's password on this node; for a person whose record came
+ * by replication, creates this node's credential. */
 CN_NODISCARD cn_err cn_account_set_password(cn_node *n, const char *login, const char *password,
 					    size_t len, cn_diag *diag);
 /* Does this node have any account (then writes need one)? */
