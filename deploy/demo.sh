@@ -5,7 +5,9 @@
 # villages, all on 127.0.0.1. The villages file synthetic children offline
 # (one is assessed, visited, contacted, has its guardian changed, one child
 # leaves the ledger), then the hierarchy syncs and the county shows the
-# consolidated counts.
+# consolidated counts. A school's mandatory report reaches the county's
+# police, who respond step by step; the township acknowledges their notice;
+# the county sees the tasks and the joint meeting's report.
 #
 #   ./deploy/demo.sh [FOLDER]     FOLDER defaults to a new temporary folder
 set -euo pipefail
@@ -140,6 +142,42 @@ grep -c 祖母照看 "$base/village-$v/carenode.db" || true
 sync_all
 
 echo
+echo "== 4d. 学校强制报告，公安受理处置，乡镇接报 / a school's mandatory report, the police respond, the township acknowledges =="
+# the county's public security bureau: a county-level department node
+quiet police init --level county --code $county
+quiet ca ca enroll --subject "$(cat "$base/police/node.pub")" --role police --code $county --out "$base/police.chain"
+quiet police join --chain "$base/police.chain" --root "$base/ca/root.pub" --network-key "$base/ca/network.key"
+v=${villages[0]}
+t=${v:0:9}000
+run "village-$v" report "${ids[0]}" --reporter-type school --reporter "镇中心小学 王老师" \
+	--situation domestic_violence --found-date "$today" --date "$today" --details "学生身上多处淤青，称被家人打"
+sync_all
+run police sync --once --parent "tcp://127.0.0.1:$pk"
+run police reports
+rep=$("$cn" --dir "$base/police" reports --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["report"])')
+run police respond "${rep:0:8}" --step accept --by "城区派出所 李警官"
+run police respond "${rep:0:8}" --step accept --by "城区派出所 李警官" || echo "  （不能重复受理 / a report is accepted once）"
+run police respond "${rep:0:8}" --step dispatch --by "城区派出所 李警官"
+run police respond "${rep:0:8}" --step stop_violence --by "城区派出所 李警官" --note "已制止，训诫监护人"
+run police respond "${rep:0:8}" --step notify_township --by "城区派出所 李警官"
+run police sync --once --parent "tcp://127.0.0.1:$pk"
+# the township pulls from the county each second (serve --interval 1)
+for try in $(seq 1 40); do
+	"$cn" --dir "$base/town-$t" tasks --json --owner township 2>/dev/null | grep -q '"R6.3"' && break
+	sleep 0.5
+done
+run "town-$t" tasks --owner township
+echo "  （县里看到：若乡镇三天后仍未接报，此事已逾期并提级至县 / what the county would see in three days if the township did nothing）"
+run county tasks --owner county --as-of "$(TZ=Asia/Shanghai date -d '+3 days' '+%Y-%m-%d %H:%M')" | grep -E "依据|R6"
+run "town-$t" respond "${rep:0:8}" --step township_received --by 镇民政办
+for try in $(seq 1 40); do
+	"$cn" --dir "$base/county" reports --json 2>/dev/null | grep -q township_received && break
+	sleep 0.5
+done
+run county reports
+sync_all >/dev/null
+
+echo
 echo "== 5. 县级汇总 / the county's consolidated view =="
 "$cn" --dir "$base/county" child list --status all --json | python3 -c '
 import json, sys, collections
@@ -160,6 +198,7 @@ for v in "${villages[@]}"; do
 	b=$("$cn" --dir "$base/county" digest --scope "$v")
 	echo "  $v 状态摘要 / digest: 村 village ${a:0:16}… 县 county ${b:0:16}… $([ "$a" = "$b" ] && echo 一致 / equal || echo 不一致 / DIFFERENT)"
 done
+run county meeting
 run county status
 run county verify
 

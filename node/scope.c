@@ -382,7 +382,7 @@ cn_err cn_scope_authorize(cn_store *s, const uint8_t root[CN_KEY_BYTES], cn_scop
 	if (!have) {
 		cn_diag_set(diag, "作者节点 %s 没有已知证书 / author %s has no known certificate",
 			    who, who);
-		return CN_ERR_DENIED;
+		return CN_ERR_NOTFOUND; /* the receiver may hold it until the certificate comes */
 	}
 	if (memcmp(certs[0].subject, op->origin, CN_KEY_BYTES) != 0) {
 		cn_diag_set(diag,

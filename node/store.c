@@ -1037,7 +1037,14 @@ cn_err cn_store_receive_history(cn_store *s, const void *bytes, size_t len, cons
 		*receipt = CN_RECEIPT_LATER;
 		goto done;
 	}
-	if ((code = admit(s, d, authorize, ctx, why)))
+	if ((code = admit(s, d, authorize, ctx, why)) == CN_ERR_NOTFOUND) {
+		/* a node that never met the author (a new department node
+		 * pulling its first batch): the certificate comes with the
+		 * chain, and so does this op */
+		*receipt = CN_RECEIPT_DEFERRED;
+		goto done;
+	}
+	if (code)
 		goto refuse;
 	if ((err = exec(s, "SAVEPOINT cn_history", "keeping history", diag)))
 		goto done;

@@ -196,6 +196,33 @@ static void test_scope_unknown_author_refused(void **state)
 	batch_free(&b);
 }
 
+/* An urgent op ahead of its chain from an author this node never met (a
+ * new department node's first pull) waits for the certificate instead of
+ * being quarantined: it comes again in chain order (issue #5 demo) */
+static void test_scope_unknown_author_history_deferred(void **state)
+{
+	fixture *f = *state;
+	cn_diag why = {{0}}, d = {{0}};
+	cn_receipt r;
+	uint64_t q = 1;
+	batch b;
+
+	county_add_child(f, N_STRAY, V1, 3);
+	collect(f, N_STRAY, &b);
+	assert_int_equal(cn_node_begin(f->node[N_T1], &d), CN_OK);
+	assert_int_equal(cn_node_receive_history(f->node[N_T1], b.bytes[0], b.len[0], "test-peer",
+						 &r, &why, &d),
+			 CN_OK);
+	assert_int_equal(cn_node_end(f->node[N_T1], &d), CN_OK);
+	assert_int_equal(r, CN_RECEIPT_DEFERRED);
+	assert_non_null(strstr(why.text, "no known certificate"));
+	assert_int_equal(cn_store_quarantine_count(cn_node_store(f->node[N_T1]), &q, &d), CN_OK);
+	assert_int_equal(q, 0);
+	/* in the chain it is still refused, and kept for an operator */
+	assert_int_equal(deliver(f, N_T1, b.bytes[0], b.len[0], &why), CN_RECEIPT_QUARANTINED);
+	batch_free(&b);
+}
+
 static void test_scope_forged_signature_quarantined(void **state)
 {
 	fixture *f = *state;
@@ -1057,6 +1084,7 @@ int main(void)
 		T(test_scope_village_cannot_write_neighbour),
 		T(test_scope_township_stays_in_township),
 		T(test_scope_unknown_author_refused),
+		T(test_scope_unknown_author_history_deferred),
 		T(test_scope_forged_signature_quarantined),
 		T(test_scope_police_cannot_write_children),
 		T(test_scope_revocation_blocks_new_ops),

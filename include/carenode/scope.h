@@ -57,9 +57,11 @@ typedef struct cn_scope_cache cn_scope_cache;
 CN_NODISCARD cn_err cn_scope_cache_new(cn_scope_cache **out);
 void cn_scope_cache_free(cn_scope_cache *c);
 
-/* Decides whether a received op may be applied: CN_OK, or CN_ERR_DENIED
- * (or CN_ERR_INVALID for a malformed certificate or revocation it
- * carries) with the reason in diag. root is the deployment's root key.
+/* Decides whether a received op may be applied: CN_OK; CN_ERR_NOTFOUND
+ * when this store knows no certificate of the author (an urgent op ahead
+ * of its chain then waits for it: CN_RECEIPT_DEFERRED); or CN_ERR_DENIED
+ * (CN_ERR_INVALID for a malformed certificate or revocation it carries),
+ * with the reason in diag. root is the deployment's root key.
  * The store supplies known certificates and revocations. */
 CN_NODISCARD cn_err cn_scope_authorize(cn_store *s, const uint8_t root[CN_KEY_BYTES],
 				       cn_scope_cache *cache, const cn_op_decoded *d,

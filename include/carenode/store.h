@@ -109,6 +109,10 @@ typedef enum cn_receipt {
 	CN_RECEIPT_QUARANTINED, /* refused: kept in quarantine with the reason */
 	CN_RECEIPT_LATER,       /* stamped ahead of this node's clock: not taken, not
 				 * refused; offer it again later */
+	CN_RECEIPT_DEFERRED,    /* history (an urgent op ahead of its chain) whose
+				 * author's certificate this node does not know yet:
+				 * not taken, not refused; it comes again in chain
+				 * order, after the certificate */
 } cn_receipt;
 
 /* Decides whether a decoded, signature-checked op may be applied here
