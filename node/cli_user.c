@@ -54,8 +54,12 @@ cn_err cn_cli_open_person(cn_cli *c, cn_node **out)
 		goto done;
 	}
 	if (!(err = read_password(c, c->password_file, "密码 / password: ", pass, &len)) &&
-	    !(err = cn_account_login(*out, c->user, pass, len, role, &c->diag)))
+	    !(err = cn_account_login(*out, c->user, pass, len, role, &c->diag))) {
+		char unit[16];
 		cn_node_set_role(*out, role);
+		if (!(err = cn_account_get(*out, c->user, role, unit, &c->diag)))
+			cn_node_set_unit(*out, unit);
+	}
 	sodium_free(pass);
 done:
 	if (err) {

@@ -42,11 +42,12 @@ struct cn_node {
 	uint8_t root[CN_KEY_BYTES];
 	uint8_t pk[CN_KEY_BYTES];
 	uint64_t last_hlc;
-	cn_vault *vault;    /* an encrypted node's VFS (vault.h), else NULL */
-	uint8_t *vkey;      /* ... and its data key, sodium_malloc'd */
-	char role[32];      /* the logged-in person's role (accounts.h), or "" */
-	uint64_t budget;    /* replica limit in bytes (meta replica_budget); 0: none */
-	bool budget_warned; /* the 90% warning was printed by this handle */
+	cn_vault *vault;                /* an encrypted node's VFS (vault.h), else NULL */
+	uint8_t *vkey;                  /* ... and its data key, sodium_malloc'd */
+	char role[32];                  /* the logged-in person's role (accounts.h), or "" */
+	char unit[CN_DIVISION_LEN + 1]; /* ... and unit, or "" */
+	uint64_t budget;                /* replica limit in bytes (meta replica_budget); 0: none */
+	bool budget_warned;             /* the 90% warning was printed by this handle */
 };
 
 typedef struct draft_change {
@@ -511,6 +512,11 @@ void cn_node_set_role(cn_node *n, const char *role)
 	snprintf(n->role, sizeof(n->role), "%s", role ? role : "");
 }
 
+void cn_node_set_unit(cn_node *n, const char *unit)
+{
+	snprintf(n->unit, sizeof(n->unit), "%s", unit ? unit : "");
+}
+
 const uint8_t *cn_node_vault_key(const cn_node *n)
 {
 	return n->vkey;
@@ -884,6 +890,22 @@ cn_err cn_node_commit(cn_node *n, const cn_draft *d, const char *actor, uint64_t
 			    "parent first (carenode sync --once) to fetch this node's own "
 			    "latest ops before writing");
 		return CN_ERR_STATE;
+	}
+	/* ... and within the person's unit (R3.1); reference data sits at the
+	 * county's code and is judged by the role alone */
+	for (size_t i = 0; n->unit[0] && i < d->n; i++) {
+		const cn_division *u = cn_divisions_find(n->divs, n->unit);
+		const char *k = d->ch[i].kind->name;
+		if (!strcmp(k, CN_KIND_CERT) || !strcmp(k, CN_KIND_REVOCATION) ||
+		    !strcmp(k, CN_KIND_DEADLINE))
+			continue;
+		if (!u || !cn_division_within(n->unit, u->level, d->ch[i].division)) {
+			cn_diag_set(diag,
+				    "%s 不在本人所在单位 %s 的范围内 / %s is outside the person's "
+				    "unit %s",
+				    d->ch[i].division, n->unit, d->ch[i].division, n->unit);
+			return CN_ERR_DENIED;
+		}
 	}
 	/* a person acts only within the role's rights (issue #5, accounts.h) */
 	for (size_t i = 0; n->role[0] && i < d->n; i++)

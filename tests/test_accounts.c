@@ -192,6 +192,16 @@ static void test_accounts_role_rights_at_commit(void **state)
 	assert_non_null(strstr(d.text, "school"));
 	assert_int_equal(onenode_scalar(f, "SELECT count(*) FROM child"), 0);
 	cn_node_set_role(f->n, "liaison");
+	/* R3.1: a person writes within the unit: a liaison of the next
+	 * village writes nothing here, one of this village or of its
+	 * township may */
+	cn_node_set_unit(f->n, "370522101202");
+	cn_diag_clear(&d);
+	assert_int_equal(cn_ledger_child_add(f->n, "zhangli", in, 3, NULL, 0, rec, &d),
+			 CN_ERR_DENIED);
+	assert_non_null(strstr(d.text, "outside the person's unit 370522101202"));
+	assert_int_equal(onenode_scalar(f, "SELECT count(*) FROM child"), 0);
+	cn_node_set_unit(f->n, "370522101000");
 	cn_diag_clear(&d);
 	assert_int_equal(cn_ledger_child_add(f->n, "zhangli", in, 3, NULL, 0, rec, &d), CN_OK);
 	assert_int_equal(onenode_scalar(f, "SELECT count(*) FROM child"), 1);

@@ -144,6 +144,11 @@ CN_NODISCARD cn_err cn_node_set_budget(cn_node *n, uint64_t bytes, cn_diag *diag
  * on cn_node_commit refuses kinds the role may not write. NULL or "": no
  * person (system work: sync, enrolment). */
 void cn_node_set_role(cn_node *n, const char *role);
+/* The logged-in person's unit (a division code): from now on
+ * cn_node_commit refuses changes outside it (R3.1: a village liaison
+ * writes for the village, a township officer for the township). NULL or
+ * "": the node's whole jurisdiction. */
+void cn_node_set_unit(cn_node *n, const char *unit);
 /* An encrypted node's data key (CN_VAULT_KEY_BYTES), NULL for a plain
  * node: for sealing the node's other secrets (network.key at join). */
 const uint8_t *cn_node_vault_key(const cn_node *n);
