@@ -16,6 +16,7 @@
 
 #define CHINA_OFFSET_S (8 * 3600)
 #define HALF_YEAR_DAYS 183
+#define QUARTER_DAYS 91
 
 /* Days since 1970-01-01 of a YYYY-MM-DD date; -1 if it is not one. */
 static long day_number(const char *s)
@@ -68,7 +69,10 @@ static const char sql[] =
 	" g.agreement_date, g.supervisor, g.township_filed_date, g.village_filed_date,"
 	" g.designation_date, g.monthly_pay,"
 	" (SELECT max(a.date) FROM assessment a WHERE a.child = lower(hex(c.id))),"
-	" la.result, la.date,"
+	" la.result, la.date, c.key_child, la.created_hlc,"
+	" (SELECT r.date FROM report r WHERE r.child = lower(hex(c.id))"
+	"  ORDER BY r.created_hlc DESC LIMIT 1),"
+	" (SELECT max(r.created_hlc) FROM report r WHERE r.child = lower(hex(c.id))),"
 	" (SELECT count(*) FROM service s WHERE s.child = lower(hex(c.id))"
 	"  AND s.service IN ('guardianship_guidance', 'medical_treatment', 'counselling',"
 	"  'behaviour_correction', 'legal_services', 'legal_aid')"
@@ -99,6 +103,10 @@ enum {
 	A_LAST,
 	A_RESULT,
 	A_DATE,
+	C_KEY,
+	A_HLC,
+	R_DATE,
+	R_HLC,
 	S_PLANS,
 };
 
@@ -551,16 +559,34 @@ cn_err cn_tasks_each(cn_node *n, const char *prefix, uint64_t now_ms, cn_task_fn
 				"行为矫治、法治教育、法律援助）",
 				"assessed poor: open a protective assistance service plan",
 				CN_OWNER_TOWNSHIP, day_number(text(st, A_DATE)) + 15, day, fn, ctx);
-		/* R7.2: assessed each half-year */
+		/* R7.2: assessed each half-year; key children (重点对象: flagged,
+		 * or last assessed 差) any time: at least each quarter, and
+		 * within 15 days of a mandatory report made since the last */
 		if (!err) {
-			long due = (last >= 0 ? last : filed) + HALF_YEAR_DAYS;
+			bool poor = text(st, A_RESULT) && !strcmp(text(st, A_RESULT), "poor");
+			bool key = sqlite3_column_int(st, C_KEY) == 1 || poor;
+			bool reported =
+				sqlite3_column_type(st, R_HLC) != SQLITE_NULL &&
+				(sqlite3_column_type(st, A_HLC) == SQLITE_NULL ||
+				 sqlite3_column_int64(st, R_HLC) > sqlite3_column_int64(st, A_HLC));
+			long due =
+				(last >= 0 ? last : filed) + (key ? QUARTER_DAYS : HALF_YEAR_DAYS);
+			long after = day_number(text(st, R_DATE)) + 15;
+			const char *zh = last >= 0 ? "半年一次的评估到期" : "建档后的首次评估到期";
+			const char *en = last >= 0 ? "the half-yearly assessment is due"
+						   : "the first assessment is due";
+			if (key && last >= 0) {
+				zh = "重点对象每季度评估到期";
+				en = "a key child's quarterly assessment is due";
+			}
+			if (reported && after >= 15 && after < due) {
+				due = after;
+				zh = "强制报告后重新评估（重点对象）";
+				en = "assess again after the mandatory report";
+			}
 			if (due <= day + 30) /* due within a month, or overdue */
-				err = emit(&t, CN_TASK_ASSESSMENT, "R7.2",
-					   last >= 0 ? "半年一次的评估到期"
-						     : "建档后的首次评估到期",
-					   last >= 0 ? "the half-yearly assessment is due"
-						     : "the first assessment is due",
-					   CN_OWNER_VILLAGE, due, day, fn, ctx);
+				err = emit(&t, CN_TASK_ASSESSMENT, "R7.2", zh, en, CN_OWNER_VILLAGE,
+					   due, day, fn, ctx);
 		}
 	}
 	if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)

@@ -24,8 +24,8 @@
 /* The tasks found for one child, by kind: counts, and the last one seen. */
 typedef struct seen {
 	const uint8_t *child;
-	int count[CN_TASK_ASSESSMENT + 1];
-	cn_task last[CN_TASK_ASSESSMENT + 1];
+	int count[CN_TASK__COUNT];
+	cn_task last[CN_TASK__COUNT];
 } seen;
 
 static cn_err collect(void *ctx, const cn_task *t)
@@ -221,13 +221,66 @@ static void test_tasks_assessment_schedule(void **state)
 	assert_string_equal(s.last[CN_TASK_ASSESSMENT].due, "2027-06-21");
 }
 
+/* R7.2: key children any time: each quarter, and within 15 days of a
+ * mandatory report made since their last assessment */
+static void test_tasks_key_child_and_report(void **state)
+{
+	fixture *f = *state;
+	uint8_t rec[16];
+	cn_input parent[] = {{"guardian_type", "parent"}};
+	cn_input as[] = {{"date", "2026-06-15"},   {"assessor", "专干王强"}, {"safety", "安全"},
+			 {"guardianship", "良好"}, {"health", "健康"},       {"result", "good"}};
+	cn_input key[] = {{"key_child", "是"}};
+	cn_input rep[] = {{"reporter_type", "school"},
+			  {"reporter", "洼张小学 王老师"},
+			  {"situation", "guardian_neglect"},
+			  {"found_date", "2026-07-01"},
+			  {"date", "2026-07-01"},
+			  {"details", "多日无人照看"}};
+	cn_diag d = {{0}};
+	seen s;
+
+	file_child(f, "20150314", 136, NULL, rec);
+	guardian(f, rec, parent, 1);
+	assert_int_equal(cn_ledger_event_add(f->n, "专干王强", "assessment", rec, as, 6, NULL, &d),
+			 CN_OK);
+	/* an ordinary child: half a year on */
+	f->now += 160 * DAY_MS;
+	assert_string_equal(tasks_of(f, rec).last[CN_TASK_ASSESSMENT].due, "2026-12-15");
+	f->now -= 160 * DAY_MS;
+	/* flagged a key child: each quarter */
+	assert_int_equal(cn_ledger_child_update(f->n, "专干王强", rec, key, 1, &d), CN_OK);
+	assert_int_equal(tasks_of(f, rec).count[CN_TASK_ASSESSMENT], 0);
+	f->now += 70 * DAY_MS;
+	s = tasks_of(f, rec);
+	assert_int_equal(s.count[CN_TASK_ASSESSMENT], 1);
+	assert_string_equal(s.last[CN_TASK_ASSESSMENT].due, "2026-09-14");
+	assert_non_null(strstr(s.last[CN_TASK_ASSESSMENT].zh, "重点对象"));
+	f->now -= 70 * DAY_MS;
+	/* a report since the assessment: again within 15 days of it */
+	f->now += 16 * DAY_MS; /* 2026-07-01 */
+	assert_int_equal(cn_ledger_event_add(f->n, "王老师", "report", rec, rep, 6, NULL, &d),
+			 CN_OK);
+	s = tasks_of(f, rec);
+	assert_int_equal(s.count[CN_TASK_ASSESSMENT], 1);
+	assert_string_equal(s.last[CN_TASK_ASSESSMENT].due, "2026-07-16");
+	assert_non_null(strstr(s.last[CN_TASK_ASSESSMENT].en, "mandatory report"));
+	f->now += 16 * DAY_MS;
+	assert_int_equal(tasks_of(f, rec).last[CN_TASK_ASSESSMENT].overdue_days, 1);
+	/* assessed after the report: back to the quarter from then */
+	as[0].value = "2026-07-17";
+	assert_int_equal(cn_ledger_event_add(f->n, "专干王强", "assessment", rec, as, 6, NULL, &d),
+			 CN_OK);
+	assert_int_equal(tasks_of(f, rec).count[CN_TASK_ASSESSMENT], 0);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_tasks_no_guardian),         T(test_tasks_lives_alone),
 		T(test_tasks_ability_evaluation),  T(test_tasks_entrusted_and_designated),
-		T(test_tasks_assessment_schedule),
+		T(test_tasks_assessment_schedule), T(test_tasks_key_child_and_report),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,7 +30,7 @@
  * (a village's to the township, then to the county after 7 days; the
  * township's, the police's and a school's to the county), so every node up
  * the hierarchy, computing from the same records, sees who is late.
-  */
+ */
 #ifndef CARENODE_TASKS_H
 #define CARENODE_TASKS_H
 
@@ -58,6 +58,7 @@ typedef enum cn_task_kind {
 	CN_TASK_SCHOOL_RETURN,
 	CN_TASK_SCHOOL_NOTIFY,
 	CN_TASK_HOTLINE,
+	CN_TASK__COUNT /* not a kind: one past the last */
 } cn_task_kind;
 
 /* Who must act (R3.1, R4, R10). */
