@@ -304,7 +304,7 @@ typedef struct township_row {
 	char code[13];
 	uint64_t children, reports, accepted, accepted_late, unaccepted, closed;
 	uint64_t assessments, visits, hotline, hotline_handled, dropouts, unreported;
-	uint64_t tasks, overdue, overdue_by[CN_OWNER_SCHOOL + 1];
+	uint64_t tasks, overdue, overdue_by[CN_OWNER_SCHOOL + 1], tasks_by[CN_OWNER_SCHOOL + 1];
 	uint64_t *delays; /* minutes from filing to acceptance */
 	size_t n_delays;
 } township_row;
@@ -367,6 +367,8 @@ static cn_err meeting_task(void *ctx, const cn_task *t)
 	if (!r)
 		return CN_OK;
 	r->tasks++;
+	if (t->owner >= 0 && t->owner <= CN_OWNER_SCHOOL)
+		r->tasks_by[t->owner]++;
 	if (t->overdue) {
 		r->overdue++;
 		if (t->owner >= 0 && t->owner <= CN_OWNER_SCHOOL)
@@ -548,10 +550,86 @@ cn_err cn_cli_meeting(cn_cli *c)
 					(unsigned long long)r->overdue_by[CN_OWNER_SCHOOL]);
 			}
 		}
-		if (c->json) {
-			cn_json_array_end(&j);
-			cn_json_object_end(&j);
-			fputc('\n', c->out);
+		/* per department, by who is responsible (R4, R10): the police's
+		 * reports and the minutes to acceptance county-wide */
+		{
+			uint64_t open[CN_OWNER_SCHOOL + 1] = {0}, late[CN_OWNER_SCHOOL + 1] = {0};
+			uint64_t reports = 0, accepted = 0, accepted_late = 0;
+			township_row all = {.code = ""};
+			int64_t med;
+			for (size_t i = 0; i < m->n; i++) {
+				township_row *r = &m->rows[i];
+				for (int o = 0; o <= CN_OWNER_SCHOOL; o++) {
+					open[o] += r->tasks_by[o];
+					late[o] += r->overdue_by[o];
+				}
+				reports += r->reports;
+				accepted += r->accepted;
+				accepted_late += r->accepted_late;
+				all.n_delays += r->n_delays;
+			}
+			if (all.n_delays && !(all.delays = calloc(all.n_delays, sizeof(uint64_t))))
+				err = CN_ERR_NOMEM;
+			all.n_delays = 0;
+			for (size_t i = 0; !err && i < m->n; i++)
+				for (size_t k = 0; k < m->rows[i].n_delays; k++)
+					all.delays[all.n_delays++] = m->rows[i].delays[k];
+			med = median_minutes(&all);
+			free(all.delays);
+			if (c->json) {
+				cn_json_array_end(&j);
+				cn_json_key(&j, "responsible");
+				cn_json_array(&j);
+				for (int o = 0; o <= CN_OWNER_SCHOOL; o++) {
+					cn_json_object(&j);
+					cn_json_kv_str(&j, "who",
+						       cn_task_owner_name((cn_task_owner)o));
+					cn_json_kv_int(&j, "open_tasks", (int64_t)open[o]);
+					cn_json_kv_int(&j, "overdue_tasks", (int64_t)late[o]);
+					if (o == CN_OWNER_POLICE) {
+						cn_json_kv_int(&j, "reports", (int64_t)reports);
+						cn_json_kv_int(&j, "accepted", (int64_t)accepted);
+						cn_json_kv_int(&j, "accepted_late",
+							       (int64_t)accepted_late);
+						cn_json_kv_int(&j, "median_accept_minutes", med);
+					}
+					cn_json_object_end(&j);
+				}
+				cn_json_array_end(&j);
+				cn_json_object_end(&j);
+				fputc('\n', c->out);
+			} else {
+				fprintf(c->out,
+					"\n责任方 / responsible    待办 open  逾期 overdue\n");
+				for (int o = 0; o <= CN_OWNER_SCHOOL; o++)
+					fprintf(c->out, "%-6s %-14s %8llu %8llu\n",
+						cn_task_owner_zh((cn_task_owner)o),
+						cn_task_owner_name((cn_task_owner)o),
+						(unsigned long long)open[o],
+						(unsigned long long)late[o]);
+				if (med < 0)
+					fprintf(c->out,
+						"公安：报告 %llu 件，受理 %llu 件 / police: %llu "
+						"reports, "
+						"%llu accepted\n",
+						(unsigned long long)reports,
+						(unsigned long long)accepted,
+						(unsigned long long)reports,
+						(unsigned long long)accepted);
+				else
+					fprintf(c->out,
+						"公安：报告 %llu 件，受理 %llu 件（超时 %llu "
+						"件），受理用时中位数 "
+						"%lld 分钟 / police: %llu reports, %llu accepted "
+						"(%llu late), "
+						"median %lld min to acceptance\n",
+						(unsigned long long)reports,
+						(unsigned long long)accepted,
+						(unsigned long long)accepted_late, (long long)med,
+						(unsigned long long)reports,
+						(unsigned long long)accepted,
+						(unsigned long long)accepted_late, (long long)med);
+			}
 		}
 	}
 	for (size_t i = 0; i < m->n; i++)
