@@ -18,7 +18,7 @@
 #include "carenode/model.h"
 #include "carenode/vault.h"
 
-#define STMT_CACHE 32
+#define STMT_CACHE 64 /* more than the distinct statements of the program (about 35) */
 
 struct cn_store {
 	sqlite3 *db;

@@ -334,6 +334,77 @@ static const char urgent_sql[] =
 	" (peer IS NULL OR peer != ?2) UNION ALL SELECT bytes, hash FROM history WHERE"
 	" urgent = 1 AND (peer IS NULL OR peer != ?2)";
 
+/* Is every change of the op a certificate (cert kind)? Such an op may
+ * travel ahead of its chain with the urgent op it vouches for. */
+static bool cert_only(const uint8_t *bytes, size_t len)
+{
+	cn_op_decoded *d = NULL;
+	bool ok = !cn_op_decode_unverified(bytes, len, &d, NULL) && d->op.n_changes > 0;
+
+	for (uint32_t i = 0; ok && i < d->op.n_changes; i++)
+		ok = d->op.changes[i].kind_len == 4 &&
+		     !memcmp(d->op.changes[i].kind, CN_KIND_CERT, 4);
+	cn_op_free(d);
+	return ok;
+}
+
+/* The ops of the certificate record of the urgent op's author, as history
+ * items ahead of it (issue #5: a village the receiver never met, whose
+ * report would otherwise wait for the village's certificate behind the
+ * whole backlog). Each is sent once per exchange when sent is kept. */
+static cn_err cert_ahead(cn_node *n, const uint8_t *op, size_t len, hash_list *sent,
+			 batch_builder *b)
+{
+	cn_op_decoded *d = NULL;
+	uint8_t rec[CN_RECORD_BYTES];
+	sqlite3_stmt *ch;
+	hash_list hashes = {0};
+	cn_err err = CN_OK;
+
+	if (cn_op_decode_unverified(op, len, &d, NULL))
+		return CN_OK;
+	cn_scope_cert_record(d->op.origin, rec);
+	cn_op_free(d);
+	if (!(ch = cn_store_stmt(cn_node_store(n), "SELECT op FROM changes WHERE record = ?1")))
+		return CN_ERR_DB;
+	sqlite3_bind_blob(ch, 1, rec, CN_RECORD_BYTES, SQLITE_STATIC);
+	while (!err && sqlite3_step(ch) == SQLITE_ROW)
+		if (sqlite3_column_bytes(ch, 0) == CN_HASH_BYTES)
+			err = hash_list_add(&hashes, sqlite3_column_blob(ch, 0));
+	sqlite3_reset(ch);
+	sqlite3_clear_bindings(ch);
+	for (size_t k = 0; k < hashes.n && !err; k++) {
+		sqlite3_stmt *st;
+		bool seen = false;
+		for (size_t i = 0; sent && i < sent->n && !seen; i++)
+			seen = !memcmp(sent->v[i], hashes.v[k], CN_HASH_BYTES);
+		if (seen)
+			continue;
+		if (!(st = cn_store_stmt(cn_node_store(n), op_bytes_sql))) {
+			err = CN_ERR_DB;
+			break;
+		}
+		sqlite3_bind_blob(st, 1, hashes.v[k], CN_HASH_BYTES, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			size_t blen = (size_t)sqlite3_column_bytes(st, 0);
+			cn_sync_item *it = push_item(b);
+			if (!it)
+				err = CN_ERR_NOMEM;
+			else if (!(err = own_copy(b, sqlite3_column_blob(st, 0), blen, &it->op))) {
+				it->history = true;
+				it->op_len = blen;
+				b->bytes += blen + 8;
+				if (sent)
+					err = hash_list_add(sent, hashes.v[k]);
+			}
+		}
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
+	free(hashes.v);
+	return err;
+}
+
 /* Urgent ops after position after that did not come from peer, as
  * history items into b (ahead of their chains, PROTOCOL.md 3.5), oldest
  * first: those reader may read (NULL: all), none already in sent (each one
@@ -363,6 +434,8 @@ static cn_err urgent_items(cn_node *n, const char *peer, uint64_t after, const c
 			seen = !memcmp(sent->v[k], hash, CN_HASH_BYTES);
 		if (seen || (reader && !readable(n, reader, bytes, blen)))
 			continue;
+		if ((err = cert_ahead(n, bytes, blen, sent, b)))
+			break;
 		if (!(it = push_item(b))) {
 			err = CN_ERR_NOMEM;
 			break;
@@ -619,8 +692,10 @@ cn_err cn_sync_take_push(cn_node *n, const char *peer, const cn_sync_msg *req, c
 			cn_diag_set(diag, "上传的消息中有保留区间 / a push holds a withheld range");
 			return CN_ERR_FORMAT;
 		}
-		if (it->history && !op_urgent(it->op, it->op_len)) {
-			/* only urgent ops may jump their chain (PROTOCOL.md 3.5) */
+		if (it->history && !op_urgent(it->op, it->op_len) &&
+		    !cert_only(it->op, it->op_len)) {
+			/* only urgent ops, and the certificates that vouch for
+			 * their authors, may jump their chain (PROTOCOL.md 3.5) */
 			cn_diag_set(diag, "只有紧急操作可以先于其链送达 / only urgent ops travel "
 					  "ahead of their chain");
 			return CN_ERR_FORMAT;
