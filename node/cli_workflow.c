@@ -81,6 +81,22 @@ static void steps_text(uint32_t done, char *out, size_t cap)
 	}
 }
 
+/* The child's name by record id ("" when this node does not hold it). */
+static void child_name(cn_node *n, const uint8_t id[CN_RECORD_BYTES], char *out, size_t cap)
+{
+	sqlite3_stmt *q =
+		cn_store_stmt(cn_node_store(n), "SELECT name, status FROM child WHERE id = ?");
+
+	out[0] = 0;
+	if (!q)
+		return;
+	sqlite3_bind_blob(q, 1, id, CN_RECORD_BYTES, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
+		snprintf(out, cap, "%s", (const char *)sqlite3_column_text(q, 0));
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+}
+
 /* Every report this node holds, with the response so far (R6). */
 cn_err cn_cli_reports(cn_cli *c)
 {
@@ -97,9 +113,7 @@ cn_err cn_cli_reports(cn_cli *c)
 	if ((err = cn_cli_open(c, true, &n)))
 		return err;
 	rc = sqlite3_prepare_v2(cn_store_db(cn_node_store(n)),
-				"SELECT r.id, c.name, r.division FROM report r LEFT JOIN child c"
-				" ON lower(hex(c.id)) = r.child ORDER BY r.created_hlc",
-				-1, &st, NULL);
+				"SELECT r.id FROM report r ORDER BY r.created_hlc", -1, &st, NULL);
 	if (rc != SQLITE_OK) {
 		err = cn_proj_sqlite_err(cn_store_db(cn_node_store(n)), rc, "listing reports",
 					 &c->diag);
@@ -114,7 +128,7 @@ cn_err cn_cli_reports(cn_cli *c)
 	}
 	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		cn_wf_report r;
-		char hex[33], filed[17], acc[17] = "", steps[600];
+		char hex[33], filed[17], acc[17] = "", steps[600], name[160];
 		const char *miss[8];
 		bool urg[8];
 		size_t k;
@@ -125,6 +139,7 @@ cn_err cn_cli_reports(cn_cli *c)
 		if (open_only && (r.done & (1u << close)))
 			continue;
 		cn_hex(r.id, CN_RECORD_BYTES, hex);
+		child_name(n, r.child, name, sizeof(name));
 		cn_model_time_now(r.filed_ms, filed);
 		if (r.done & (1u << accept))
 			cn_model_time_now(r.at_ms[accept], acc);
@@ -136,10 +151,7 @@ cn_err cn_cli_reports(cn_cli *c)
 		if (c->json) {
 			cn_json_object(&j);
 			cn_json_kv_str(&j, "report", hex);
-			cn_json_kv_str(&j, "name",
-				       (const char *)sqlite3_column_text(st, 1)
-					       ? (const char *)sqlite3_column_text(st, 1)
-					       : "");
+			cn_json_kv_str(&j, "name", name);
 			cn_json_kv_str(&j, "division", r.division);
 			cn_json_kv_str(&j, "situation", r.situation);
 			cn_json_kv_str(&j, "filed_at", filed);
@@ -158,10 +170,7 @@ cn_err cn_cli_reports(cn_cli *c)
 			cn_json_array_end(&j);
 			cn_json_object_end(&j);
 		} else {
-			fprintf(c->out, "%.8s  %-8s %-12s %-18s %s  %-16s %s%s%s\n", hex,
-				sqlite3_column_text(st, 1)
-					? (const char *)sqlite3_column_text(st, 1)
-					: "",
+			fprintf(c->out, "%.8s  %-8s %-12s %-18s %s  %-16s %s%s%s\n", hex, name,
 				r.division, cn_model_enum_zh(sit, r.situation), filed,
 				*acc ? acc : "未受理", steps, k ? "；尚缺 " : "", k ? zh : "");
 		}

@@ -215,16 +215,34 @@ static cn_err each_row(cn_node *n, const char *sql, const char *prefix, uint64_t
 	return err;
 }
 
-/* Fills the child's id, name and village into t from columns at col. */
-static void task_child(cn_task *t, sqlite3_stmt *st, int col)
+/* Fills the child's id (hex at column col), name and the village (the
+ * record's place, column col + 2) into t. The name is looked up by id:
+ * joining on the hex text could use no index (quadratic in a county).
+ * *active (may be NULL) says whether the child is on the ledger. */
+static void task_child(cn_node *n, cn_task *t, sqlite3_stmt *st, int col, bool *active)
 {
 	const char *hex = text(st, col);
+	sqlite3_stmt *q;
 
-	if (hex && strlen(hex) == 2 * CN_RECORD_BYTES)
-		(void)cn_unhex(hex, strlen(hex), t->child, CN_RECORD_BYTES);
-	snprintf(t->child_name, sizeof(t->child_name), "%s",
-		 text(st, col + 1) ? text(st, col + 1) : "");
+	if (active)
+		*active = false;
 	snprintf(t->village, sizeof(t->village), "%s", text(st, col + 2) ? text(st, col + 2) : "");
+	if (!hex || strlen(hex) != 2 * CN_RECORD_BYTES ||
+	    !cn_unhex(hex, strlen(hex), t->child, CN_RECORD_BYTES))
+		return;
+	q = cn_store_stmt(cn_node_store(n), "SELECT name, status FROM child WHERE id = ?");
+	if (!q)
+		return;
+	sqlite3_bind_blob(q, 1, t->child, CN_RECORD_BYTES, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		snprintf(t->child_name, sizeof(t->child_name), "%s",
+			 sqlite3_column_text(q, 0) ? (const char *)sqlite3_column_text(q, 0) : "");
+		if (active)
+			*active = sqlite3_column_text(q, 1) &&
+				  !strcmp((const char *)sqlite3_column_text(q, 1), "active");
+	}
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
 }
 
 static void task_record(cn_task *t, sqlite3_stmt *st, int col)
@@ -246,7 +264,7 @@ static cn_err service_row(cn_node *n, sqlite3_stmt *st, uint64_t now_ms, cn_task
 		return CN_OK;
 	memset(&t, 0, sizeof(t));
 	task_record(&t, st, 0);
-	task_child(&t, st, 1);
+	task_child(n, &t, st, 1, NULL);
 	snprintf(t.missing, sizeof(t.missing), "%s（%s）", text(st, 5) ? text(st, 5) : "",
 		 text(st, 6) ? text(st, 6) : "");
 	return emit(&t, CN_TASK_SERVICE_FOLLOW_UP, "R7.3", "跟进帮扶服务", "follow up the service",
@@ -257,8 +275,8 @@ static cn_err services(cn_node *n, const char *prefix, uint64_t now_ms, cn_task_
 		       cn_diag *diag)
 {
 	static const char sql[] =
-		"SELECT s.id, s.child, c.name, s.division, s.follow_up, s.service, s.provider"
-		" FROM service s LEFT JOIN child c ON lower(hex(c.id)) = s.child"
+		"SELECT s.id, s.child, NULL, s.division, s.follow_up, s.service, s.provider"
+		" FROM service s"
 		" WHERE s.service_status IN ('planned', 'ongoing') AND s.follow_up IS NOT NULL"
 		" AND substr(s.division, 1, length(?1)) = ?1 ORDER BY s.division, s.follow_up";
 
@@ -285,7 +303,7 @@ static cn_err report_row(cn_node *n, sqlite3_stmt *st, uint64_t now_ms, cn_task_
 		return err;
 	memset(&t, 0, sizeof(t));
 	task_record(&t, st, 0);
-	task_child(&t, st, 1);
+	task_child(n, &t, st, 1, NULL);
 	/* the police's part ends with close; the township's acknowledgement
 	 * of their notice stays its duty (R6.3) */
 	if (r.done & (1u << cn_wf_step_index("close")))
@@ -332,8 +350,7 @@ static cn_err reports(cn_node *n, const char *prefix, uint64_t now_ms, cn_task_f
 		      cn_diag *diag)
 {
 	static const char sql[] =
-		"SELECT r.id, r.child, c.name, r.division FROM report r"
-		" LEFT JOIN child c ON lower(hex(c.id)) = r.child"
+		"SELECT r.id, r.child, NULL, r.division FROM report r"
 		" WHERE substr(r.division, 1, length(?1)) = ?1 ORDER BY r.created_hlc";
 
 	return each_row(n, sql, prefix, now_ms, report_row, fn, ctx, diag);
@@ -350,7 +367,7 @@ static cn_err intervention_row(cn_node *n, sqlite3_stmt *st, uint64_t now_ms, cn
 
 	memset(&t, 0, sizeof(t));
 	task_record(&t, st, 0);
-	task_child(&t, st, 1);
+	task_child(n, &t, st, 1, NULL);
 	if (applied >= 0) {
 		if (text(st, 9))
 			return CN_OK;
@@ -380,9 +397,9 @@ static cn_err interventions(cn_node *n, const char *prefix, uint64_t now_ms, cn_
 			    void *ctx, cn_diag *diag)
 {
 	static const char sql[] =
-		"SELECT i.id, i.child, c.name, i.division, i.duties_refused_since,"
+		"SELECT i.id, i.child, NULL, i.division, i.duties_refused_since,"
 		" i.danger_no_reform, i.serious_harm, i.incident_date, i.court_applied, i.outcome"
-		" FROM intervention i LEFT JOIN child c ON lower(hex(c.id)) = i.child"
+		" FROM intervention i"
 		" WHERE i.case_status = 'open' AND substr(i.division, 1, length(?1)) = ?1"
 		" ORDER BY i.division, i.created_hlc";
 
@@ -399,8 +416,12 @@ static cn_err schooling_row(cn_node *n, sqlite3_stmt *st, uint64_t now_ms, cn_ta
 	(void)diag;
 
 	memset(&t, 0, sizeof(t));
+	bool active;
+
 	task_record(&t, st, 0);
-	task_child(&t, st, 1);
+	task_child(n, &t, st, 1, &active);
+	if (!active) /* a child off the ledger owes no return to school */
+		return CN_OK;
 	snprintf(t.missing, sizeof(t.missing), "%s", text(st, 6) ? text(st, 6) : "");
 	if (!text(st, 7))
 		err = emit(&t, CN_TASK_SCHOOL_NOTIFY, "R9.2",
@@ -419,10 +440,9 @@ static cn_err schooling(cn_node *n, const char *prefix, uint64_t now_ms, cn_task
 			cn_diag *diag)
 {
 	static const char sql[] =
-		"SELECT x.id, x.child, c.name, x.division, x.event, x.date, x.school,"
+		"SELECT x.id, x.child, NULL, x.division, x.event, x.date, x.school,"
 		" x.guardian_notified FROM (SELECT s.*, row_number() OVER (PARTITION BY s.child"
 		"  ORDER BY s.date DESC, s.created_hlc DESC) AS rn FROM schooling s) x"
-		" JOIN child c ON lower(hex(c.id)) = x.child AND c.status = 'active'"
 		" WHERE x.rn = 1 AND x.event IN ('dropout', 'out_of_school', 'truancy')"
 		" AND substr(x.division, 1, length(?1)) = ?1 ORDER BY x.division, x.date";
 
@@ -440,7 +460,7 @@ static cn_err hotline_row(cn_node *n, sqlite3_stmt *st, uint64_t now_ms, cn_task
 
 	memset(&t, 0, sizeof(t));
 	task_record(&t, st, 0);
-	task_child(&t, st, 1);
+	task_child(n, &t, st, 1, NULL);
 	snprintf(t.missing, sizeof(t.missing), "%s", urgent ? text(st, 5) : "");
 	return emit_at(&t, CN_TASK_HOTLINE, "R11.2",
 		       urgent ? "热线来电（涉及强制报告情形）：立即核查处置" : "办理热线来电",
@@ -457,8 +477,8 @@ static cn_err hotline(cn_node *n, const char *prefix, uint64_t now_ms, cn_task_f
 		      cn_diag *diag)
 {
 	static const char sql[] =
-		"SELECT h.id, h.child, c.name, h.village_code, h.call_at, h.situation"
-		" FROM hotline h LEFT JOIN child c ON lower(hex(c.id)) = h.child"
+		"SELECT h.id, h.child, NULL, h.village_code, h.call_at, h.situation"
+		" FROM hotline h"
 		" WHERE h.call_status = 'open' AND substr(h.division, 1, length(?1)) = ?1"
 		" ORDER BY h.call_at";
 
