@@ -11,3 +11,4 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 "$root/tests/bench/bench_day.sh" "$root/build-bench" 7
 "$root/tests/bench/bench_bundle.sh" "$root/build-bench"
 "$root/tests/bench/bench_urgent.sh" "$root/build-bench"
+"$root/tests/bench/bench_tasks.sh" "$root/build-bench"

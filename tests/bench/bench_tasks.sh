@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The county's task list and the joint meeting's report at county scale
+# (issue #5, R10): a county node holding VILLAGES villages of PER children
+# (synthetic), with mandatory reports, police steps, hotline calls,
+# services, intervention cases and schooling changes spread over them.
+# Prints the median wall time of three runs of `tasks`, `tasks --summary`,
+# `meeting` and `reports`, and the peak memory of `tasks`.
+# Usage: tests/bench/bench_tasks.sh BUILD_DIR [VILLAGES] [PER]
+set -euo pipefail
+build=${1:?usage: bench_tasks.sh BUILD_DIR [VILLAGES] [PER]}
+villages=${2:-50}
+per=${3:-1000}
+cn="$build/carenode"
+root=$(cd "$(dirname "$0")/../.." && pwd)
+w=$(mktemp -d /tmp/carenode-bench-tasks.XXXX)
+trap 'rm -rf "$w"' EXIT
+c() { "$cn" --dir "$w/k" "$@"; }
+today=$(TZ=Asia/Shanghai date +%F)
+
+c init --level county --code 370522000000 >/dev/null
+mapfile -t vil < <(awk -F, '$3 == "village" { print $1 }' "$root/node/data/lijin-divisions.csv" |
+	head -n "$villages")
+t0=$(date +%s)
+i=0
+for v in "${vil[@]}"; do
+	i=$((i + 1))
+	"$cn" synth --village "$v" --count "$per" --seed "$i" --out "$w/l.csv" >/dev/null
+	c import "$w/l.csv" --skip-bad >/dev/null 2>&1 # synthetic IDs may repeat across villages
+done
+mapfile -t kids < <(c --json child list | python3 -c \
+	'import json,sys; [print(k["id"]) for k in json.load(sys.stdin)]')
+echo "filed ${#kids[@]} children in ${#vil[@]} villages in $(($(date +%s) - t0)) s"
+
+# the workflows, about one record per 100 children of each kind
+t0=$(date +%s)
+n=$((villages * per / 100))
+sit=(living_alone missing guardian_incapable guardian_neglect domestic_violence accidental_injury unlawful_harm)
+for k in $(seq 0 $((n - 1))); do
+	kid=${kids[$((k * 97 % ${#kids[@]}))]}
+	c report "$kid" --reporter-type school --reporter 王老师 --situation "${sit[$((k % 7))]}" \
+		--found-date "$today" --date "$today" --details 情况 >/dev/null
+	c hotline add --child "$kid" --caller 匿名 --content 求助 --taken-by 接线员 >/dev/null
+	c service add "$kid" --service counselling --provider-type social_org --provider 社工站 \
+		--follow-up "$today" >/dev/null
+	c schooling "$kid" --event truancy --date "$today" --school 中心小学 >/dev/null
+	if [ $((k % 2)) = 0 ]; then
+		c intervention open "$kid" --incident violence --incident-date "$today" \
+			--serious-harm 是 >/dev/null
+	fi
+done
+mapfile -t reps < <(c --json reports | python3 -c \
+	'import json,sys; [print(r["report"]) for r in json.load(sys.stdin)]')
+for r in "${reps[@]:0:$((n / 2))}"; do
+	c respond "$r" --step accept --by 民警 >/dev/null
+	c respond "$r" --step dispatch --by 民警 >/dev/null
+done
+echo "recorded $n reports (half accepted and attended), $n hotline calls, $n services," \
+	"$n schooling changes, $((n / 2)) intervention cases in $(($(date +%s) - t0)) s"
+echo "node: $(c --json info | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["ops"], "ops")')," \
+	"$(du -h "$w/k/carenode.db" | cut -f1) database"
+
+# median of three wall times, in seconds
+median() {
+	local t=() x
+	for x in 1 2 3; do
+		local s e
+		s=$(date +%s.%N)
+		"$@" >/dev/null
+		e=$(date +%s.%N)
+		t+=("$(awk -v a="$s" -v b="$e" 'BEGIN { printf "%.3f", b - a }')")
+	done
+	printf '%s\n' "${t[@]}" | sort -n | sed -n 2p
+}
+ntasks=$(c --json tasks | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+echo "tasks:           $(median c tasks) s median ($ntasks tasks)"
+echo "tasks --summary: $(median c tasks --summary) s median"
+echo "meeting:         $(median c meeting) s median"
+echo "reports:         $(median c reports) s median"
+/usr/bin/time -f "tasks peak memory: %M KB" "$cn" --dir "$w/k" tasks >/dev/null
