@@ -626,22 +626,7 @@ static cn_err print_task(void *ctx, const cn_task *t)
 		return CN_OK;
 	}
 	if (o->c->json) {
-		cn_json_object(&o->j);
-		cn_json_kv_str(&o->j, "requirement", t->req);
-		cn_json_kv_str(&o->j, "task", t->zh);
-		cn_json_kv_str(&o->j, "task_en", t->en);
-		cn_json_kv_str(&o->j, "child", hex);
-		cn_json_kv_str(&o->j, "record", rec);
-		cn_json_kv_str(&o->j, "name", t->child_name);
-		cn_json_kv_str(&o->j, "village_code", t->village);
-		cn_json_kv_str(&o->j, "responsible", cn_task_owner_name(t->owner));
-		cn_json_kv_str(&o->j, "escalated_to", cn_task_owner_name(t->escalated));
-		cn_json_kv_str(&o->j, "due", t->due);
-		cn_json_kv_bool(&o->j, "overdue", t->overdue);
-		cn_json_kv_int(&o->j, "overdue_days", t->overdue_days);
-		cn_json_kv_int(&o->j, "overdue_hours", t->overdue_hours);
-		cn_json_kv_str(&o->j, "missing", t->missing);
-		cn_json_object_end(&o->j);
+		cn_task_json(&o->j, t);
 		return CN_OK;
 	}
 	if (t->overdue) {

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "carenode/json.h"
 #include "carenode/model.h"
 #include "carenode/project.h"
 #include "carenode/workflow.h"
@@ -623,4 +624,31 @@ cn_err cn_tasks_each(cn_node *n, const char *prefix, uint64_t now_ms, cn_task_fn
 	if (!err)
 		err = hotline(n, prefix, now_ms, fn, ctx, diag);
 	return err;
+}
+
+void cn_task_json(cn_json *j, const cn_task *t)
+{
+	static const uint8_t zero[CN_RECORD_BYTES];
+	char child[2 * CN_RECORD_BYTES + 1] = "", rec[2 * CN_RECORD_BYTES + 1] = "";
+
+	if (memcmp(t->child, zero, CN_RECORD_BYTES) != 0)
+		cn_hex(t->child, CN_RECORD_BYTES, child);
+	if (memcmp(t->record, zero, CN_RECORD_BYTES) != 0)
+		cn_hex(t->record, CN_RECORD_BYTES, rec);
+	cn_json_object(j);
+	cn_json_kv_str(j, "requirement", t->req);
+	cn_json_kv_str(j, "task", t->zh);
+	cn_json_kv_str(j, "task_en", t->en);
+	cn_json_kv_str(j, "child", child);
+	cn_json_kv_str(j, "record", rec);
+	cn_json_kv_str(j, "name", t->child_name);
+	cn_json_kv_str(j, "village_code", t->village);
+	cn_json_kv_str(j, "responsible", cn_task_owner_name(t->owner));
+	cn_json_kv_str(j, "escalated_to", cn_task_owner_name(t->escalated));
+	cn_json_kv_str(j, "due", t->due);
+	cn_json_kv_bool(j, "overdue", t->overdue);
+	cn_json_kv_int(j, "overdue_days", t->overdue_days);
+	cn_json_kv_int(j, "overdue_hours", t->overdue_hours);
+	cn_json_kv_str(j, "missing", t->missing);
+	cn_json_object_end(j);
 }

@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "carenode/json.h"
 #include "carenode/model.h"
 #include "carenode/project.h"
 #include "carenode/scope.h"
@@ -778,4 +779,81 @@ cn_err cn_wf_find(cn_node *n, const char *kind, const char *ref, uint8_t rec[CN_
 		return CN_ERR_USAGE;
 	}
 	return CN_OK;
+}
+
+void cn_wf_child_name(cn_node *n, const uint8_t id[CN_RECORD_BYTES], char *out, size_t cap)
+{
+	sqlite3_stmt *q =
+		cn_store_stmt(cn_node_store(n), "SELECT name, status FROM child WHERE id = ?");
+
+	out[0] = 0;
+	if (!q)
+		return;
+	sqlite3_bind_blob(q, 1, id, CN_RECORD_BYTES, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
+		snprintf(out, cap, "%s", (const char *)sqlite3_column_text(q, 0));
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+}
+
+void cn_wf_report_json(cn_node *n, cn_json *j, const cn_wf_report *r)
+{
+	char hex[33], child[33], name[160], filed[17], acc[17] = "";
+	int accept = cn_wf_step_index("accept"), close = cn_wf_step_index("close");
+	const char *miss[8];
+	bool urg[8];
+	size_t k = cn_wf_missing(r, miss, urg, 8);
+
+	cn_hex(r->id, CN_RECORD_BYTES, hex);
+	cn_hex(r->child, CN_RECORD_BYTES, child);
+	cn_wf_child_name(n, r->child, name, sizeof(name));
+	cn_model_time_now(r->filed_ms, filed);
+	if (r->done & (1u << accept))
+		cn_model_time_now(r->at_ms[accept], acc);
+	cn_json_object(j);
+	cn_json_kv_str(j, "report", hex);
+	cn_json_kv_str(j, "child", child);
+	cn_json_kv_str(j, "name", name);
+	cn_json_kv_str(j, "division", r->division);
+	cn_json_kv_str(j, "situation", r->situation);
+	cn_json_kv_str(j, "filed_at", filed);
+	cn_json_kv_str(j, "accepted_at", acc);
+	cn_json_kv_bool(j, "closed", (r->done & (1u << close)) != 0);
+	cn_json_key(j, "steps");
+	cn_json_array(j);
+	for (int i = 0; i < CN_WF_STEPS; i++)
+		if (r->done & (1u << i))
+			cn_json_str(j, cn_wf_step_name(i));
+	cn_json_array_end(j);
+	cn_json_key(j, "missing");
+	cn_json_array(j);
+	for (size_t i = 0; i < k; i++)
+		cn_json_str(j, miss[i]);
+	cn_json_array_end(j);
+	cn_json_object_end(j);
+}
+
+cn_err cn_wf_reports_each(cn_node *n, bool open_only, cn_wf_report_fn fn, void *ctx, cn_diag *diag)
+{
+	sqlite3 *db = cn_store_db(cn_node_store(n));
+	sqlite3_stmt *st = NULL;
+	int close = cn_wf_step_index("close");
+	cn_err err = CN_OK;
+	int rc = sqlite3_prepare_v2(db, "SELECT id FROM report ORDER BY created_hlc, id", -1, &st,
+				    NULL);
+
+	if (rc != SQLITE_OK)
+		return cn_proj_sqlite_err(db, rc, "listing reports", diag);
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		cn_wf_report r;
+		if (sqlite3_column_bytes(st, 0) != CN_RECORD_BYTES)
+			continue;
+		if (!(err = cn_wf_report_load(n, sqlite3_column_blob(st, 0), &r, diag)) &&
+		    !(open_only && (r.done & (1u << close))))
+			err = fn(ctx, &r);
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = cn_proj_sqlite_err(db, rc, "listing reports", diag);
+	sqlite3_finalize(st);
+	return err;
 }

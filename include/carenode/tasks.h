@@ -94,6 +94,11 @@ typedef struct cn_task {
 
 typedef cn_err (*cn_task_fn)(void *ctx, const cn_task *t);
 
+/* One task as a JSON object (the CLI's tasks --json and the API's
+ * GET /api/tasks, node/API.md). */
+struct cn_json;
+void cn_task_json(struct cn_json *j, const cn_task *t);
+
 /* Calls fn for every task of the children whose village code starts with
  * prefix ("" for all this node holds), as of today (Unix ms, China time),
  * ordered by village, then child. fn's error stops the walk. */

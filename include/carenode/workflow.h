@@ -43,6 +43,19 @@ typedef struct cn_wf_report {
 CN_NODISCARD cn_err cn_wf_report_load(cn_node *n, const uint8_t id[CN_RECORD_BYTES],
 				      cn_wf_report *r, cn_diag *diag);
 
+/* Calls fn for every report this node holds, oldest first (open_only:
+ * those whose response is not closed). fn's error stops the walk. */
+typedef cn_err (*cn_wf_report_fn)(void *ctx, const cn_wf_report *r);
+CN_NODISCARD cn_err cn_wf_reports_each(cn_node *n, bool open_only, cn_wf_report_fn fn, void *ctx,
+				       cn_diag *diag);
+
+/* The child's name by record id ("" when this node does not hold it). */
+void cn_wf_child_name(cn_node *n, const uint8_t id[CN_RECORD_BYTES], char *out, size_t cap);
+/* A report and its response as a JSON object (reports --json, the API's
+ * GET /api/reports). */
+struct cn_json;
+void cn_wf_report_json(cn_node *n, struct cn_json *j, const cn_wf_report *r);
+
 /* The requirements of R6.2 the response still lacks, for r's situation:
  * each a group of alternative steps ("order_parents_back|appoint_entrusted").
  * Fills out (up to cap) and returns how many. urgent[i] says whether the
