@@ -125,6 +125,10 @@ static const command commands[] = {
 	 "The joint meeting's report (R10, R11.3): per township, reports, median time to "
 	 "acceptance, assessments, visits, hotline, dropouts, units that failed to report, open "
 	 "and overdue tasks by who is responsible."},
+	{"api", "api GET|POST /api/路径 [--参数 值]...",
+	 "调用本节点的 JSON 接口（网页界面所用，见 node/API.md），输出 JSON；写入须登录。\n"
+	 "Call this node's JSON API (what the web interface uses; node/API.md); prints the JSON. "
+	 "Writes need a login."},
 	{"user",
 	 "user add --login 登录名 --name 姓名 --role "
 	 "liaison|committee|officer|civil_affairs|department|"
@@ -557,6 +561,8 @@ static cn_err dispatch(cn_cli *c, const char *cmd, const char *sub)
 		return cn_cli_hotline(c, sub);
 	if (!strcmp(cmd, "meeting"))
 		return cn_cli_meeting(c);
+	if (!strcmp(cmd, "api"))
+		return cn_cli_api(c);
 	if (!strcmp(cmd, "conflicts"))
 		return cn_cli_conflicts(c);
 	if (!strcmp(cmd, "log"))

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "carenode/api.h"
 #include "carenode/division.h"
 #include "carenode/json.h"
 #include "carenode/ledger.h"
@@ -341,5 +342,48 @@ cn_err cn_cli_meeting(cn_cli *c)
 	}
 	cn_meeting_free(m);
 	cn_node_close(n);
+	return err;
+}
+
+/* ---- the JSON API from the command line (node/API.md) ---- */
+
+cn_err cn_cli_api(cn_cli *c)
+{
+	cn_api_param params[CN_CLI_MAX_OPTS];
+	cn_api_req req = {0};
+	cn_node *n = NULL;
+	size_t k = 0;
+	int status;
+	cn_err err;
+
+	if (c->n_pos != 2 || (strcmp(c->pos[0], "GET") && strcmp(c->pos[0], "POST")))
+		return usage(c, "api GET|POST /api/路径 [--参数 值]... （见 node/API.md）");
+	/* every option is a parameter: --reporter-type is reporter_type */
+	for (size_t i = 0; i < c->n_opts; i++) {
+		const char *o = c->opt_name[i];
+		size_t len = strlen(o);
+		if (c->opt_used[i])
+			continue;
+		if (len > CN_FIELD_NAME_MAX)
+			return usage(c, "参数名过长 / a parameter name is too long");
+		for (size_t j = 0; j <= len; j++)
+			c->field_name[i][j] = o[j] == '-' ? '_' : o[j];
+		params[k++] =
+			(cn_api_param){c->field_name[i], c->opt_value[i] ? c->opt_value[i] : ""};
+		c->opt_used[i] = true;
+	}
+	/* reads need the node; writes a person, once the node has accounts */
+	if ((err = !strcmp(c->pos[0], "GET") ? cn_cli_open(c, true, &n)
+					     : cn_cli_open_person(c, &n)))
+		return err;
+	req.method = c->pos[0];
+	req.path = c->pos[1];
+	req.params = params;
+	req.n_params = k;
+	req.actor = c->user;
+	status = cn_api_handle(n, &req, c->out);
+	cn_node_close(n);
+	if ((err = cn_api_status_err(status)))
+		cn_diag_set(&c->diag, "接口返回 %d / the API answered %d", status, status);
 	return err;
 }

@@ -108,6 +108,7 @@ cn_err cn_cli_service(cn_cli *c, const char *sub);
 cn_err cn_cli_intervention(cn_cli *c, const char *sub);
 cn_err cn_cli_hotline(cn_cli *c, const char *sub);
 cn_err cn_cli_meeting(cn_cli *c);
+cn_err cn_cli_api(cn_cli *c);
 /* A secret (passphrase, password): the first line of the file path, or
  * asked at the terminal without echo (no_tty: the message when there is
  * none). At most cap - 1 bytes. */

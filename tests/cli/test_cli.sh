@@ -352,6 +352,48 @@ expect 0 "the whole file shows the workflows" -- "$cn" --dir "$u" child show "$I
 contains "$out" "监护干预" "the case on the child's file"
 contains "$out" "帮扶服务" "the service on the child's file"
 
+# ---- the JSON API (node/API.md) the web interface will use ----
+expect 0 "GET /api/reports" -- "$cn" --dir "$u" api GET /api/reports
+[ "$(printf '%s' "$out" | json 'd[0]["report"]')" = "$REP" ] && ok || bad "the API lists the report: $out"
+expect 0 "GET /api/tasks as of three hours on, the county's" -- "$cn" --dir "$u" api GET /api/tasks \
+	--owner county --as-of "$later"
+printf '%s' "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert any(t["requirement"]=="R6.1" and t["escalated_to"]=="county" for t in d), d' &&
+	ok || bad "the API's escalated tasks: $out"
+expect 3 "GET /api/tasks with a bad owner is a 400" -- "$cn" --dir "$u" api GET /api/tasks --owner mayor
+[ "$(printf '%s' "$out" | json 'd["error"]["status"]')" = 400 ] && ok || bad "400 body: $out"
+expect 4 "an unknown route is a 404" -- "$cn" --dir "$u" api GET /api/nothing
+expect 2 "a write by GET is refused (405)" -- "$cn" --dir "$u" api GET /api/hotline
+expect 6 "an API write needs a login" -- "$cn" --dir "$u" api POST /api/hotline --village-code "$V" \
+	--caller 某 --content 求助 --taken-by 接线员 </dev/null
+n0=$(ops "$u")
+expect 0 "POST /api/hotline as a liaison (R11.2)" -- "$cn" "${L[@]}" api POST /api/hotline \
+	--village-code "$V" --caller 匿名 --content 孩子没人管 --taken-by 接线员
+[ "$(printf '%s' "$out" | json 'd["ok"]')" = True ] && ok || bad "created: $out"
+[ "$(ops "$u")" = $((n0 + 1)) ] && ok || bad "one op for the call"
+expect 3 "a report dated in the future through the API is a 400 naming the field" -- \
+	"$cn" "${L[@]}" api POST "/api/children/$ID1/report" --reporter-type school \
+	--reporter 王 --situation missing --found-date 2999-06-15 --date 2026-06-15 --details x
+contains "$out" "发现日期" "the message names the field"
+contains "$out" "future" "and what was wrong"
+expect 4 "a report on no known child is a 404" -- "$cn" "${L[@]}" api POST \
+	/api/children/370522201203150017/report --reporter-type school --reporter 王 \
+	--situation missing --found-date 2026-06-15 --date 2026-06-15 --details x
+expect 6 "a liaison's police step through the API is a 403" -- "$cn" "${L[@]}" api POST \
+	"/api/reports/${REP:0:8}/steps" --step accept --by 某
+[ "$(printf '%s' "$out" | json 'd["error"]["code"]')" = denied ] && ok || bad "403 body: $out"
+[ "$(ops "$u")" = $((n0 + 1)) ] && ok || bad "refusals wrote nothing"
+expect 0 "a school's report through the API (R5)" -- "$cn" "${S[@]}" api POST "/api/children/$ID1/report" \
+	--reporter-type school --reporter "洼张小学 王老师" --situation missing --found-date 2026-06-15 \
+	--date 2026-06-15 --details 两天未到校
+[ "$(sqlite3 "$u/carenode.db" "SELECT urgent FROM ops ORDER BY pos DESC LIMIT 1")" = 1 ] && ok ||
+	bad "a report through the API is urgent too"
+expect 0 "GET /api/meeting" -- "$cn" --dir "$u" api GET /api/meeting --from 2026-01-01
+[ "$(printf '%s' "$out" | json '(d["townships"][0]["hotline_calls"], d["townships"][0]["reports"])')" = "(2, 2)" ] &&
+	ok || bad "meeting via API: $out"
+expect 0 "GET /api/deadlines" -- "$cn" --dir "$u" api GET /api/deadlines
+[ "$(printf '%s' "$out" | json '[x["hours"] for x in d if x["item"]=="accept"]')" = "[1]" ] && ok ||
+	bad "deadlines via API: $out"
+
 # ---- the data dictionary in the repo is the program's ----
 here=$(cd "$(dirname "$0")/../.." && pwd)
 expect 0 "dictionary" -- "$cn" dictionary

@@ -1,0 +1,397 @@
+/*
+ * api.c - the node's JSON API (api.h, routes in node/API.md): a small
+ * router over the same functions the command line calls.
+ */
+#include "carenode/api.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "carenode/json.h"
+#include "carenode/ledger.h"
+#include "carenode/meeting.h"
+#include "carenode/model.h"
+#include "carenode/tasks.h"
+#include "carenode/workflow.h"
+
+#define MAX_SEGMENTS 6
+#define MAX_INPUTS 64
+
+typedef struct call {
+	cn_node *n;
+	const cn_api_req *req;
+	FILE *out;
+	cn_json j;
+	cn_diag diag;
+	char path[256];
+	const char *seg[MAX_SEGMENTS];
+	size_t n_seg;
+} call;
+
+static int status_of(cn_err err)
+{
+	switch (err) {
+	case CN_OK: return 200;
+	case CN_ERR_USAGE:
+	case CN_ERR_INVALID:
+	case CN_ERR_FORMAT:
+	case CN_ERR_TRUNCATED:
+	case CN_ERR_LIMIT: return 400;
+	case CN_ERR_DENIED: return 403;
+	case CN_ERR_NOTFOUND: return 404;
+	case CN_ERR_STATE:
+	case CN_ERR_EXISTS:
+	case CN_ERR_AMBIGUOUS: return 409;
+	default: return 500;
+	}
+}
+
+cn_err cn_api_status_err(int status)
+{
+	switch (status) {
+	case 200:
+	case 201: return CN_OK;
+	case 400: return CN_ERR_INVALID;
+	case 403: return CN_ERR_DENIED;
+	case 404: return CN_ERR_NOTFOUND;
+	case 405: return CN_ERR_USAGE;
+	case 409: return CN_ERR_STATE;
+	default: return CN_ERR_IO;
+	}
+}
+
+static const char *code_of(int status)
+{
+	switch (status) {
+	case 400: return "invalid";
+	case 403: return "denied";
+	case 404: return "not_found";
+	case 405: return "method";
+	case 409: return "state";
+	default: return "internal";
+	}
+}
+
+static int fail(call *c, int status, const char *message)
+{
+	cn_json_init(&c->j, c->out);
+	cn_json_object(&c->j);
+	cn_json_key(&c->j, "error");
+	cn_json_object(&c->j);
+	cn_json_kv_int(&c->j, "status", status);
+	cn_json_kv_str(&c->j, "code", code_of(status));
+	cn_json_kv_str(&c->j, "message",
+		       message && *message ? message : "请求未能完成 / the request failed");
+	cn_json_object_end(&c->j);
+	cn_json_object_end(&c->j);
+	fputc('\n', c->out);
+	return status;
+}
+
+static int fail_err(call *c, cn_err err)
+{
+	return fail(c, status_of(err), c->diag.text);
+}
+
+static const char *param(const call *c, const char *name)
+{
+	for (size_t i = 0; i < c->req->n_params; i++)
+		if (!strcmp(c->req->params[i].name, name))
+			return c->req->params[i].value ? c->req->params[i].value : "";
+	return NULL;
+}
+
+/* The parameters as field inputs, all but those named in skip. */
+static size_t inputs(const call *c, cn_input *in, const char *const *skip)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < c->req->n_params && k < MAX_INPUTS; i++) {
+		bool skipped = false;
+		for (const char *const *s = skip; s && *s && !skipped; s++)
+			skipped = !strcmp(*s, c->req->params[i].name);
+		if (!skipped)
+			in[k++] =
+				(cn_input){c->req->params[i].name,
+					   c->req->params[i].value ? c->req->params[i].value : ""};
+	}
+	return k;
+}
+
+static int record_answer(call *c, const uint8_t rec[CN_RECORD_BYTES], int status)
+{
+	char hex[33];
+
+	cn_hex(rec, CN_RECORD_BYTES, hex);
+	cn_json_init(&c->j, c->out);
+	cn_json_object(&c->j);
+	cn_json_kv_bool(&c->j, "ok", true);
+	cn_json_kv_str(&c->j, "record", hex);
+	cn_json_object_end(&c->j);
+	fputc('\n', c->out);
+	return status;
+}
+
+/* ---- reads ---- */
+
+typedef struct task_filter {
+	call *c;
+	cn_task_owner owner;
+	bool overdue_only;
+} task_filter;
+
+static cn_err put_task(void *ctx, const cn_task *t)
+{
+	task_filter *f = ctx;
+
+	if ((f->overdue_only && !t->overdue) ||
+	    (f->owner != CN_OWNER_NONE && t->owner != f->owner && t->escalated != f->owner))
+		return CN_OK;
+	cn_task_json(&f->c->j, t);
+	return CN_OK;
+}
+
+static int get_tasks(call *c)
+{
+	const char *village = param(c, "village"), *owner = param(c, "owner");
+	const char *as_of = param(c, "as_of");
+	task_filter f = {c, CN_OWNER_NONE, param(c, "overdue") != NULL};
+	uint64_t at = as_of ? cn_model_time_ms(as_of) : cn_node_now_ms(c->n);
+	cn_err err;
+
+	for (int i = CN_OWNER_VILLAGE; owner && i <= CN_OWNER_SCHOOL; i++)
+		if (!strcmp(owner, cn_task_owner_name((cn_task_owner)i)))
+			f.owner = (cn_task_owner)i;
+	if ((owner && f.owner == CN_OWNER_NONE) || !at)
+		return fail(c, 400,
+			    "owner 应为 village|township|county|police|school，as_of 应为 "
+			    "YYYY-MM-DD HH:MM / owner is one of village, township, county, police, "
+			    "school; as_of is YYYY-MM-DD HH:MM");
+	/* the list goes out only whole: a failure half-way answers an error */
+	{
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *mem = open_memstream(&buf, &len);
+		if (!mem)
+			return fail(c, 500, "out of memory");
+		cn_json_init(&c->j, mem);
+		cn_json_array(&c->j);
+		err = cn_tasks_each(c->n, village ? village : "", at, put_task, &f, &c->diag);
+		cn_json_array_end(&c->j);
+		fputc('\n', mem);
+		fclose(mem);
+		if (!err)
+			fwrite(buf, 1, len, c->out);
+		free(buf);
+	}
+	return err ? fail_err(c, err) : 200;
+}
+
+static cn_err put_report(void *ctx, const cn_wf_report *r)
+{
+	call *c = ctx;
+
+	cn_wf_report_json(c->n, &c->j, r);
+	return CN_OK;
+}
+
+static int get_reports(call *c)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+	cn_err err;
+
+	if (!mem)
+		return fail(c, 500, "out of memory");
+	cn_json_init(&c->j, mem);
+	cn_json_array(&c->j);
+	err = cn_wf_reports_each(c->n, param(c, "open") != NULL, put_report, c, &c->diag);
+	cn_json_array_end(&c->j);
+	fputc('\n', mem);
+	fclose(mem);
+	if (!err)
+		fwrite(buf, 1, len, c->out);
+	free(buf);
+	return err ? fail_err(c, err) : 200;
+}
+
+static int get_meeting(call *c)
+{
+	const char *from = param(c, "from"), *to = param(c, "to");
+	cn_meeting *m = NULL;
+	cn_err err;
+
+	if ((from && !cn_model_date_valid(from, strlen(from))) ||
+	    (to && !cn_model_date_valid(to, strlen(to))))
+		return fail(c, 400, "from、to 应为 YYYY-MM-DD / from and to are YYYY-MM-DD");
+	if ((err = cn_meeting_compute(c->n, from, to, cn_node_now_ms(c->n), &m, &c->diag)))
+		return fail_err(c, err);
+	cn_json_init(&c->j, c->out);
+	cn_meeting_json(c->n, &c->j, m);
+	fputc('\n', c->out);
+	cn_meeting_free(m);
+	return 200;
+}
+
+static int get_deadlines(call *c)
+{
+	const cn_field_def *f = cn_model_field(cn_model_kind("deadline", 8), "item", 4);
+
+	cn_json_init(&c->j, c->out);
+	cn_json_array(&c->j);
+	for (const cn_enum_value *v = f->values; v->code; v++) {
+		cn_json_object(&c->j);
+		cn_json_kv_str(&c->j, "item", v->code);
+		cn_json_kv_str(&c->j, "item_zh", v->zh);
+		cn_json_kv_int(&c->j, "hours", cn_wf_deadline_hours(c->n, v->code));
+		cn_json_kv_int(&c->j, "default_hours", cn_wf_deadline_default(v->code));
+		cn_json_object_end(&c->j);
+	}
+	cn_json_array_end(&c->j);
+	fputc('\n', c->out);
+	return 200;
+}
+
+/* ---- writes ---- */
+
+/* POST /api/children/{child}/{what} */
+static int post_child(call *c, const char *ref, const char *what)
+{
+	cn_input in[MAX_INPUTS];
+	uint8_t child[CN_RECORD_BYTES], rec[CN_RECORD_BYTES];
+	size_t k = inputs(c, in, NULL);
+	cn_err err;
+
+	if ((err = cn_ledger_find_child(c->n, ref, child, &c->diag)))
+		return fail_err(c, err);
+	if (!strcmp(what, "report")) {
+		/* R5: a mandatory report is always urgent */
+		cn_node_set_op_flags(c->n, CN_OP_FLAG_URGENT);
+		err = cn_ledger_event_add(c->n, c->req->actor, "report", child, in, k, rec,
+					  &c->diag);
+		cn_node_set_op_flags(c->n, 0);
+	} else if (!strcmp(what, "schooling") || !strcmp(what, "unreported") ||
+		   !strcmp(what, "visit") || !strcmp(what, "contact") ||
+		   !strcmp(what, "assessment")) {
+		err = cn_ledger_event_add(c->n, c->req->actor, what, child, in, k, rec, &c->diag);
+	} else if (!strcmp(what, "service") || !strcmp(what, "intervention")) {
+		err = cn_wf_add(c->n, c->req->actor, what, child, in, k, rec, &c->diag);
+	} else {
+		return fail(c, 404, "没有这个接口 / no such route");
+	}
+	return err ? fail_err(c, err) : record_answer(c, rec, 201);
+}
+
+/* POST /api/{service|intervention|hotline}/{id}: changes the record */
+static int post_update(call *c, const char *kind, const char *ref)
+{
+	cn_input in[MAX_INPUTS];
+	uint8_t rec[CN_RECORD_BYTES];
+	size_t k = inputs(c, in, NULL);
+	cn_err err;
+
+	if ((err = cn_wf_find(c->n, kind, ref, rec, &c->diag)) ||
+	    (err = cn_wf_update(c->n, c->req->actor, kind, rec, in, k, &c->diag)))
+		return fail_err(c, err);
+	return record_answer(c, rec, 200);
+}
+
+static int post_hotline(call *c)
+{
+	static const char *const skip[] = {"child", NULL};
+	cn_input in[MAX_INPUTS];
+	uint8_t child[CN_RECORD_BYTES], rec[CN_RECORD_BYTES];
+	const char *ref = param(c, "child");
+	size_t k = inputs(c, in, skip);
+	cn_err err = CN_OK;
+
+	if (ref && *ref)
+		err = cn_ledger_find_child(c->n, ref, child, &c->diag);
+	if (!err)
+		err = cn_wf_add(c->n, c->req->actor, "hotline", ref && *ref ? child : NULL, in, k,
+				rec, &c->diag);
+	return err ? fail_err(c, err) : record_answer(c, rec, 201);
+}
+
+static int post_step(call *c, const char *ref)
+{
+	cn_input in[MAX_INPUTS];
+	uint8_t report[CN_RECORD_BYTES], rec[CN_RECORD_BYTES];
+	size_t k = inputs(c, in, NULL);
+	cn_err err;
+
+	if ((err = cn_wf_find(c->n, "report", ref, report, &c->diag)) ||
+	    (err = cn_wf_respond(c->n, c->req->actor, report, in, k, rec, &c->diag)))
+		return fail_err(c, err);
+	return record_answer(c, rec, 201);
+}
+
+static int post_deadline(call *c, const char *item)
+{
+	const char *hours = param(c, "hours");
+	cn_err err;
+
+	if (!hours)
+		return fail(c, 400, "须给出 hours / hours is needed");
+	if ((err = cn_wf_deadline_set(c->n, c->req->actor, item, hours, param(c, "basis"),
+				      &c->diag)))
+		return fail_err(c, err);
+	return get_deadlines(c);
+}
+
+/* ---- the router ---- */
+
+static bool split(call *c)
+{
+	char *save = NULL, *tok;
+
+	if (strlen(c->req->path) >= sizeof(c->path))
+		return false;
+	strcpy(c->path, c->req->path);
+	for (tok = strtok_r(c->path, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+		if (c->n_seg == MAX_SEGMENTS)
+			return false;
+		c->seg[c->n_seg++] = tok;
+	}
+	return c->n_seg >= 2 && !strcmp(c->seg[0], "api");
+}
+
+static bool is(const call *c, size_t i, const char *s)
+{
+	return i < c->n_seg && !strcmp(c->seg[i], s);
+}
+
+int cn_api_handle(cn_node *n, const cn_api_req *req, FILE *out)
+{
+	call c = {.n = n, .req = req, .out = out};
+	bool get = req->method && !strcmp(req->method, "GET");
+	bool post = req->method && !strcmp(req->method, "POST");
+
+	if (!req->path || !split(&c))
+		return fail(&c, 404, "没有这个接口 / no such route");
+	if (!get && !post)
+		return fail(&c, 405, "只支持 GET 与 POST / GET and POST only");
+	if (c.n_seg == 2) {
+		if (is(&c, 1, "tasks"))
+			return get ? get_tasks(&c) : fail(&c, 405, "GET only");
+		if (is(&c, 1, "reports"))
+			return get ? get_reports(&c) : fail(&c, 405, "GET only");
+		if (is(&c, 1, "meeting"))
+			return get ? get_meeting(&c) : fail(&c, 405, "GET only");
+		if (is(&c, 1, "deadlines"))
+			return get ? get_deadlines(&c) : fail(&c, 405, "GET only");
+		if (is(&c, 1, "hotline"))
+			return post ? post_hotline(&c) : fail(&c, 405, "POST only");
+	}
+	if (c.n_seg == 3 && is(&c, 1, "deadlines"))
+		return post ? post_deadline(&c, c.seg[2]) : fail(&c, 405, "POST only");
+	if (c.n_seg == 3 &&
+	    (is(&c, 1, "service") || is(&c, 1, "intervention") || is(&c, 1, "hotline")))
+		return post ? post_update(&c, c.seg[1], c.seg[2]) : fail(&c, 405, "POST only");
+	if (c.n_seg == 4 && is(&c, 1, "reports") && is(&c, 3, "steps"))
+		return post ? post_step(&c, c.seg[2]) : fail(&c, 405, "POST only");
+	if (c.n_seg == 4 && is(&c, 1, "children"))
+		return post ? post_child(&c, c.seg[2], c.seg[3]) : fail(&c, 405, "POST only");
+	return fail(&c, 404, "没有这个接口 / no such route");
+}
