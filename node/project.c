@@ -28,7 +28,7 @@ struct cn_proj {
 	sqlite3_stmt *del_conflicts;
 	sqlite3_stmt *ins_conflict;
 	sqlite3_stmt *ins_row[MAX_KINDS]; /* one per kind, model order */
-	sqlite3_stmt *sel_loc;     /* a child's village code */
+	sqlite3_stmt *sel_loc;            /* a child's village code */
 	sqlite3_stmt *upd_div[MAX_KINDS]; /* kinds with a child field: move their rows with it */
 	sqlite3_stmt *sel_dep[MAX_KINDS]; /* ... and list them */
 	sqlite3_stmt *sel_ev[MAX_KINDS];  /* event kinds: changes made away from the child */

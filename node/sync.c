@@ -988,7 +988,10 @@ static cn_err push_urgent(cn_node *n, const char *parent, const peer_state *ps, 
 						  "out of turn");
 				err = CN_ERR_FORMAT;
 			} else {
-				stats->urgent += b.n;
+				/* the urgent ops, not the certificates ahead of them */
+				for (size_t i = 0; i < b.n; i++)
+					stats->urgent +=
+						op_urgent(b.items[i].op, b.items[i].op_len);
 			}
 			cn_syncmsg_fini(&resp);
 		}
