@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "carenode/project.h"
+#include "carenode/scope.h"
 
 static const cn_account_role roles[] = {
 	{"liaison", "村关爱联络员"},  {"committee", "村（居）委会"},  {"officer", "乡镇专干"},
@@ -121,34 +122,55 @@ static cn_err hash_password(const char *password, size_t len, char out[crypto_pw
 
 /* ---- the person's record (replicated; accounts.h) ---- */
 
-static void person_id(const char *login, uint8_t out[CN_RECORD_BYTES])
-{
-	char buf[64];
-
-	snprintf(buf, sizeof(buf), "carenode-person:%s", login);
-	crypto_generichash(out, CN_RECORD_BYTES, (const uint8_t *)buf, strlen(buf), NULL, 0);
-}
-
 typedef struct person {
-	bool exists;
+	bool exists, ambiguous;
 	char name[128], role[32], unit[16], status[16];
 } person;
 
-static cn_err person_load(cn_node *n, const char *login, person *p, cn_diag *diag)
+/* The unit of this node's credential for login, or "". */
+static void local_unit(cn_node *n, const char *login, char unit[16])
+{
+	sqlite3_stmt *st = NULL;
+
+	unit[0] = 0;
+	if (sqlite3_prepare_v2(cn_store_db(cn_node_store(n)),
+			       "SELECT unit FROM accounts WHERE login = ?", -1, &st,
+			       NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, login ? login : "", -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+			snprintf(unit, 16, "%s", (const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+}
+
+/* The person login at unit; with no unit, the one person of that login
+ * this node holds (p->ambiguous when there are several). */
+static cn_err person_load(cn_node *n, const char *login, const char *unit, person *p, cn_diag *diag)
 {
 	sqlite3_stmt *st = NULL;
 	uint8_t id[CN_RECORD_BYTES];
-	int rc = sqlite3_prepare_v2(cn_store_db(cn_node_store(n)),
-				    "SELECT name, role, unit, status FROM person WHERE id = ?", -1,
-				    &st, NULL);
+	bool by_id = unit && *unit;
+	int rc = sqlite3_prepare_v2(
+		cn_store_db(cn_node_store(n)),
+		by_id ? "SELECT name, role, unit, status FROM person WHERE id = ?"
+		      : "SELECT name, role, unit, status FROM person WHERE login = ? LIMIT 2",
+		-1, &st, NULL);
 
 	memset(p, 0, sizeof(*p));
 	if (rc != SQLITE_OK)
 		return sqlerr(n, rc, "reading a person", diag);
-	person_id(login ? login : "", id);
-	sqlite3_bind_blob(st, 1, id, CN_RECORD_BYTES, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	if (by_id) {
+		cn_scope_person_id(unit, login ? login : "", login ? strlen(login) : 0, id);
+		sqlite3_bind_blob(st, 1, id, CN_RECORD_BYTES, SQLITE_STATIC);
+	} else {
+		sqlite3_bind_text(st, 1, login ? login : "", -1, SQLITE_STATIC);
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *v[4];
+		if (p->exists) {
+			p->ambiguous = true;
+			continue;
+		}
 		for (int i = 0; i < 4; i++)
 			v[i] = sqlite3_column_text(st, i) ? (const char *)sqlite3_column_text(st, i)
 							  : "";
@@ -157,10 +179,32 @@ static cn_err person_load(cn_node *n, const char *login, person *p, cn_diag *dia
 		snprintf(p->role, sizeof(p->role), "%s", v[1]);
 		snprintf(p->unit, sizeof(p->unit), "%s", v[2]);
 		snprintf(p->status, sizeof(p->status), "%s", v[3]);
-		rc = SQLITE_DONE;
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? CN_OK : sqlerr(n, rc, "reading a person", diag);
+}
+
+/* The person this node's credential for login stands for, else the one
+ * person of that login it holds; unit (may be NULL) chooses. */
+static cn_err person_of(cn_node *n, const char *login, const char *unit, person *p, cn_diag *diag)
+{
+	char mine[16];
+	cn_err err;
+
+	if (!unit || !*unit) {
+		local_unit(n, login, mine);
+		unit = mine;
+	}
+	if ((err = person_load(n, login, unit, p, diag)))
+		return err;
+	if (p->ambiguous) {
+		cn_diag_set(diag,
+			    "本节点有多个登录名为 %s 的用户，请用 --unit 指明单位 / several people "
+			    "use the login %s here: give --unit",
+			    login, login);
+		return CN_ERR_AMBIGUOUS;
+	}
+	return CN_OK;
 }
 
 static cn_err set_str(cn_draft *d, size_t idx, const char *field, const char *v)
@@ -171,7 +215,8 @@ static cn_err set_str(cn_draft *d, size_t idx, const char *field, const char *v)
 }
 
 /* Signs one op on the person's record: a new record with every field, or
- * a change of status. Inside the caller's transaction. */
+ * a change of status; every change names the login and unit (scope.h).
+ * Inside the caller's transaction. */
 static cn_err person_write(cn_node *n, const char *actor, const char *login, const char *name,
 			   const char *role, const char *unit, const char *status, bool create,
 			   cn_diag *diag)
@@ -181,14 +226,14 @@ static cn_err person_write(cn_node *n, const char *actor, const char *login, con
 	size_t idx;
 	cn_err err;
 
-	person_id(login, id);
+	cn_scope_person_id(unit, login, strlen(login), id);
 	if ((err = cn_draft_new(&d)))
 		return err;
 	if (!(err = cn_draft_change(d, "person", id, unit, create, &idx)) &&
-	    !(err = set_str(d, idx, "status", status)) && create &&
-	    !(err = set_str(d, idx, "login", login)) && !(err = set_str(d, idx, "name", name)) &&
-	    !(err = set_str(d, idx, "role", role)))
-		err = set_str(d, idx, "unit", unit);
+	    !(err = set_str(d, idx, "status", status)) &&
+	    !(err = set_str(d, idx, "login", login)) && !(err = set_str(d, idx, "unit", unit)) &&
+	    create && !(err = set_str(d, idx, "name", name)))
+		err = set_str(d, idx, "role", role);
 	if (!err)
 		err = cn_node_commit(n, d, actor && *actor ? actor : "carenode", 0, NULL, diag);
 	cn_draft_free(d);
@@ -202,6 +247,7 @@ cn_err cn_account_add(cn_node *n, const char *actor, const char *login, const ch
 	char hash[crypto_pwhash_STRBYTES];
 	int64_t now = (int64_t)cn_node_now_ms(n);
 	size_t ll = login ? strlen(login) : 0;
+	bool record = cn_node_may_write(n, "person");
 	person p;
 	cn_err err;
 
@@ -230,27 +276,29 @@ cn_err cn_account_add(cn_node *n, const char *actor, const char *login, const ch
 			    unit ? unit : "", unit ? unit : "");
 		return CN_ERR_DENIED;
 	}
-	if ((err = person_load(n, login, &p, diag)))
+	if ((err = person_load(n, login, unit, &p, diag)))
 		return err;
 	if (p.exists) {
 		cn_diag_set(diag,
-			    "用户 %s 已登记（%s，%s %s）；在本节点设密码请用 user passwd / user %s "
-			    "is registered already (%s at %s): set a password on this node with "
+			    "用户 %s 已在 %s 登记（%s，%s）；在本节点设密码请用 user passwd / user "
+			    "%s is registered at %s already (%s): set a password on this node with "
 			    "user passwd",
-			    login, p.name, p.role, p.unit, login, p.role, p.unit);
+			    login, p.unit, p.name, p.role, login, p.unit, p.role);
 		return CN_ERR_EXISTS;
 	}
 	if ((err = hash_password(password, len, hash, diag)))
 		return err;
 	/* the record (replicated) and the credential (local) together, or
-	 * neither */
+	 * neither; a department node, which keeps no people's records, keeps
+	 * the credential alone */
 	if (!(err = cn_store_begin(cn_node_store(n), diag))) {
 		const void *args[] = {login, name, role, unit, hash, &now};
 		if (!(err = run(n,
 				"INSERT INTO accounts(login, name, role, unit, pwhash, created_ms)"
 				" VALUES(?,?,?,?,?,?)",
 				"ttttti", args, NULL, diag)) &&
-		    !(err = person_write(n, actor, login, name, role, unit, "active", true, diag)))
+		    (!record || !(err = person_write(n, actor, login, name, role, unit, "active",
+						     true, diag))))
 			err = cn_store_commit(cn_node_store(n), diag);
 		if (err)
 			cn_store_rollback(cn_node_store(n));
@@ -267,8 +315,8 @@ static cn_err one_change(const char *login, int changes, cn_diag *diag)
 	return CN_ERR_NOTFOUND;
 }
 
-cn_err cn_account_set_disabled(cn_node *n, const char *actor, const char *login, bool disabled,
-			       cn_diag *diag)
+cn_err cn_account_set_disabled(cn_node *n, const char *actor, const char *login, const char *unit,
+			       bool disabled, cn_diag *diag)
 {
 	int64_t d = disabled;
 	const void *args[] = {&d, login};
@@ -276,7 +324,7 @@ cn_err cn_account_set_disabled(cn_node *n, const char *actor, const char *login,
 	person p;
 	cn_err err;
 
-	if ((err = person_load(n, login, &p, diag)))
+	if ((err = person_of(n, login, unit, &p, diag)))
 		return err;
 	if ((err = cn_store_begin(cn_node_store(n), diag)))
 		return err;
@@ -295,16 +343,22 @@ cn_err cn_account_set_disabled(cn_node *n, const char *actor, const char *login,
 	return err;
 }
 
-cn_err cn_account_set_password(cn_node *n, const char *login, const char *password, size_t len,
-			       cn_diag *diag)
+cn_err cn_account_set_password(cn_node *n, const char *login, const char *unit,
+			       const char *password, size_t len, cn_diag *diag)
 {
-	char hash[crypto_pwhash_STRBYTES];
+	char hash[crypto_pwhash_STRBYTES], mine[16];
 	int64_t now = (int64_t)cn_node_now_ms(n);
 	int changes = 0;
 	person p;
 	cn_err err;
 
-	if ((err = person_load(n, login, &p, diag)) ||
+	local_unit(n, login, mine);
+	if (*mine && unit && *unit && strcmp(mine, unit) != 0) {
+		cn_diag_set(diag, "本节点的 %s 属于单位 %s / this node's %s belongs to unit %s",
+			    login, mine, login, mine);
+		return CN_ERR_STATE;
+	}
+	if ((err = person_of(n, login, unit, &p, diag)) ||
 	    (err = hash_password(password, len, hash, diag)))
 		return err;
 	{
@@ -315,7 +369,7 @@ cn_err cn_account_set_password(cn_node *n, const char *login, const char *passwo
 			  "tt", args, &changes, diag);
 	}
 	/* a person registered elsewhere (the record came with replication)
-	 * gets a credential on this node */
+	 * gets a credential on this node, bound to that record's unit */
 	if (!err && changes == 0 && p.exists) {
 		const void *args[] = {login, p.name, p.role, p.unit, hash, &now};
 		err = run(n,
@@ -394,7 +448,7 @@ cn_err cn_account_login(cn_node *n, const char *login, const char *password, siz
 		/* the person's record, where this node holds it, decides the
 		 * role and whether the login is in use (R10) */
 		person p;
-		if (!person_load(n, login, &p, NULL) && p.exists) {
+		if (!person_of(n, login, NULL, &p, NULL) && p.exists) {
 			disabled = disabled || !strcmp(p.status, "disabled");
 			if (role)
 				snprintf(role, 32, "%s", p.role);
@@ -455,7 +509,7 @@ cn_err cn_account_get(cn_node *n, const char *login, char role[32], char unit[16
 {
 	person p;
 
-	if (!person_load(n, login, &p, NULL) && p.exists) {
+	if (!person_of(n, login, NULL, &p, NULL) && p.exists) {
 		snprintf(role, 32, "%s", p.role);
 		snprintf(unit, 16, "%s", p.unit);
 		return CN_OK;
@@ -488,4 +542,60 @@ cn_err cn_account_get(cn_node *n, const char *login, char role[32], char unit[16
 		}
 		return rc == SQLITE_ROW ? CN_OK : sqlerr(n, rc, "reading an account", diag);
 	}
+}
+
+/* Who may manage whom (R10): the county's civil affairs above a township
+ * officer, above the village's liaison and committee, above department
+ * staff, above school and clinic reporters. */
+static int rank(const char *role)
+{
+	static const struct {
+		const char *role;
+		int rank;
+	} ranks[] = {{"civil_affairs", 4}, {"officer", 3}, {"committee", 2}, {"liaison", 2},
+		     {"department", 1},    {"school", 0},  {"clinic", 0}};
+
+	for (size_t i = 0; i < sizeof(ranks) / sizeof(ranks[0]); i++)
+		if (!strcmp(ranks[i].role, role))
+			return ranks[i].rank;
+	return -1;
+}
+
+cn_err cn_account_may_manage(cn_node *n, const char *actor, const char *role, const char *unit,
+			     cn_diag *diag)
+{
+	char arole[32], aunit[16];
+	const cn_division *u;
+	bool any;
+	cn_err err;
+
+	if ((err = cn_account_any(n, &any, diag)) || !any)
+		return err; /* the first account: whoever holds the node folder */
+	if ((err = cn_account_get(n, actor, arole, aunit, diag)))
+		return err;
+	u = cn_divisions_find(cn_node_divisions(n), aunit);
+	if (rank(role) > rank(arole) || !u || !cn_division_within(aunit, u->level, unit)) {
+		cn_diag_set(diag,
+			    "%s（%s，%s）无权管理 %s 角色、单位 %s 的用户 / %s (%s at %s) may not "
+			    "manage a %s at %s",
+			    actor, arole, aunit, role, unit, actor, arole, aunit, role, unit);
+		return CN_ERR_DENIED;
+	}
+	return CN_OK;
+}
+
+cn_err cn_account_target(cn_node *n, const char *login, const char *unit, char role[32],
+			 char out_unit[16], cn_diag *diag)
+{
+	person p;
+	cn_err err;
+
+	if ((err = person_of(n, login, unit, &p, diag)))
+		return err;
+	if (p.exists) {
+		snprintf(role, 32, "%s", p.role);
+		snprintf(out_unit, 16, "%s", p.unit);
+		return CN_OK;
+	}
+	return cn_account_get(n, login, role, out_unit, diag);
 }

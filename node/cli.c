@@ -439,9 +439,9 @@ void cn_cli_time(uint64_t hlc, char out[32])
 /* Options that never take a value. */
 static bool is_flag(const char *name)
 {
-	static const char *const flags[] = {"json",    "help",    "skip-bad",   "h",
-					    "once",    "urgent",  "no-receipt", "off",
-					    "encrypt", "overdue", "summary"};
+	static const char *const flags[] = {
+		"json", "help",    "skip-bad", "h",       "once", "urgent", "no-receipt",
+		"off",  "encrypt", "overdue",  "summary", "mine", "open"};
 
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
 		if (!strcmp(name, flags[i]))

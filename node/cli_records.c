@@ -592,10 +592,13 @@ static void count_unit(task_out *o, const cn_task *t)
 /* Is the task on this person's list? Their own, or raised to them (R10). */
 static bool task_is_mine(const task_out *o, const cn_task *t)
 {
+	const cn_division *u;
+
 	if (!o->mine)
 		return true;
-	if (o->unit[0] && strncmp(t->village, o->unit, strlen(o->unit)) != 0 &&
-	    o->mine_owner != CN_OWNER_COUNTY)
+	/* within the person's unit (a village, a township, the county) */
+	u = cn_divisions_find(cn_node_divisions(o->n), o->unit);
+	if (o->unit[0] && (!u || !cn_division_within(o->unit, u->level, t->village)))
 		return false;
 	return t->owner == o->mine_owner || t->escalated == o->mine_owner;
 }

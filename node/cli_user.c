@@ -81,6 +81,8 @@ static cn_err user_add(cn_cli *c, cn_node *n)
 	if (!pass)
 		return CN_ERR_NOMEM;
 	if (!(err = cn_cli_no_leftovers(c)) &&
+	    !(err = cn_account_may_manage(n, c->user, role ? role : "",
+					  unit ? unit : cn_node_code(n), &c->diag)) &&
 	    !(err = read_password(c, file, "新用户的密码 / the new user's password: ", pass,
 				  &len)) &&
 	    !(err = cn_account_add(n, c->user, login, name, role, unit ? unit : cn_node_code(n),
@@ -172,21 +174,34 @@ cn_err cn_cli_user(cn_cli *c, const char *sub)
 	if (!strcmp(sub, "add")) {
 		err = user_add(c, n);
 	} else if (c->n_pos != 1) {
-		cn_diag_set(&c->diag, "用法：user %s 登录名 / usage: user %s LOGIN", sub, sub);
+		cn_diag_set(&c->diag,
+			    "用法：user %s 登录名 [--unit 单位] / usage: user %s LOGIN "
+			    "[--unit UNIT]",
+			    sub, sub);
 		err = CN_ERR_USAGE;
-	} else if (!strcmp(sub, "passwd")) {
-		const char *file = cn_cli_opt(c, "new-password-file");
-		char *pass = sodium_malloc(PASS_MAX);
-		size_t len = 0;
-		if (!pass)
-			err = CN_ERR_NOMEM;
-		else if (!(err = cn_cli_no_leftovers(c)) &&
-			 !(err = read_password(c, file, "新密码 / new password: ", pass, &len)))
-			err = cn_account_set_password(n, c->pos[0], pass, len, &c->diag);
-		sodium_free(pass);
-	} else if (!(err = cn_cli_no_leftovers(c))) {
-		err = cn_account_set_disabled(n, c->user, c->pos[0], !strcmp(sub, "disable"),
-					      &c->diag);
+	} else {
+		const char *unit = cn_cli_opt(c, "unit");
+		char role[32], tunit[16];
+		/* one's own password, or someone's within one's unit and rank */
+		if (!(err = cn_account_target(n, c->pos[0], unit, role, tunit, &c->diag)) &&
+		    (strcmp(sub, "passwd") != 0 || !c->user || strcmp(c->user, c->pos[0]) != 0))
+			err = cn_account_may_manage(n, c->user, role, tunit, &c->diag);
+		if (!err && !strcmp(sub, "passwd")) {
+			const char *file = cn_cli_opt(c, "new-password-file");
+			char *pass = sodium_malloc(PASS_MAX);
+			size_t len = 0;
+			if (!pass)
+				err = CN_ERR_NOMEM;
+			else if (!(err = cn_cli_no_leftovers(c)) &&
+				 !(err = read_password(c, file, "新密码 / new password: ", pass,
+						       &len)))
+				err = cn_account_set_password(n, c->pos[0], unit, pass, len,
+							      &c->diag);
+			sodium_free(pass);
+		} else if (!err && !(err = cn_cli_no_leftovers(c))) {
+			err = cn_account_set_disabled(n, c->user, c->pos[0], unit,
+						      !strcmp(sub, "disable"), &c->diag);
+		}
 	}
 	if (!err && strcmp(sub, "add"))
 		fprintf(c->out, "已完成 / done: user %s %s\n", sub, c->pos[0]);

@@ -512,6 +512,11 @@ void cn_node_set_role(cn_node *n, const char *role)
 	snprintf(n->role, sizeof(n->role), "%s", role ? role : "");
 }
 
+bool cn_node_may_write(const cn_node *n, const char *kind)
+{
+	return !n->has_rights || cn_scope_may_write(&n->rights, kind, strlen(kind), n->code);
+}
+
 void cn_node_set_unit(cn_node *n, const char *unit)
 {
 	snprintf(n->unit, sizeof(n->unit), "%s", unit ? unit : "");
@@ -863,6 +868,98 @@ static int hash_cmp(const void *a, const void *b)
 	return memcmp(a, b, CN_HASH_BYTES);
 }
 
+cn_err cn_node_check_draft(cn_node *n, const cn_draft *d, cn_diag *diag)
+{
+	cn_err err;
+
+	/* the person acts within the person's unit (R3.1); reference data sits at the
+	 * county's code and is judged by the role alone */
+	for (size_t i = 0; n->unit[0] && i < d->n; i++) {
+		const cn_division *u = cn_divisions_find(n->divs, n->unit);
+		const char *k = d->ch[i].kind->name;
+		if (!strcmp(k, CN_KIND_CERT) || !strcmp(k, CN_KIND_REVOCATION) ||
+		    !strcmp(k, CN_KIND_DEADLINE))
+			continue;
+		const char *at = d->ch[i].division;
+		char from[CN_DIVISION_LEN + 1];
+		/* a move takes the record from moved_from: that too */
+		for (size_t f = 0; u && f < d->ch[i].n && cn_division_within(n->unit, u->level, at);
+		     f++) {
+			const cn_field *fv = &d->ch[i].fields[f];
+			if (fv->name_len == 10 && !memcmp(fv->name, "moved_from", 10) &&
+			    fv->val.type == CN_VAL_STR && fv->val.len == CN_DIVISION_LEN) {
+				memcpy(from, fv->val.s, CN_DIVISION_LEN);
+				from[CN_DIVISION_LEN] = 0;
+				at = from;
+			}
+		}
+		if (!u || !cn_division_within(n->unit, u->level, at)) {
+			cn_diag_set(diag,
+				    "%s 不在本人所在单位 %s 的范围内 / %s is outside the person's "
+				    "unit %s",
+				    at, n->unit, at, n->unit);
+			return CN_ERR_DENIED;
+		}
+	}
+	/* a person acts only within the role's rights (issue #5, accounts.h) */
+	for (size_t i = 0; n->role[0] && i < d->n; i++)
+		if (!cn_account_may_write(n->role, d->ch[i].kind->name)) {
+			cn_diag_set(diag,
+				    "角色 %s 无权写入%s / the role %s may not write a %s record",
+				    n->role, d->ch[i].kind->zh, n->role, d->ch[i].kind->name);
+			return CN_ERR_DENIED;
+		}
+	for (size_t i = 0; i < d->n; i++) {
+		const draft_change *dc = &d->ch[i];
+		const cn_division *dv = cn_divisions_find(n->divs, dc->division);
+
+		/* R3.1: a node writes only inside its own jurisdiction */
+		if (!dv || !cn_division_within(n->code, n->level, dc->division)) {
+			cn_diag_set(diag,
+				    "区划 %s 不在本节点（%s %s）辖区内 / %s is outside this node's "
+				    "jurisdiction (%s)",
+				    dc->division, n->name, n->code, dc->division, n->code);
+			return CN_ERR_DENIED;
+		}
+		/* R3, R4: a joined node writes only what its role may, exactly as
+		 * every receiver will check it (scope.h) */
+		if (n->has_rights && !cn_scope_may_write(&n->rights, dc->kind->name,
+							 strlen(dc->kind->name), dc->division)) {
+			cn_diag_set(diag,
+				    "本节点的角色无权写入 %s / this node's role may not write %s",
+				    dc->kind->name, dc->kind->name);
+			return CN_ERR_DENIED;
+		}
+		if (n->has_rights && (err = cn_scope_check_fields(
+					      &n->rights, dc->kind->name, strlen(dc->kind->name),
+					      dc->division, dc->record, dc->fields, dc->n, diag)))
+			return err;
+		/* a move takes the record from moved_from: this node must hold
+		 * that place too, as every receiver checks (scope.c) */
+		for (size_t f = 0; f < dc->n; f++) {
+			char from[CN_DIVISION_LEN + 1];
+			const cn_field *fv = &dc->fields[f];
+			if (fv->name_len != 10 || memcmp(fv->name, "moved_from", 10) != 0 ||
+			    fv->val.type != CN_VAL_STR || fv->val.len != CN_DIVISION_LEN)
+				continue;
+			memcpy(from, fv->val.s, CN_DIVISION_LEN);
+			from[CN_DIVISION_LEN] = 0;
+			if (!cn_division_within(n->code, n->level, from) ||
+			    (n->has_rights && !cn_scope_may_write(&n->rights, dc->kind->name,
+								  strlen(dc->kind->name), from))) {
+				cn_diag_set(diag,
+					    "迁出村 %s 不在本节点（%s "
+					    "%s）辖区内，须由共同的上级办理迁移 / "
+					    "%s is outside this node's jurisdiction (%s): the move "
+					    "must be made by a level that holds both places",
+					    from, n->name, n->code, from, n->code);
+				return CN_ERR_DENIED;
+			}
+		}
+	}
+	return CN_OK;
+}
+
 cn_err cn_node_commit(cn_node *n, const cn_draft *d, const char *actor, uint64_t flags,
 		      uint8_t hash_out[CN_HASH_BYTES], cn_diag *diag)
 {
@@ -891,30 +988,8 @@ cn_err cn_node_commit(cn_node *n, const cn_draft *d, const char *actor, uint64_t
 			    "latest ops before writing");
 		return CN_ERR_STATE;
 	}
-	/* ... and within the person's unit (R3.1); reference data sits at the
-	 * county's code and is judged by the role alone */
-	for (size_t i = 0; n->unit[0] && i < d->n; i++) {
-		const cn_division *u = cn_divisions_find(n->divs, n->unit);
-		const char *k = d->ch[i].kind->name;
-		if (!strcmp(k, CN_KIND_CERT) || !strcmp(k, CN_KIND_REVOCATION) ||
-		    !strcmp(k, CN_KIND_DEADLINE))
-			continue;
-		if (!u || !cn_division_within(n->unit, u->level, d->ch[i].division)) {
-			cn_diag_set(diag,
-				    "%s 不在本人所在单位 %s 的范围内 / %s is outside the person's "
-				    "unit %s",
-				    d->ch[i].division, n->unit, d->ch[i].division, n->unit);
-			return CN_ERR_DENIED;
-		}
-	}
-	/* a person acts only within the role's rights (issue #5, accounts.h) */
-	for (size_t i = 0; n->role[0] && i < d->n; i++)
-		if (!cn_account_may_write(n->role, d->ch[i].kind->name)) {
-			cn_diag_set(diag,
-				    "角色 %s 无权写入%s / the role %s may not write a %s record",
-				    n->role, d->ch[i].kind->zh, n->role, d->ch[i].kind->name);
-			return CN_ERR_DENIED;
-		}
+	if ((err = cn_node_check_draft(n, d, diag)))
+		return err;
 	if (!((flags | n->op_flags) & CN_OP_FLAG_URGENT) && !draft_exempt(d) &&
 	    (err = budget_check(n, 0, diag)))
 		return err;
@@ -925,54 +1000,7 @@ cn_err cn_node_commit(cn_node *n, const cn_draft *d, const char *actor, uint64_t
 	for (size_t i = 0; i < d->n; i++) {
 		const draft_change *dc = &d->ch[i];
 		cn_change *c = &changes[i];
-		const cn_division *dv = cn_divisions_find(n->divs, dc->division);
 
-		/* R3.1: a node writes only inside its own jurisdiction */
-		if (!dv || !cn_division_within(n->code, n->level, dc->division)) {
-			cn_diag_set(diag,
-				    "区划 %s 不在本节点（%s %s）辖区内 / %s is outside this node's "
-				    "jurisdiction (%s)",
-				    dc->division, n->name, n->code, dc->division, n->code);
-			err = CN_ERR_DENIED;
-			goto fail;
-		}
-		/* R3, R4: a joined node writes only what its role may, exactly as
-		 * every receiver will check it (scope.h) */
-		if (n->has_rights && !cn_scope_may_write(&n->rights, dc->kind->name,
-							 strlen(dc->kind->name), dc->division)) {
-			cn_diag_set(diag,
-				    "本节点的角色无权写入 %s / this node's role may not write %s",
-				    dc->kind->name, dc->kind->name);
-			err = CN_ERR_DENIED;
-			goto fail;
-		}
-		if (n->has_rights &&
-		    (err = cn_scope_check_fields(&n->rights, dc->kind->name, strlen(dc->kind->name),
-						 dc->fields, dc->n, diag)))
-			goto fail;
-		/* a move takes the record from moved_from: this node must hold
-		 * that place too, as every receiver checks (scope.c) */
-		for (size_t f = 0; f < dc->n; f++) {
-			char from[CN_DIVISION_LEN + 1];
-			const cn_field *fv = &dc->fields[f];
-			if (fv->name_len != 10 || memcmp(fv->name, "moved_from", 10) != 0 ||
-			    fv->val.type != CN_VAL_STR || fv->val.len != CN_DIVISION_LEN)
-				continue;
-			memcpy(from, fv->val.s, CN_DIVISION_LEN);
-			from[CN_DIVISION_LEN] = 0;
-			if (!cn_division_within(n->code, n->level, from) ||
-			    (n->has_rights && !cn_scope_may_write(&n->rights, dc->kind->name,
-								  strlen(dc->kind->name), from))) {
-				cn_diag_set(diag,
-					    "迁出村 %s 不在本节点（%s "
-					    "%s）辖区内，须由共同的上级办理迁移 / "
-					    "%s is outside this node's jurisdiction (%s): the move "
-					    "must be made by a level that holds both places",
-					    from, n->name, n->code, from, n->code);
-				err = CN_ERR_DENIED;
-				goto fail;
-			}
-		}
 		c->kind = dc->kind->name;
 		c->kind_len = (uint32_t)strlen(dc->kind->name);
 		memcpy(c->record, dc->record, CN_RECORD_BYTES);

@@ -114,11 +114,15 @@ cn_err cn_proj_create_schema(sqlite3 *db, const char *s, cn_diag *diag)
 						 kinds[k].fields[i].name,
 						 col_type(&kinds[k].fields[i]));
 		used += (size_t)snprintf(sql + used, sizeof(sql) - used, ") STRICT;");
-		if (cn_model_field(&kinds[k], "child", 5))
-			used += (size_t)snprintf(
-				sql + used, sizeof(sql) - used,
-				"CREATE INDEX IF NOT EXISTS %s.%s_child ON %s(child);", s,
-				kinds[k].name, kinds[k].name);
+		/* every reference to another record is looked up by it: a
+		 * child's events, a report's response steps */
+		for (size_t i = 0; i < kinds[k].n_fields; i++)
+			if (kinds[k].fields[i].type == CN_FT_RECORD)
+				used += (size_t)snprintf(
+					sql + used, sizeof(sql) - used,
+					"CREATE INDEX IF NOT EXISTS %s.%s_%s ON %s(%s);", s,
+					kinds[k].name, kinds[k].fields[i].name, kinds[k].name,
+					kinds[k].fields[i].name);
 		if (used >= sizeof(sql)) {
 			cn_diag_set(diag, "schema statement too long");
 			return CN_ERR_LIMIT;

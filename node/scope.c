@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "carenode/model.h"
 
 /* The ledger kinds of the model, by name. */
@@ -80,7 +82,10 @@ void cn_scope_rights(const cn_cert *leaf, cn_rights *out)
 		out->read = kinds_mask(department, 2);
 		out->write = kinds_mask(department + 1, 1);
 	}
-	if (leaf->role != CN_ROLE_ROOT) {
+	/* the people are registered where the ledger is kept; a department
+	 * node keeps its staff's logins locally (accounts.h) */
+	if (leaf->role == CN_ROLE_VILLAGE || leaf->role == CN_ROLE_TOWNSHIP ||
+	    leaf->role == CN_ROLE_COUNTY || leaf->role == CN_ROLE_CIVIL_AFFAIRS) {
 		out->read |= person;
 		out->write |= person;
 	}
@@ -89,7 +94,28 @@ void cn_scope_rights(const cn_cert *leaf, cn_rights *out)
 	out->write |= reference;
 }
 
+void cn_scope_person_id(const char *unit, const char *login, size_t login_len,
+			uint8_t out[CN_RECORD_BYTES])
+{
+	char buf[96];
+	int len = snprintf(buf, sizeof(buf), "carenode-person:%.12s:%.*s", unit, (int)login_len,
+			   login);
+
+	crypto_generichash(out, CN_RECORD_BYTES, (const uint8_t *)buf,
+			   len > 0 && (size_t)len < sizeof(buf) ? (size_t)len : 0, NULL, 0);
+}
+
+static const cn_field *field_of(const cn_field *fields, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fields[i].name_len == strlen(name) &&
+		    !memcmp(fields[i].name, name, strlen(name)))
+			return &fields[i];
+	return NULL;
+}
+
 cn_err cn_scope_check_fields(const cn_rights *r, const char *kind, size_t kind_len,
+			     const char *division, const uint8_t record[CN_RECORD_BYTES],
 			     const cn_field *fields, size_t n_fields, cn_diag *diag)
 {
 	bool police = r->role == CN_ROLE_POLICE;
@@ -97,26 +123,21 @@ cn_err cn_scope_check_fields(const cn_rights *r, const char *kind, size_t kind_l
 			r->role == CN_ROLE_CIVIL_AFFAIRS;
 
 	if (kind_len == 6 && !memcmp(kind, "person", 6)) {
-		/* a department registers its own staff and the reporters it
-		 * answers for, never the ledger's keepers */
-		bool ledger_node = r->role == CN_ROLE_VILLAGE || township;
-		for (size_t i = 0; !ledger_node && i < n_fields; i++) {
-			const cn_field *f = &fields[i];
-			if (f->name_len != 4 || memcmp(f->name, "role", 4) != 0 ||
-			    f->val.type != CN_VAL_STR)
-				continue;
-			if (!(f->val.len == 10 && !memcmp(f->val.s, "department", 10)) &&
-			    !(f->val.len == 6 && !memcmp(f->val.s, "school", 6)) &&
-			    !(f->val.len == 6 && !memcmp(f->val.s, "clinic", 6))) {
-				cn_diag_set(
-					diag,
-					"%s（%s）只能登记本部门人员与报告人，不能登记角色 %.*s / "
-					"a %s node registers its staff and reporters, not the "
-					"role %.*s",
-					cn_role_zh(r->role), cn_role_name(r->role), (int)f->val.len,
-					f->val.s, cn_role_name(r->role), (int)f->val.len, f->val.s);
-				return CN_ERR_DENIED;
-			}
+		const cn_field *login = field_of(fields, n_fields, "login");
+		const cn_field *unit = field_of(fields, n_fields, "unit");
+		uint8_t id[CN_RECORD_BYTES];
+		if (!login || !unit || login->val.type != CN_VAL_STR ||
+		    unit->val.type != CN_VAL_STR || unit->val.len != CN_DIVISION_LEN ||
+		    memcmp(unit->val.s, division, CN_DIVISION_LEN) != 0) {
+			cn_diag_set(diag, "用户记录须写明登录名与单位，并位于其单位 / a person's "
+					  "change names the login and unit, and sits at the unit");
+			return CN_ERR_DENIED;
+		}
+		cn_scope_person_id(division, login->val.s, login->val.len, id);
+		if (memcmp(id, record, CN_RECORD_BYTES) != 0) {
+			cn_diag_set(diag, "用户记录编号与登录名、单位不符 / the person's record id "
+					  "does not match the login and unit");
+			return CN_ERR_DENIED;
 		}
 		return CN_OK;
 	}
@@ -428,8 +449,8 @@ cn_err cn_scope_authorize(cn_store *s, const uint8_t root[CN_KEY_BYTES], cn_scop
 				return CN_ERR_DENIED;
 			}
 		}
-		if ((err = cn_scope_check_fields(&rights, c->kind, c->kind_len, c->fields,
-						 c->n_fields, diag)))
+		if ((err = cn_scope_check_fields(&rights, c->kind, c->kind_len, c->division,
+						 c->record, c->fields, c->n_fields, diag)))
 			return err;
 		if (is_signed_reference(c->kind, c->kind_len) &&
 		    (err = check_reference(&l, root, c, diag)))

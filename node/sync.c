@@ -415,6 +415,7 @@ static cn_err urgent_items(cn_node *n, const char *peer, uint64_t after, const c
 			   batch_builder *b, cn_diag *diag)
 {
 	sqlite3_stmt *st = cn_store_stmt(cn_node_store(n), urgent_sql);
+	hash_list certs = {0}; /* certificates in this batch, when sent is not kept */
 	cn_err err = CN_OK;
 	int rc;
 
@@ -434,7 +435,7 @@ static cn_err urgent_items(cn_node *n, const char *peer, uint64_t after, const c
 			seen = !memcmp(sent->v[k], hash, CN_HASH_BYTES);
 		if (seen || (reader && !readable(n, reader, bytes, blen)))
 			continue;
-		if ((err = cert_ahead(n, bytes, blen, sent, b)))
+		if ((err = cert_ahead(n, bytes, blen, sent ? sent : &certs, b)))
 			break;
 		if (!(it = push_item(b))) {
 			err = CN_ERR_NOMEM;
@@ -448,6 +449,7 @@ static cn_err urgent_items(cn_node *n, const char *peer, uint64_t after, const c
 		if (sent && has_hash)
 			err = hash_list_add(sent, hash);
 	}
+	free(certs.v);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return err;

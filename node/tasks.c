@@ -401,7 +401,11 @@ static cn_err interventions(cn_node *n, const char *prefix, uint64_t now_ms, cn_
 		"SELECT i.id, i.child, NULL, i.division, i.duties_refused_since,"
 		" i.danger_no_reform, i.serious_harm, i.incident_date, i.court_applied, i.outcome"
 		" FROM intervention i"
-		" WHERE i.case_status = 'open' AND substr(i.division, 1, length(?1)) = ?1"
+		/* an application without a decision stays a task whatever the
+		 * status says (two nodes may have closed and applied at once) */
+		" WHERE (i.case_status = 'open' OR (i.court_applied IS NOT NULL AND i.outcome IS "
+		"NULL))"
+		" AND substr(i.division, 1, length(?1)) = ?1"
 		" ORDER BY i.division, i.created_hlc";
 
 	return each_row(n, sql, prefix, now_ms, intervention_row, fn, ctx, diag);

@@ -236,9 +236,12 @@ cn_err cn_wf_respond(cn_node *n, const char *actor, const uint8_t report[CN_RECO
 			goto done;
 		snprintf(at, sizeof(at), "%s", now);
 	}
-	/* the record's state (issue #5: refusals are clear and change nothing) */
-	/* the police's part ends with close; the township may still
-	 * acknowledge their notice (R6.3) */
+	/* the rights first (a village may not act for the police whatever
+	 * the report's state), then the record's state (issue #5: refusals
+	 * are clear and change nothing); the police's part ends with close,
+	 * the township may still acknowledge their notice (R6.3) */
+	if ((err = cn_node_check_draft(n, d, diag)))
+		goto done;
 	if ((r.done & (1u << close)) && si != cn_wf_step_index("township_received")) {
 		cn_diag_set(diag, "该报告的处置已完毕，不能再记录 / the response to this report "
 				  "is complete");
@@ -271,6 +274,27 @@ cn_err cn_wf_respond(cn_node *n, const char *actor, const uint8_t report[CN_RECO
 			    "report's date %s",
 			    at, r.date, at, r.date);
 		err = CN_ERR_INVALID;
+	} else if (si == accept && cn_model_time_ms(at) + 60000 <= r.filed_ms) {
+		/* to the minute: accepted no earlier than the minute filed */
+		char filed[17];
+		cn_model_time_now(r.filed_ms, filed);
+		cn_diag_set(diag,
+			    "受理时间 %s 早于报告录入时间 %s / accepted at %s, before the report "
+			    "was filed (%s)",
+			    at, filed, at, filed);
+		err = CN_ERR_INVALID;
+	} else if (si == cn_wf_step_index("township_received") &&
+		   (r.done & (1u << cn_wf_step_index("township_received")))) {
+		cn_diag_set(diag, "乡镇已接报，不能重复记录 / the township has acknowledged "
+				  "already");
+		err = CN_ERR_STATE;
+	} else if (si == cn_wf_step_index("township_received") &&
+		   cn_model_time_ms(at) < r.at_ms[cn_wf_step_index("notify_township")]) {
+		cn_diag_set(diag,
+			    "接报时间 %s 早于公安通报时间 / acknowledged at %s, before the "
+			    "police's notice",
+			    at, at);
+		err = CN_ERR_INVALID;
 	} else if (si != accept && cn_model_time_ms(at) < r.at_ms[accept]) {
 		cn_diag_set(diag,
 			    "处置时间 %s 早于受理时间 / the step's time %s is before the "
@@ -281,7 +305,7 @@ cn_err cn_wf_respond(cn_node *n, const char *actor, const uint8_t report[CN_RECO
 		const char *miss[8];
 		bool urg[8];
 		size_t k = cn_wf_missing(&r, miss, urg, 8);
-		if (!(r.done & (1u << cn_wf_step_index("notify_township"))))
+		if (k < 8 && !(r.done & (1u << cn_wf_step_index("notify_township"))))
 			miss[k++] = "notify_township";
 		if (k) {
 			char list[512] = "", codes[256] = "", zh[128];

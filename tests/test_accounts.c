@@ -98,14 +98,15 @@ static void test_accounts_disable_and_password(void **state)
 	assert_int_equal(cn_account_add(f->n, "admin", "wang", "王专干", "officer", VILLAGE,
 					"first password", 14, &d),
 			 CN_OK);
-	assert_int_equal(cn_account_set_disabled(f->n, "admin", "wang", true, &d), CN_OK);
+	assert_int_equal(cn_account_set_disabled(f->n, "admin", "wang", NULL, true, &d), CN_OK);
 	assert_int_equal(login(f, "wang", "first password", &d), CN_ERR_DENIED);
 	assert_non_null(strstr(d.text, "disabled"));
-	assert_int_equal(cn_account_set_disabled(f->n, "admin", "wang", false, &d), CN_OK);
-	assert_int_equal(cn_account_set_password(f->n, "wang", "second password", 15, &d), CN_OK);
+	assert_int_equal(cn_account_set_disabled(f->n, "admin", "wang", NULL, false, &d), CN_OK);
+	assert_int_equal(cn_account_set_password(f->n, "wang", NULL, "second password", 15, &d),
+			 CN_OK);
 	assert_int_equal(login(f, "wang", "first password", &d), CN_ERR_DENIED);
 	assert_int_equal(login(f, "wang", "second password", &d), CN_OK);
-	assert_int_equal(cn_account_set_disabled(f->n, "admin", "ghost", true, &d),
+	assert_int_equal(cn_account_set_disabled(f->n, "admin", "ghost", NULL, true, &d),
 			 CN_ERR_NOTFOUND);
 }
 
@@ -136,7 +137,7 @@ static void test_accounts_person_is_a_record(void **state)
 					"other password", 14, &d),
 			 CN_ERR_EXISTS);
 	/* disabling changes the record, so every node holding it refuses */
-	assert_int_equal(cn_account_set_disabled(f->n, "admin", "zhao", true, &d), CN_OK);
+	assert_int_equal(cn_account_set_disabled(f->n, "admin", "zhao", NULL, true, &d), CN_OK);
 	assert_int_equal(onenode_scalar(f, "SELECT count(*) FROM person WHERE status = 'disabled'"),
 			 1);
 	/* even where the local flag says otherwise (a record that came by
@@ -146,7 +147,7 @@ static void test_accounts_person_is_a_record(void **state)
 			 SQLITE_OK);
 	assert_int_equal(login(f, "zhao", "first password", &d), CN_ERR_DENIED);
 	assert_non_null(strstr(d.text, "disabled"));
-	assert_int_equal(cn_account_set_disabled(f->n, "admin", "zhao", false, &d), CN_OK);
+	assert_int_equal(cn_account_set_disabled(f->n, "admin", "zhao", NULL, false, &d), CN_OK);
 	assert_int_equal(login(f, "zhao", "first password", &d), CN_OK);
 	/* a person whose record arrived from elsewhere has no password here
 	 * until one is set on this node */
@@ -155,7 +156,8 @@ static void test_accounts_person_is_a_record(void **state)
 				      NULL),
 			 SQLITE_OK);
 	assert_int_equal(login(f, "zhao", "first password", &d), CN_ERR_DENIED);
-	assert_int_equal(cn_account_set_password(f->n, "zhao", "a new password", 14, &d), CN_OK);
+	assert_int_equal(cn_account_set_password(f->n, "zhao", NULL, "a new password", 14, &d),
+			 CN_OK);
 	assert_int_equal(login(f, "zhao", "a new password", &d), CN_OK);
 	/* the role and unit come from the record */
 	assert_int_equal(cn_account_get(f->n, "zhao", role, unit, &d), CN_OK);

@@ -223,6 +223,86 @@ static void test_scope_unknown_author_history_deferred(void **state)
 	batch_free(&b);
 }
 
+/* R10: a person's record is named by login and unit and sits at its unit,
+ * so no node can write another jurisdiction's people, rename or move one
+ * (the same check at the author's commit and at every receiver) */
+static void test_scope_person_records_stay_in_their_unit(void **state)
+{
+	cn_rights v1 = {.prefix = V1, .role = CN_ROLE_VILLAGE};
+	uint8_t id[CN_RECORD_BYTES], other[CN_RECORD_BYTES];
+	cn_diag why = {{0}};
+	cn_field f[] = {
+		{.name = "login",
+		 .name_len = 5,
+		 .val = {.type = CN_VAL_STR, .s = "zhao", .len = 4}},
+		{.name = "unit", .name_len = 4, .val = {.type = CN_VAL_STR, .s = V1, .len = 12}},
+		{.name = "status",
+		 .name_len = 6,
+		 .val = {.type = CN_VAL_STR, .s = "disabled", .len = 8}},
+	};
+	(void)state;
+
+	cn_scope_person_id(V1, "zhao", 4, id);
+	cn_scope_person_id(COUNTY, "zhao", 4, other);
+	assert_memory_not_equal(id, other, CN_RECORD_BYTES); /* one login, two units */
+	if (cn_scope_check_fields(&v1, "person", 6, V1, id, f, 3, &why))
+		fail_msg("%s", why.text);
+	/* the county's zhao, disabled by a village: the id is the county's */
+	assert_int_equal(cn_scope_check_fields(&v1, "person", 6, V1, other, f, 3, &why),
+			 CN_ERR_DENIED);
+	assert_non_null(strstr(why.text, "does not match"));
+	/* placed anywhere but the unit */
+	cn_diag_clear(&why);
+	f[1].val.s = COUNTY;
+	assert_int_equal(cn_scope_check_fields(&v1, "person", 6, V1, other, f, 3, &why),
+			 CN_ERR_DENIED);
+	assert_non_null(strstr(why.text, "sits at the unit"));
+	/* and placed at the county, the village's rights say no */
+	assert_false(cn_scope_may_write(&v1, "person", 6, COUNTY));
+	/* a change without its login and unit */
+	cn_diag_clear(&why);
+	assert_int_equal(cn_scope_check_fields(&v1, "person", 6, V1, id, f + 2, 1, &why),
+			 CN_ERR_DENIED);
+	/* departments keep no people's records */
+	{
+		cn_cert police = {.role = CN_ROLE_POLICE};
+		cn_rights r;
+		snprintf(police.scope, sizeof(police.scope), "%s", "370522");
+		cn_scope_rights(&police, &r);
+		assert_false(cn_scope_may_write(&r, "person", 6, V1));
+		assert_false(cn_scope_may_read(&r, "person", 6, V1));
+	}
+}
+
+/* R3.1: a person's unit binds a move's origin too: a liaison of V1 on
+ * the township's node cannot take a V2 child into V1 */
+static void test_scope_person_unit_binds_moves(void **state)
+{
+	fixture *f = *state;
+	uint8_t rec[16];
+	cn_diag d = {{0}};
+
+	county_add_child(f, N_T1, V2, 31);
+	{
+		sqlite3_stmt *st = NULL;
+		assert_int_equal(sqlite3_prepare_v2(cn_store_db(cn_node_store(f->node[N_T1])),
+						    "SELECT id FROM child LIMIT 1", -1, &st, NULL),
+				 SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		memcpy(rec, sqlite3_column_blob(st, 0), 16);
+		sqlite3_finalize(st);
+	}
+	cn_node_set_role(f->node[N_T1], "liaison");
+	cn_node_set_unit(f->node[N_T1], V1);
+	assert_int_equal(cn_ledger_child_move(f->node[N_T1], "联络员", rec, V1, &d), CN_ERR_DENIED);
+	assert_non_null(strstr(d.text, "outside the person's unit"));
+	/* the township's officer may */
+	cn_node_set_role(f->node[N_T1], "officer");
+	cn_node_set_unit(f->node[N_T1], T1);
+	cn_diag_clear(&d);
+	assert_int_equal(cn_ledger_child_move(f->node[N_T1], "专干", rec, V1, &d), CN_OK);
+}
+
 static void test_scope_forged_signature_quarantined(void **state)
 {
 	fixture *f = *state;
@@ -1085,6 +1165,8 @@ int main(void)
 		T(test_scope_township_stays_in_township),
 		T(test_scope_unknown_author_refused),
 		T(test_scope_unknown_author_history_deferred),
+		T(test_scope_person_records_stay_in_their_unit),
+		T(test_scope_person_unit_binds_moves),
 		T(test_scope_forged_signature_quarantined),
 		T(test_scope_police_cannot_write_children),
 		T(test_scope_revocation_blocks_new_ops),

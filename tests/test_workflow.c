@@ -1061,6 +1061,30 @@ static void test_wf_r53_unreported(void **state)
 	assert_int_equal(onenode_scalar(f, "SELECT count(*) FROM unreported"), 1);
 }
 
+/* R10: the record of when things happened cannot be made to look better:
+ * no acceptance before the report was filed, no acknowledgement before the
+ * notice, and one acknowledgement only */
+static void test_wf_r10_no_backdating(void **state)
+{
+	fixture *f = *state;
+	uint8_t child[16], rep[16];
+	cn_diag d;
+
+	file_child(f, 241, child);
+	report(f, child, "domestic_violence", rep); /* filed 2026-06-15 12:00 */
+	assert_int_equal(respond(f, rep, "accept", "2026-06-15 00:00", NULL, &d), CN_ERR_INVALID);
+	assert_non_null(strstr(d.text, "before the report was filed"));
+	assert_int_equal(respond(f, rep, "accept", "2026-06-15 11:58", NULL, &d), CN_ERR_INVALID);
+	respond_ok(f, rep, "accept", "2026-06-15 12:00", NULL); /* the minute filed */
+	respond_ok(f, rep, "notify_township", "2026-06-15 12:00", NULL);
+	f->now += 3600000;
+	assert_int_equal(respond(f, rep, "township_received", "2026-06-15 11:59", NULL, &d),
+			 CN_ERR_INVALID);
+	respond_ok(f, rep, "township_received", NULL, NULL);
+	assert_int_equal(respond(f, rep, "township_received", NULL, NULL, &d), CN_ERR_STATE);
+	assert_non_null(strstr(d.text, "acknowledged already"));
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1086,6 +1110,7 @@ int main(void)
 		T(test_wf_r112_hotline),
 		T(test_wf_r112_long_handling),
 		T(test_wf_r53_unreported),
+		T(test_wf_r10_no_backdating),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -45,13 +45,14 @@ CN_NODISCARD cn_err cn_account_add(cn_node *n, const char *actor, const char *lo
 				   const char *password, size_t len, cn_diag *diag);
 /* Disables (or enables again) a login; nothing is deleted. The person's
  * record changes too, so the login is refused on every node that holds
- * it. */
+ * it. unit (may be NULL) chooses among people of the same login this node
+ * holds (its own credential's by default). */
 CN_NODISCARD cn_err cn_account_set_disabled(cn_node *n, const char *actor, const char *login,
-					    bool disabled, cn_diag *diag);
+					    const char *unit, bool disabled, cn_diag *diag);
 /* Sets the login's password on this node; for a person whose record came
- * by replication, creates this node's credential. */
-CN_NODISCARD cn_err cn_account_set_password(cn_node *n, const char *login, const char *password,
-					    size_t len, cn_diag *diag);
+ * by replication, creates this node's credential, bound to that record. */
+CN_NODISCARD cn_err cn_account_set_password(cn_node *n, const char *login, const char *unit,
+					    const char *password, size_t len, cn_diag *diag);
 /* Does this node have any account (then writes need one)? */
 CN_NODISCARD cn_err cn_account_any(cn_node *n, bool *any, cn_diag *diag);
 /* Checks login and password at the node's clock: CN_ERR_DENIED naming the
@@ -60,6 +61,17 @@ CN_NODISCARD cn_err cn_account_any(cn_node *n, bool *any, cn_diag *diag);
  * role (OUT, may be NULL) gets the login's role. */
 CN_NODISCARD cn_err cn_account_login(cn_node *n, const char *login, const char *password,
 				     size_t len, char role[32], cn_diag *diag);
+/* May the logged-in actor add, disable or set the password of a person of
+ * role at unit? Only within the actor's own unit and at or below the
+ * actor's rank (civil affairs > township officer > village liaison and
+ * committee > department staff > school and clinic reporters); anyone
+ * before a node has its first account. CN_OK or CN_ERR_DENIED. */
+CN_NODISCARD cn_err cn_account_may_manage(cn_node *n, const char *actor, const char *role,
+					  const char *unit, cn_diag *diag);
+/* The role and unit of the person a management command names: the
+ * record of login (at unit, when given), else this node's credential. */
+CN_NODISCARD cn_err cn_account_target(cn_node *n, const char *login, const char *unit,
+				      char role[32], char out_unit[16], cn_diag *diag);
 /* A login's role and unit (for its own task list, R10). */
 CN_NODISCARD cn_err cn_account_get(cn_node *n, const char *login, char role[32], char unit[16],
 				   cn_diag *diag);

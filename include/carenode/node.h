@@ -98,6 +98,11 @@ CN_NODISCARD cn_err cn_draft_set_division(cn_draft *d, size_t idx, const char *d
  * valid until the draft changes). */
 const cn_val *cn_draft_get(const cn_draft *d, size_t idx, const char *field);
 
+/* The rights cn_node_commit checks before signing, alone: the person's
+ * unit and role, the node's jurisdiction and its certificate's rights,
+ * moves (a workflow checks them before the record's state, so a refusal
+ * names the right that is missing). */
+CN_NODISCARD cn_err cn_node_check_draft(cn_node *n, const cn_draft *d, cn_diag *diag);
 /* Signs the draft as one op by actor and appends it. Inside an open
  * transaction (cn_node_begin) it joins it; otherwise it commits its own.
  * hash (may be NULL) receives the op's identity. */
@@ -149,6 +154,9 @@ void cn_node_set_role(cn_node *n, const char *role);
  * writes for the village, a township officer for the township). NULL or
  * "": the node's whole jurisdiction. */
 void cn_node_set_unit(cn_node *n, const char *unit);
+/* May this node write records of kind (its certificate's rights; any kind
+ * before it joins)? */
+bool cn_node_may_write(const cn_node *n, const char *kind);
 /* An encrypted node's data key (CN_VAULT_KEY_BYTES), NULL for a plain
  * node: for sealing the node's other secrets (network.key at join). */
 const uint8_t *cn_node_vault_key(const cn_node *n);

@@ -38,13 +38,23 @@ void cn_scope_rights(const cn_cert *leaf, cn_rights *out);
 bool cn_scope_may_read(const cn_rights *r, const char *kind, size_t kind_len, const char *division);
 bool cn_scope_may_write(const cn_rights *r, const char *kind, size_t kind_len,
 			const char *division);
-/* Rights finer than a kind, judged on a change's fields (the same check at
- * the author's commit and at every receiver): R6 steps of a response are
- * the police's, except the township's acknowledgement of their notice
- * (township_received, R6.3), which a township, the county or civil affairs
- * records. CN_OK or CN_ERR_DENIED with the reason. */
+/* Rights finer than a kind, judged on a change (the same check at the
+ * author's commit and at every receiver):
+ * - a response's step is the police's, except the township's
+ *   acknowledgement of their notice (township_received, R6.3), which a
+ *   township, the county or civil affairs records;
+ * - a person's record (R10) carries its login and unit in every change,
+ *   sits at its unit (division == unit) and is named by them
+ *   (cn_scope_person_id), so a node can write only the people of its own
+ *   jurisdiction and no change can move or rename one.
+ * CN_OK or CN_ERR_DENIED with the reason. */
 CN_NODISCARD cn_err cn_scope_check_fields(const cn_rights *r, const char *kind, size_t kind_len,
+					  const char *division,
+					  const uint8_t record[CN_RECORD_BYTES],
 					  const cn_field *fields, size_t n_fields, cn_diag *diag);
+/* The record id of the person login at unit. */
+void cn_scope_person_id(const char *unit, const char *login, size_t login_len,
+			uint8_t out[CN_RECORD_BYTES]);
 /* May a node with rights r be sent change c? Judged where c's record is now
  * in this store (a record that moved is read where it went, with all its
  * history), and a move is also sent to the place it left (moved_from). */

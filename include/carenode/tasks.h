@@ -100,8 +100,10 @@ struct cn_json;
 void cn_task_json(struct cn_json *j, const cn_task *t);
 
 /* Calls fn for every task of the children whose village code starts with
- * prefix ("" for all this node holds), as of today (Unix ms, China time),
- * ordered by village, then child. fn's error stops the walk. */
+ * prefix ("" for all this node holds), as of today (Unix ms, China time):
+ * first the children's own (R2, R7), ordered by village, then child; then
+ * services, reports, intervention cases, schooling and hotline calls, each
+ * by village or time. fn's error stops the walk. */
 CN_NODISCARD cn_err cn_tasks_each(cn_node *n, const char *prefix, uint64_t now_ms, cn_task_fn fn,
 				  void *ctx, cn_diag *diag);
 

@@ -244,7 +244,10 @@ u="$work/users"
 printf 'liaison-password\n' >"$work/pw1"
 printf 'school-password\n' >"$work/pw2"
 printf 'not-the-password\n' >"$work/pwx"
-expect 0 "the first user" -- "$cn" --dir "$u" user add --login zhangli --name 张丽 --role liaison \
+expect 0 "the first user: the township's officer" -- "$cn" --dir "$u" user add --login wangqiang \
+	--name 王强 --role officer --new-password-file "$work/pw1"
+expect 0 "the officer registers the village's liaison" -- "$cn" --dir "$u" --user wangqiang \
+	--password-file "$work/pw1" user add --login zhangli --name 张丽 --role liaison \
 	--new-password-file "$work/pw1"
 expect 6 "a record without the password" -- "$cn" --dir "$u" --user zhangli child add --name 张小花 \
 	--id "$ID1" --household-address 一街 </dev/null
@@ -272,8 +275,8 @@ expect 0 "the report's op" -- "$cn" --dir "$u" --json log
 printf '%s' "$out" | python3 -c 'import json,sys; ops=json.load(sys.stdin); ops=ops.get("ops", ops) if isinstance(ops, dict) else ops; assert any(o.get("urgent") for o in ops), ops' &&
 	ok || bad "a report is written urgent: $out"
 expect 0 "users --json" -- "$cn" --dir "$u" --json user list
-[ "$(printf '%s' "$out" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 2 ] && ok ||
-	bad "two users listed: $out"
+[ "$(printf '%s' "$out" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 3 ] && ok ||
+	bad "three users listed: $out"
 expect 6 "adding a user needs a login too" -- "$cn" --dir "$u" user add --login x1 --name 某 \
 	--role liaison --new-password-file "$work/pw1" </dev/null
 expect 0 "reading needs no login" -- "$cn" --dir "$u" child list
@@ -324,8 +327,11 @@ expect 3 "a planned service needs a follow-up date (R7.3)" -- "$cn" "${L[@]}" se
 	--service counselling --provider-type social_org --provider 县社工站
 expect 0 "a service with its follow-up" -- "$cn" "${L[@]}" service add "$ID1" --service counselling \
 	--provider-type social_org --provider 县社工站 --follow-up "$(date -d '+3 days' +%F)"
-expect 0 "a township officer's login" -- "$cn" "${L[@]}" user add --login wangqiang --name 王强 \
-	--role officer --new-password-file "$work/pw1"
+expect 6 "a liaison may not register an officer (R10)" -- "$cn" "${L[@]}" user add --login li2 \
+	--name 李 --role officer --new-password-file "$work/pw1"
+expect 6 "nor reset the officer's password" -- "$cn" "${L[@]}" user passwd wangqiang \
+	--new-password-file "$work/pw2"
+expect 0 "but may change her own" -- "$cn" "${L[@]}" user passwd zhangli --new-password-file "$work/pw1"
 O=(--dir "$u" --user wangqiang --password-file "$work/pw1")
 expect 6 "a liaison does not open intervention cases" -- "$cn" "${L[@]}" intervention open "$ID1" \
 	--incident violence --incident-date 2026-06-15
@@ -351,6 +357,21 @@ printf '%s' "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin)["townsh
 expect 0 "the whole file shows the workflows" -- "$cn" --dir "$u" child show "$ID1"
 contains "$out" "监护干预" "the case on the child's file"
 contains "$out" "帮扶服务" "the service on the child's file"
+
+# ---- one list per person (R10) ----
+expect 0 "the liaison's own list" -- "$cn" "${L[@]}" --json tasks --mine
+[ "$(printf '%s' "$out" | json 'sorted(set(t["responsible"] for t in d))')" = "['village']" ] && ok ||
+	bad "a liaison's list holds the village's tasks: $out"
+expect 0 "the officer's own list" -- "$cn" "${O[@]}" --json tasks --mine
+printf '%s' "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d and all("township" in (t["responsible"], t["escalated_to"]) for t in d), d' &&
+	ok || bad "an officer's list holds the township's tasks: $out"
+expect 0 "--mine takes no value: --overdue after it still filters" -- "$cn" "${O[@]}" --json tasks \
+	--mine --overdue
+printf '%s' "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert all(t["overdue"] for t in d), d' &&
+	ok || bad "tasks --mine --overdue: $out"
+expect 0 "open reports" -- "$cn" --dir "$u" --json reports --open
+[ "$(printf '%s' "$out" | json 'all(not r["closed"] for r in d) and len(d) >= 1')" = True ] && ok ||
+	bad "reports --open: $out"
 
 # ---- the JSON API (node/API.md) the web interface will use ----
 expect 0 "GET /api/reports" -- "$cn" --dir "$u" api GET /api/reports
