@@ -9,6 +9,7 @@
 
 #include "carenode/json.h"
 #include "carenode/ledger.h"
+#include "carenode/ledger_io.h"
 #include "carenode/meeting.h"
 #include "carenode/model.h"
 #include "carenode/tasks.h"
@@ -253,7 +254,51 @@ static int get_deadlines(call *c)
 	return 200;
 }
 
+/* GET /api/ledger: every child's file (R1), as export --format json */
+static int get_ledger(call *c)
+{
+	const char *status = param(c, "status");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+	cn_err err;
+
+	if (!mem)
+		return fail(c, 500, "out of memory");
+	err = cn_ledger_io_export_json(c->n, mem, status ? status : "active", &c->diag);
+	fclose(mem);
+	if (!err)
+		fwrite(buf, 1, len, c->out);
+	free(buf);
+	return err ? fail_err(c, err) : 200;
+}
+
 /* ---- writes ---- */
+
+/* POST /api/children: files a child (R1.2) */
+static int post_new_child(call *c)
+{
+	cn_input in[MAX_INPUTS];
+	uint8_t rec[CN_RECORD_BYTES];
+	size_t k = inputs(c, in, NULL);
+	cn_err err = cn_ledger_child_add(c->n, c->req->actor, in, k, NULL, 0, rec, &c->diag);
+
+	return err ? fail_err(c, err) : record_answer(c, rec, 201);
+}
+
+/* POST /api/children/{child}: changes the file */
+static int post_child_update(call *c, const char *ref)
+{
+	cn_input in[MAX_INPUTS];
+	uint8_t child[CN_RECORD_BYTES];
+	size_t k = inputs(c, in, NULL);
+	cn_err err;
+
+	if ((err = cn_ledger_find_child(c->n, ref, child, &c->diag)) ||
+	    (err = cn_ledger_child_update(c->n, c->req->actor, child, in, k, &c->diag)))
+		return fail_err(c, err);
+	return record_answer(c, child, 200);
+}
 
 /* POST /api/children/{child}/{what} */
 static int post_child(call *c, const char *ref, const char *what)
@@ -265,6 +310,28 @@ static int post_child(call *c, const char *ref, const char *what)
 
 	if ((err = cn_ledger_find_child(c->n, ref, child, &c->diag)))
 		return fail_err(c, err);
+	if (!strcmp(what, "guardian")) {
+		/* R2: the guardianship, created or changed */
+		if ((err = cn_ledger_guardian_set(c->n, c->req->actor, child, in, k, &c->diag)))
+			return fail_err(c, err);
+		return record_answer(c, child, 200);
+	}
+	if (!strcmp(what, "remove")) {
+		/* R1.2: a reason, and for parents returned the parent who cares */
+		const char *reason = param(c, "reason"), *who = param(c, "caring_parent");
+		if ((err = cn_ledger_child_remove(c->n, c->req->actor, child, reason ? reason : "",
+						  who, param(c, "date") ? param(c, "date") : "",
+						  param(c, "note"), &c->diag)))
+			return fail_err(c, err);
+		return record_answer(c, child, 200);
+	}
+	if (!strcmp(what, "move")) {
+		const char *to = param(c, "to");
+		if ((err = cn_ledger_child_move(c->n, c->req->actor, child, to ? to : "",
+						&c->diag)))
+			return fail_err(c, err);
+		return record_answer(c, child, 200);
+	}
 	if (!strcmp(what, "report")) {
 		/* R5: a mandatory report is always urgent */
 		cn_node_set_op_flags(c->n, CN_OP_FLAG_URGENT);
@@ -383,7 +450,13 @@ int cn_api_handle(cn_node *n, const cn_api_req *req, FILE *out)
 			return get ? get_deadlines(&c) : fail(&c, 405, "GET only");
 		if (is(&c, 1, "hotline"))
 			return post ? post_hotline(&c) : fail(&c, 405, "POST only");
+		if (is(&c, 1, "ledger"))
+			return get ? get_ledger(&c) : fail(&c, 405, "GET only");
+		if (is(&c, 1, "children"))
+			return post ? post_new_child(&c) : fail(&c, 405, "POST only");
 	}
+	if (c.n_seg == 3 && is(&c, 1, "children"))
+		return post ? post_child_update(&c, c.seg[2]) : fail(&c, 405, "POST only");
 	if (c.n_seg == 3 && is(&c, 1, "deadlines"))
 		return post ? post_deadline(&c, c.seg[2]) : fail(&c, 405, "POST only");
 	if (c.n_seg == 3 &&

@@ -408,6 +408,23 @@ expect 0 "a school's report through the API (R5)" -- "$cn" "${S[@]}" api POST "/
 	--date 2026-06-15 --details 两天未到校
 [ "$(sqlite3 "$u/carenode.db" "SELECT urgent FROM ops ORDER BY pos DESC LIMIT 1")" = 1 ] && ok ||
 	bad "a report through the API is urgent too"
+ID2=$(idnum 20160520 144)
+expect 3 "POST /api/children with a bad ID number is a 400 naming it" -- "$cn" "${L[@]}" api POST \
+	/api/children --name 李小红 --id-number 370522201203150017 --household-address 二街
+contains "$out" "公民身份号码" "the ID number named"
+expect 0 "POST /api/children files a child (R1.2)" -- "$cn" "${L[@]}" api POST /api/children \
+	--name 李小红 --id-number "$ID2" --household-address 二街
+expect 0 "POST /api/children/{child}/guardian (R2)" -- "$cn" "${L[@]}" api POST \
+	"/api/children/$ID2/guardian" --guardian-type grandparent --name 李奶奶 --relation 祖母
+expect 3 "a removal without its reason is a 400 (R1.2)" -- "$cn" "${L[@]}" api POST \
+	"/api/children/$ID2/remove"
+expect 3 "parents returned needs the caring parent" -- "$cn" "${L[@]}" api POST \
+	"/api/children/$ID2/remove" --reason parents_returned
+expect 0 "removed with the reason and the parent" -- "$cn" "${L[@]}" api POST \
+	"/api/children/$ID2/remove" --reason parents_returned --caring-parent mother
+expect 0 "GET /api/ledger --status all" -- "$cn" --dir "$u" api GET /api/ledger --status all
+[ "$(printf '%s' "$out" | json '[c["status"] for c in d["children"] if c["id_number"] == "'"$ID2"'"]')" = "['removed']" ] &&
+	ok || bad "the removed child in the ledger: $out"
 expect 0 "GET /api/meeting" -- "$cn" --dir "$u" api GET /api/meeting --from 2026-01-01
 [ "$(printf '%s' "$out" | json '(d["townships"][0]["hotline_calls"], d["townships"][0]["reports"])')" = "(2, 2)" ] &&
 	ok || bad "meeting via API: $out"
