@@ -3,6 +3,7 @@
  * sync with the parent continuously, with backoff), sync --once, status.
  */
 #include "carenode/cli.h"
+#include "carenode/web.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -196,6 +197,8 @@ cn_err cn_cli_serve(cn_cli *c)
 	const char *listen = cn_cli_opt(c, "listen"), *parent = cn_cli_opt(c, "parent");
 	const char *interval_opt = cn_cli_opt(c, "interval");
 	const char *rate_opt = cn_cli_opt(c, "child-rate");
+	const char *http = cn_cli_opt(c, "http");
+	cn_web *web = NULL;
 	double interval = interval_opt ? atof(interval_opt) : 30;
 	cn_link_server *ls = NULL;
 	cn_node *n = NULL;
@@ -204,9 +207,9 @@ cn_err cn_cli_serve(cn_cli *c)
 	bool started = false;
 	cn_err err;
 
-	if (!listen && !parent) {
-		cn_diag_set(&c->diag,
-			    "需要 --listen 和/或 --parent / serve needs --listen and/or --parent");
+	if (!listen && !parent && !http) {
+		cn_diag_set(&c->diag, "需要 --listen、--parent 或 --http / serve needs --listen, "
+				      "--parent or --http");
 		return CN_ERR_USAGE;
 	}
 	if (interval < 0.1)
@@ -222,6 +225,9 @@ cn_err cn_cli_serve(cn_cli *c)
 		goto done;
 	if (ls && rate_opt)
 		cn_link_server_set_rate(ls, (uint64_t)(atof(rate_opt) * 1024), 0);
+	/* the JSON API behind a login (web.h, issue #6) */
+	if (http && (err = cn_web_start(c->dir, c->env, http, &web, &c->diag)))
+		goto done;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
@@ -253,6 +259,10 @@ cn_err cn_cli_serve(cn_cli *c)
 	fprintf(stderr, "%s %s（%s）运行中 / serving%s%s%s%s\n", cn_level_zh(cn_node_level(n)),
 		cn_node_name(n), cn_node_code(n), listen ? " listen " : "", listen ? listen : "",
 		parent ? " parent " : "", parent ? parent : "");
+	if (web) {
+		stamp(stderr);
+		fprintf(stderr, "网页接口 / HTTP API: %s/api\n", http);
+	}
 	while (!stop_requested && (!u || atomic_load(&u->running))) {
 		if (ls) {
 			cn_diag d = {{0}};
@@ -285,6 +295,7 @@ cn_err cn_cli_serve(cn_cli *c)
 	stamp(stderr);
 	fprintf(stderr, "已停止 / stopped\n");
 done:
+	cn_web_stop(web);
 	if (started) {
 		/* the uplink ends after its current round trip; every batch is
 		 * one transaction, so leaving one unfinished loses nothing */

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Integration suite (issue #6, first part; R10, R11.1): the JSON API over
+# HTTP, against a real `carenode serve --http` on 127.0.0.1 (curl as the
+# browser). Every call needs a session; a login goes through the account's
+# Argon2id hash, lock and log; a POST needs the session's CSRF token; the
+# person's role and unit limit what is written, and a refusal writes
+# nothing; logging out ends the session.
+# Usage: test_web.sh PATH/TO/carenode
+set -uo pipefail
+cn=${1:?usage: test_web.sh carenode}
+. "$(dirname "$0")/lib.sh"
+V=370522101201
+P=$(free_port)
+U="http://127.0.0.1:$P"
+py() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+# call NAME CURL-ARGS...: sets code (HTTP status) and body
+call() {
+	local jar=$1
+	shift
+	body=$(curl -s -b "$work/$jar.jar" -c "$work/$jar.jar" -w '\n%{http_code}' "$@")
+	code=${body##*$'\n'}
+	body=${body%$'\n'*}
+}
+ops() { sqlite3 "$work/v/carenode.db" "SELECT count(*) FROM ops"; }
+
+printf 'officer-pass\n' >"$work/pw-o"
+printf 'school-pass1\n' >"$work/pw-s"
+c v init --level village --code $V >/dev/null || bad "init"
+c v user add --login wang --name 王强 --role officer --new-password-file "$work/pw-o" >/dev/null ||
+	bad "the officer's account"
+c v --user wang --password-file "$work/pw-o" user add --login teacher --name 王老师 --role school \
+	--new-password-file "$work/pw-s" >/dev/null || bad "a school reporter's account"
+ID=370522201203150018
+c v --user wang --password-file "$work/pw-o" child add --name 张小明 --id $ID \
+	--household-address 洼张村一街 >/dev/null || bad "a child"
+"$cn" --dir "$work/v" serve --http "$U" >/dev/null 2>>"$work/serve.log" &
+pids+=($!)
+for i in $(seq 1 40); do
+	curl -s "$U/api/tasks" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+
+# ---- no session, no data (reads too) ----
+call anon "$U/api/tasks"
+eq "$code" 401 "a read without a session is refused"
+eq "$(printf '%s' "$body" | py 'd["error"]["code"]')" login "the answer says to log in"
+call anon "$U/api/ledger"
+eq "$code" 401 "the ledger without a session is refused"
+grep -q 张小明 <<<"$body" && bad "no child's name leaks without a session" || ok
+
+# ---- logging in ----
+call o -d login=wang -d password=wrong "$U/api/login"
+eq "$code" 401 "a wrong password"
+grep -q "wrong password" <<<"$body" && ok || bad "the answer names a wrong password: $body"
+logins=$(sqlite3 "$work/v/carenode.db" "SELECT count(*) FROM login_log WHERE login = 'wang' AND ok = 1")
+call o -d login=wang -d password=officer-pass "$U/api/login"
+eq "$code" 200 "the officer logs in"
+CSRF=$(printf '%s' "$body" | py 'd["csrf"]')
+eq "${#CSRF}" 64 "a CSRF token comes with the session"
+eq "$(printf '%s' "$body" | py 'd["role"] + " " + d["unit"]')" "officer $V" "the session's role and unit"
+grep -q "HttpOnly" "$work/o.jar" && ok || bad "the session cookie is HttpOnly"
+eq "$(sqlite3 "$work/v/carenode.db" "SELECT count(*) FROM login_log WHERE login = 'wang' AND ok = 1")" \
+	$((logins + 1)) "the login is logged"
+
+# ---- reads ----
+call o "$U/api/tasks?owner=village"
+eq "$code" 200 "GET /api/tasks"
+eq "$(printf '%s' "$body" | py '[t["requirement"] for t in d]')" "['R2.1']" \
+	"the child's task: a guardian (R2.1)"
+call o "$U/api/ledger"
+eq "$(printf '%s' "$body" | py '[c["name"] for c in d["children"]]')" "['张小明']" "GET /api/ledger"
+
+# ---- writes need the CSRF token ----
+n0=$(ops)
+call o --data-urlencode "village_code=$V" --data-urlencode caller=匿名 \
+	--data-urlencode content=孩子一个人在家 --data-urlencode taken_by=接线员 "$U/api/hotline"
+eq "$code" 403 "a POST without the CSRF token is refused"
+eq "$(ops)" "$n0" "and writes nothing"
+call o -H "X-CSRF-Token: $CSRF" --data-urlencode "village_code=$V" --data-urlencode caller=匿名 \
+	--data-urlencode content=孩子一个人在家 --data-urlencode taken_by=接线员 \
+	--data-urlencode situation=living_alone "$U/api/hotline"
+eq "$code" 201 "a hotline call (R11.2)"
+eq "$(ops)" $((n0 + 1)) "one op"
+eq "$(sqlite3 "$work/v/carenode.db" "SELECT urgent FROM ops ORDER BY pos DESC LIMIT 1")" 1 \
+	"an R5.2 call is urgent"
+eq "$(sqlite3 "$work/v/carenode.db" "SELECT created_by FROM hotline")" wang "the op records the login"
+call o -H "X-CSRF-Token: $CSRF" --data-urlencode guardian_type=grandparent \
+	--data-urlencode name=张奶奶 --data-urlencode relation=祖母 --data-urlencode id_number=bad \
+	"$U/api/children/$ID/guardian"
+eq "$code" 400 "a bad ID number is a 400"
+grep -q "监护人公民身份号码" <<<"$body" && ok || bad "the answer names the field: $body"
+eq "$(ops)" $((n0 + 1)) "the bad input wrote nothing"
+
+# ---- the role limits (R10): a school reporter reports, and nothing else ----
+call s -d login=teacher -d password=school-pass1 "$U/api/login"
+eq "$code" 200 "the school reporter logs in"
+SCSRF=$(printf '%s' "$body" | py 'd["csrf"]')
+call s -H "X-CSRF-Token: $SCSRF" --data-urlencode "village_code=$V" --data-urlencode caller=某 \
+	--data-urlencode content=求助 --data-urlencode taken_by=某 "$U/api/hotline"
+eq "$code" 403 "a school reporter may not take hotline calls"
+call s -H "X-CSRF-Token: $CSRF" --data-urlencode reporter_type=school \
+	--data-urlencode reporter=王老师 --data-urlencode situation=domestic_violence \
+	--data-urlencode found_date=2026-06-15 --data-urlencode date=2026-06-15 \
+	--data-urlencode details=淤青 "$U/api/children/$ID/report"
+eq "$code" 403 "another session's CSRF token does not do"
+call s -H "X-CSRF-Token: $SCSRF" --data-urlencode reporter_type=school \
+	--data-urlencode reporter=王老师 --data-urlencode situation=domestic_violence \
+	--data-urlencode found_date=2026-06-15 --data-urlencode date=2026-06-15 \
+	--data-urlencode details=淤青 "$U/api/children/$ID/report"
+eq "$code" 201 "the school reporter files a mandatory report (R5)"
+eq "$(sqlite3 "$work/v/carenode.db" "SELECT created_by FROM report")" teacher "by the teacher's login"
+
+# ---- logging out ----
+call o -H "X-CSRF-Token: $CSRF" -X POST "$U/api/logout"
+eq "$code" 200 "logout"
+call o "$U/api/tasks"
+eq "$code" 401 "the session is over"
+
+# ---- five wrong passwords lock the login (R10), over HTTP too ----
+for i in 1 2 3 4 5; do call x -d login=teacher -d password=nope "$U/api/login"; done
+call x -d login=teacher -d password=school-pass1 "$U/api/login"
+eq "$code" 401 "locked after five wrong passwords"
+grep -q "locked" <<<"$body" && ok || bad "the answer says locked: $body"
+
+echo
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
