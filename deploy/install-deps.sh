@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libsqlite3-dev libnng-dev libsodium-dev
-	libmsgpack-dev libcmocka-dev libzstd-dev sqlite3 python3)
+	libmsgpack-dev libcmocka-dev libzstd-dev sqlite3 python3 curl)
 [ "${CARENODE_DEPS_EXTRA:-}" ] && read -r -a extra <<<"$CARENODE_DEPS_EXTRA" && packages+=("${extra[@]}")
 
 missing=()
