@@ -107,7 +107,7 @@ static size_t inputs(const call *c, cn_input *in, const char *const *skip)
 {
 	size_t k = 0;
 
-	for (size_t i = 0; i < c->req->n_params && k < MAX_INPUTS; i++) {
+	for (size_t i = 0; i < c->req->n_params; i++) { /* at most MAX_INPUTS */
 		bool skipped = false;
 		for (const char *const *s = skip; s && *s && !skipped; s++)
 			skipped = !strcmp(*s, c->req->params[i].name);
@@ -135,10 +135,57 @@ static int record_answer(call *c, const uint8_t rec[CN_RECORD_BYTES], int status
 
 /* ---- reads ---- */
 
+/* Answers what write puts in f, only whole: a failure half-way answers
+ * an error instead. */
+static int answer_whole(call *c, cn_err (*write)(call *c, FILE *f, void *arg), void *arg)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+	cn_err err;
+
+	if (!mem)
+		return fail(c, 500, "out of memory");
+	err = write(c, mem, arg);
+	fclose(mem);
+	if (!err)
+		fwrite(buf, 1, len, c->out);
+	free(buf);
+	return err ? fail_err(c, err) : 200;
+}
+
+/* A JSON array that walk fills with c->j. */
+typedef struct list {
+	cn_err (*walk)(call *c, void *arg);
+	void *arg;
+} list;
+
+static cn_err write_list(call *c, FILE *f, void *arg)
+{
+	const list *l = arg;
+	cn_err err;
+
+	cn_json_init(&c->j, f);
+	cn_json_array(&c->j);
+	err = l->walk(c, l->arg);
+	cn_json_array_end(&c->j);
+	fputc('\n', f);
+	return err;
+}
+
+static int answer_list(call *c, cn_err (*walk)(call *c, void *arg), void *arg)
+{
+	list l = {walk, arg};
+
+	return answer_whole(c, write_list, &l);
+}
+
 typedef struct task_filter {
 	call *c;
 	cn_task_owner owner;
 	bool overdue_only;
+	const char *village;
+	uint64_t at;
 } task_filter;
 
 static cn_err put_task(void *ctx, const cn_task *t)
@@ -152,13 +199,19 @@ static cn_err put_task(void *ctx, const cn_task *t)
 	return CN_OK;
 }
 
+static cn_err walk_tasks(call *c, void *arg)
+{
+	task_filter *f = arg;
+
+	return cn_tasks_each(c->n, f->village, f->at, put_task, f, &c->diag);
+}
+
 static int get_tasks(call *c)
 {
 	const char *village = param(c, "village"), *owner = param(c, "owner");
 	const char *as_of = param(c, "as_of");
-	task_filter f = {c, CN_OWNER_NONE, param(c, "overdue") != NULL};
+	task_filter f = {c, CN_OWNER_NONE, param(c, "overdue") != NULL, NULL, 0};
 	uint64_t at = as_of ? cn_model_time_ms(as_of) : cn_node_now_ms(c->n);
-	cn_err err;
 
 	for (int i = CN_OWNER_VILLAGE; owner && i <= CN_OWNER_SCHOOL; i++)
 		if (!strcmp(owner, cn_task_owner_name((cn_task_owner)i)))
@@ -168,24 +221,9 @@ static int get_tasks(call *c)
 			    "owner 应为 village|township|county|police|school，as_of 应为 "
 			    "YYYY-MM-DD HH:MM / owner is one of village, township, county, police, "
 			    "school; as_of is YYYY-MM-DD HH:MM");
-	/* the list goes out only whole: a failure half-way answers an error */
-	{
-		char *buf = NULL;
-		size_t len = 0;
-		FILE *mem = open_memstream(&buf, &len);
-		if (!mem)
-			return fail(c, 500, "out of memory");
-		cn_json_init(&c->j, mem);
-		cn_json_array(&c->j);
-		err = cn_tasks_each(c->n, village ? village : "", at, put_task, &f, &c->diag);
-		cn_json_array_end(&c->j);
-		fputc('\n', mem);
-		fclose(mem);
-		if (!err)
-			fwrite(buf, 1, len, c->out);
-		free(buf);
-	}
-	return err ? fail_err(c, err) : 200;
+	f.village = village ? village : "";
+	f.at = at;
+	return answer_list(c, walk_tasks, &f);
 }
 
 static cn_err put_report(void *ctx, const cn_wf_report *r)
@@ -196,25 +234,14 @@ static cn_err put_report(void *ctx, const cn_wf_report *r)
 	return CN_OK;
 }
 
+static cn_err walk_reports(call *c, void *arg)
+{
+	return cn_wf_reports_each(c->n, arg != NULL, put_report, c, &c->diag);
+}
+
 static int get_reports(call *c)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *mem = open_memstream(&buf, &len);
-	cn_err err;
-
-	if (!mem)
-		return fail(c, 500, "out of memory");
-	cn_json_init(&c->j, mem);
-	cn_json_array(&c->j);
-	err = cn_wf_reports_each(c->n, param(c, "open") != NULL, put_report, c, &c->diag);
-	cn_json_array_end(&c->j);
-	fputc('\n', mem);
-	fclose(mem);
-	if (!err)
-		fwrite(buf, 1, len, c->out);
-	free(buf);
-	return err ? fail_err(c, err) : 200;
+	return answer_list(c, walk_reports, param(c, "open") ? c : NULL);
 }
 
 static int get_meeting(call *c)
@@ -255,22 +282,16 @@ static int get_deadlines(call *c)
 }
 
 /* GET /api/ledger: every child's file (R1), as export --format json */
+static cn_err write_ledger(call *c, FILE *f, void *arg)
+{
+	return cn_ledger_io_export_json(c->n, f, arg, &c->diag);
+}
+
 static int get_ledger(call *c)
 {
 	const char *status = param(c, "status");
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *mem = open_memstream(&buf, &len);
-	cn_err err;
 
-	if (!mem)
-		return fail(c, 500, "out of memory");
-	err = cn_ledger_io_export_json(c->n, mem, status ? status : "active", &c->diag);
-	fclose(mem);
-	if (!err)
-		fwrite(buf, 1, len, c->out);
-	free(buf);
-	return err ? fail_err(c, err) : 200;
+	return answer_whole(c, write_ledger, (void *)(status ? status : "active"));
 }
 
 /* ---- writes ---- */
@@ -432,6 +453,10 @@ static bool is(const call *c, size_t i, const char *s)
 int cn_api_handle(cn_node *n, const cn_api_req *req, FILE *out)
 {
 	call c = {.n = n, .req = req, .out = out};
+
+	/* every parameter is used or refused, never dropped */
+	if (req->n_params > MAX_INPUTS)
+		return fail(&c, 400, "参数过多 / too many parameters");
 	bool get = req->method && !strcmp(req->method, "GET");
 	bool post = req->method && !strcmp(req->method, "POST");
 

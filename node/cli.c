@@ -427,6 +427,28 @@ cn_err cn_cli_field_inputs(cn_cli *c, const char *kind, cn_input *in, size_t cap
 	return CN_OK;
 }
 
+void cn_cli_print_ok(cn_cli *c, const char *zh, const char *en, const uint8_t *record)
+{
+	char hex[33] = "";
+
+	if (record)
+		cn_hex(record, CN_RECORD_BYTES, hex);
+	if (c->json) {
+		cn_json j;
+		cn_json_init(&j, c->out);
+		cn_json_object(&j);
+		cn_json_kv_bool(&j, "ok", true);
+		if (record)
+			cn_json_kv_str(&j, "record", hex);
+		cn_json_object_end(&j);
+		fputc('\n', c->out);
+	} else if (record) {
+		fprintf(c->out, "%s / %s: %s\n", zh, en, hex);
+	} else {
+		fprintf(c->out, "%s / %s\n", zh, en);
+	}
+}
+
 void cn_cli_time(uint64_t hlc, char out[32])
 {
 	time_t t = (time_t)(cn_hlc_ms(hlc) / 1000) + 8 * 3600;

@@ -48,28 +48,6 @@ static cn_err need_pos(cn_cli *c, size_t n, const char *what)
 	return CN_OK;
 }
 
-static void print_ok(cn_cli *c, const char *zh, const char *en, const uint8_t *record)
-{
-	char hex[33] = "";
-
-	if (record)
-		cn_hex(record, CN_RECORD_BYTES, hex);
-	if (c->json) {
-		cn_json j;
-		cn_json_init(&j, c->out);
-		cn_json_object(&j);
-		cn_json_kv_bool(&j, "ok", true);
-		if (record)
-			cn_json_kv_str(&j, "record", hex);
-		cn_json_object_end(&j);
-		fputc('\n', c->out);
-	} else if (record) {
-		fprintf(c->out, "%s / %s: %s\n", zh, en, hex);
-	} else {
-		fprintf(c->out, "%s / %s\n", zh, en);
-	}
-}
-
 static cn_err child_add(cn_cli *c, cn_node *n)
 {
 	cn_input in[CN_CLI_MAX_OPTS];
@@ -82,7 +60,7 @@ static cn_err child_add(cn_cli *c, cn_node *n)
 		return err;
 	if ((err = cn_ledger_child_add(n, c->user, in, k, NULL, 0, rec, &c->diag)))
 		return err;
-	print_ok(c, "已建档", "filed", rec);
+	cn_cli_print_ok(c, "已建档", "filed", rec);
 	return CN_OK;
 }
 
@@ -98,7 +76,7 @@ static cn_err child_update(cn_cli *c, cn_node *n)
 	    (err = cn_ledger_find_child(n, c->pos[0], rec, &c->diag)) ||
 	    (err = cn_ledger_child_update(n, c->user, rec, in, k, &c->diag)))
 		return err;
-	print_ok(c, "已更新", "updated", rec);
+	cn_cli_print_ok(c, "已更新", "updated", rec);
 	return CN_OK;
 }
 
@@ -113,7 +91,7 @@ static cn_err child_remove(cn_cli *c, cn_node *n)
 	    (err = cn_ledger_find_child(n, c->pos[0], rec, &c->diag)) ||
 	    (err = cn_ledger_child_remove(n, c->user, rec, reason, parent, date, note, &c->diag)))
 		return err;
-	print_ok(c, "已移出台账（档案保留）", "removed from the ledger (file kept)", rec);
+	cn_cli_print_ok(c, "已移出台账（档案保留）", "removed from the ledger (file kept)", rec);
 	return CN_OK;
 }
 
@@ -127,8 +105,8 @@ static cn_err child_move(cn_cli *c, cn_node *n)
 	    (err = cn_ledger_find_child(n, c->pos[0], rec, &c->diag)) ||
 	    (err = cn_ledger_child_move(n, c->user, rec, to, &c->diag)))
 		return err;
-	print_ok(c, "已迁移（档案与全部记录随儿童迁往新村）",
-		 "moved (the file and all its records go with the child)", rec);
+	cn_cli_print_ok(c, "已迁移（档案与全部记录随儿童迁往新村）",
+			"moved (the file and all its records go with the child)", rec);
 	return CN_OK;
 }
 
@@ -501,7 +479,7 @@ cn_err cn_cli_guardian(cn_cli *c, const char *sub)
 		return err;
 	if (!(err = cn_ledger_find_child(n, c->pos[0], rec, &c->diag)) &&
 	    !(err = cn_ledger_guardian_set(n, c->user, rec, in, k, &c->diag)))
-		print_ok(c, "已登记监护情况", "guardianship recorded", rec);
+		cn_cli_print_ok(c, "已登记监护情况", "guardianship recorded", rec);
 	cn_node_close(n);
 	return err;
 }
@@ -520,7 +498,7 @@ cn_err cn_cli_event(cn_cli *c, const char *kind)
 		return err;
 	if (!(err = cn_ledger_find_child(n, c->pos[0], child, &c->diag)) &&
 	    !(err = cn_ledger_event_add(n, c->user, kind, child, in, k, rec, &c->diag)))
-		print_ok(c, "已登记", "recorded", rec);
+		cn_cli_print_ok(c, "已登记", "recorded", rec);
 	cn_node_close(n);
 	return err;
 }

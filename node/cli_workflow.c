@@ -20,26 +20,6 @@
 #include "carenode/tasks.h"
 #include "carenode/workflow.h"
 
-static void done_msg(cn_cli *c, const char *zh, const char *en, const uint8_t *record)
-{
-	char hex[33] = "";
-
-	if (record)
-		cn_hex(record, CN_RECORD_BYTES, hex);
-	if (c->json) {
-		cn_json j;
-		cn_json_init(&j, c->out);
-		cn_json_object(&j);
-		cn_json_kv_bool(&j, "ok", true);
-		if (record)
-			cn_json_kv_str(&j, "record", hex);
-		cn_json_object_end(&j);
-		fputc('\n', c->out);
-	} else {
-		fprintf(c->out, "%s / %s%s%s\n", zh, en, record ? ": " : "", hex);
-	}
-}
-
 static cn_err usage(cn_cli *c, const char *text)
 {
 	cn_diag_set(&c->diag, "用法 / usage: %s", text);
@@ -65,7 +45,7 @@ cn_err cn_cli_respond(cn_cli *c)
 		return err;
 	if (!(err = cn_wf_find(n, "report", c->pos[0], report, &c->diag)) &&
 	    !(err = cn_wf_respond(n, c->user, report, in, k, rec, &c->diag)))
-		done_msg(c, "已记录处置环节", "step recorded", rec);
+		cn_cli_print_ok(c, "已记录处置环节", "step recorded", rec);
 	cn_node_close(n);
 	return err;
 }
@@ -159,8 +139,8 @@ cn_err cn_cli_deadline(cn_cli *c, const char *sub)
 		if ((err = cn_cli_no_leftovers(c)) || (err = cn_cli_open_person(c, &n)))
 			return err;
 		if (!(err = cn_wf_deadline_set(n, c->user, c->pos[0], c->pos[1], basis, &c->diag)))
-			done_msg(c, "已设定处置时限（全县各节点同步后生效）",
-				 "deadline set (in force on each node once synced)", NULL);
+			cn_cli_print_ok(c, "已设定处置时限（全县各节点同步后生效）",
+					"deadline set (in force on each node once synced)", NULL);
 		cn_node_close(n);
 		return err;
 	}
@@ -231,7 +211,8 @@ static cn_err workflow_record(cn_cli *c, const char *kind, const char *sub, cons
 	else if (!err && !(err = cn_wf_find(n, kind, c->pos[0], rec, &c->diag)))
 		err = cn_wf_update(n, c->user, kind, rec, in, k, &c->diag);
 	if (!err)
-		done_msg(c, adding ? "已登记" : "已更新", adding ? "recorded" : "updated", rec);
+		cn_cli_print_ok(c, adding ? "已登记" : "已更新", adding ? "recorded" : "updated",
+				rec);
 	cn_node_close(n);
 	return err;
 }

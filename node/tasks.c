@@ -217,33 +217,19 @@ static cn_err each_row(cn_node *n, const char *sql, const char *prefix, uint64_t
 }
 
 /* Fills the child's id (hex at column col), name and the village (the
- * record's place, column col + 2) into t. The name is looked up by id:
- * joining on the hex text could use no index (quadratic in a county).
+ * record's place, column col + 2) into t; the name is looked up by id.
  * *active (may be NULL) says whether the child is on the ledger. */
 static void task_child(cn_node *n, cn_task *t, sqlite3_stmt *st, int col, bool *active)
 {
 	const char *hex = text(st, col);
-	sqlite3_stmt *q;
+	bool on = false;
 
-	if (active)
-		*active = false;
 	snprintf(t->village, sizeof(t->village), "%s", text(st, col + 2) ? text(st, col + 2) : "");
-	if (!hex || strlen(hex) != 2 * CN_RECORD_BYTES ||
-	    !cn_unhex(hex, strlen(hex), t->child, CN_RECORD_BYTES))
-		return;
-	q = cn_store_stmt(cn_node_store(n), "SELECT name, status FROM child WHERE id = ?");
-	if (!q)
-		return;
-	sqlite3_bind_blob(q, 1, t->child, CN_RECORD_BYTES, SQLITE_STATIC);
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		snprintf(t->child_name, sizeof(t->child_name), "%s",
-			 sqlite3_column_text(q, 0) ? (const char *)sqlite3_column_text(q, 0) : "");
-		if (active)
-			*active = sqlite3_column_text(q, 1) &&
-				  !strcmp((const char *)sqlite3_column_text(q, 1), "active");
-	}
-	sqlite3_reset(q);
-	sqlite3_clear_bindings(q);
+	if (hex && strlen(hex) == 2 * CN_RECORD_BYTES &&
+	    cn_unhex(hex, strlen(hex), t->child, CN_RECORD_BYTES))
+		on = cn_wf_child_name(n, t->child, t->child_name, sizeof(t->child_name));
+	if (active)
+		*active = on;
 }
 
 static void task_record(cn_task *t, sqlite3_stmt *st, int col)

@@ -63,8 +63,9 @@ static int hexval(int c)
 	return isdigit(c) ? c - '0' : isxdigit(c) ? (tolower(c) - 'a' + 10) : -1;
 }
 
-/* Decodes application/x-www-form-urlencoded text in place. */
-static void url_decode(char *s)
+/* Decodes application/x-www-form-urlencoded text in place; false for a
+ * NUL byte (%00), which would cut a value short unseen. */
+static bool url_decode(char *s)
 {
 	char *o = s;
 
@@ -73,22 +74,24 @@ static void url_decode(char *s)
 			*o++ = ' ';
 		} else if (*s == '%' && hexval((unsigned char)s[1]) >= 0 &&
 			   hexval((unsigned char)s[2]) >= 0) {
-			*o++ = (char)(hexval((unsigned char)s[1]) * 16 +
-				      hexval((unsigned char)s[2]));
+			*o = (char)(hexval((unsigned char)s[1]) * 16 + hexval((unsigned char)s[2]));
+			if (!*o++)
+				return false;
 			s += 2;
 		} else {
 			*o++ = *s;
 		}
 	}
 	*o = 0;
+	return true;
 }
 
 static bool parse_form(request *r, const char *text, size_t len)
 {
 	char *save = NULL, *tok;
 
-	if (!(r->copy = malloc(len + 1)))
-		return false;
+	if (memchr(text, 0, len) || !(r->copy = malloc(len + 1)))
+		return false; /* a raw NUL would hide the rest unseen */
 	memcpy(r->copy, text, len);
 	r->copy[len] = 0;
 	for (tok = strtok_r(r->copy, "&", &save); tok; tok = strtok_r(NULL, "&", &save)) {
@@ -97,9 +100,8 @@ static bool parse_form(request *r, const char *text, size_t len)
 			return false;
 		if (eq)
 			*eq = 0;
-		url_decode(tok);
-		if (eq)
-			url_decode(eq + 1);
+		if (!url_decode(tok) || (eq && !url_decode(eq + 1)))
+			return false;
 		r->p[r->n++] = (cn_api_param){tok, eq ? eq + 1 : ""};
 	}
 	return true;

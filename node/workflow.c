@@ -805,19 +805,25 @@ cn_err cn_wf_find(cn_node *n, const char *kind, const char *ref, uint8_t rec[CN_
 	return CN_OK;
 }
 
-void cn_wf_child_name(cn_node *n, const uint8_t id[CN_RECORD_BYTES], char *out, size_t cap)
+bool cn_wf_child_name(cn_node *n, const uint8_t id[CN_RECORD_BYTES], char *out, size_t cap)
 {
 	sqlite3_stmt *q =
 		cn_store_stmt(cn_node_store(n), "SELECT name, status FROM child WHERE id = ?");
+	bool active = false;
 
 	out[0] = 0;
 	if (!q)
-		return;
+		return false;
 	sqlite3_bind_blob(q, 1, id, CN_RECORD_BYTES, SQLITE_STATIC);
-	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
-		snprintf(out, cap, "%s", (const char *)sqlite3_column_text(q, 0));
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		if (sqlite3_column_text(q, 0))
+			snprintf(out, cap, "%s", (const char *)sqlite3_column_text(q, 0));
+		active = sqlite3_column_text(q, 1) &&
+			 !strcmp((const char *)sqlite3_column_text(q, 1), "active");
+	}
 	sqlite3_reset(q);
 	sqlite3_clear_bindings(q);
+	return active;
 }
 
 void cn_wf_report_json(cn_node *n, cn_json *j, const cn_wf_report *r)

@@ -61,6 +61,9 @@ CN_NODISCARD cn_err cn_cli_open(cn_cli *c, bool readonly, cn_node **out);
  * field is a usage error. *n receives the count (at most cap). */
 CN_NODISCARD cn_err cn_cli_field_inputs(cn_cli *c, const char *kind, cn_input *in, size_t cap,
 					size_t *n);
+/* What a write says when done: "zh / en: record" (record may be NULL), or
+ * {"ok": true, "record": ...} with --json. */
+void cn_cli_print_ok(cn_cli *c, const char *zh, const char *en, const uint8_t *record);
 /* Formats a hybrid clock as a China Standard Time date and time. */
 void cn_cli_time(uint64_t hlc, char out[32]);
 

@@ -49,8 +49,9 @@ typedef cn_err (*cn_wf_report_fn)(void *ctx, const cn_wf_report *r);
 CN_NODISCARD cn_err cn_wf_reports_each(cn_node *n, bool open_only, cn_wf_report_fn fn, void *ctx,
 				       cn_diag *diag);
 
-/* The child's name by record id ("" when this node does not hold it). */
-void cn_wf_child_name(cn_node *n, const uint8_t id[CN_RECORD_BYTES], char *out, size_t cap);
+/* The child's name by record id ("" when this node does not hold it);
+ * true when the child is on the ledger (active). */
+bool cn_wf_child_name(cn_node *n, const uint8_t id[CN_RECORD_BYTES], char *out, size_t cap);
 /* A report and its response as a JSON object (reports --json, the API's
  * GET /api/reports). */
 struct cn_json;

@@ -91,6 +91,11 @@ eq "$code" 400 "a bad ID number is a 400"
 grep -q "监护人公民身份号码" <<<"$body" && ok || bad "the answer names the field: $body"
 eq "$(ops)" $((n0 + 1)) "the bad input wrote nothing"
 
+call o -H "X-CSRF-Token: $CSRF" --data "village_code=$V&caller=%E5%8C%BF%00x&content=x&taken_by=x" \
+	"$U/api/hotline"
+eq "$code" 400 "a NUL byte in a field is refused, not cut short"
+eq "$(ops)" $((n0 + 1)) "and writes nothing"
+
 # ---- the role limits (R10): a school reporter reports, and nothing else ----
 call s -d login=teacher -d password=school-pass1 "$U/api/login"
 eq "$code" 200 "the school reporter logs in"
