@@ -15,19 +15,7 @@
 #include "carenode/tasks.h"
 #include "carenode/workflow.h"
 
-#define MAX_SEGMENTS 6
-#define MAX_INPUTS 64
-
-typedef struct call {
-	cn_node *n;
-	const cn_api_req *req;
-	FILE *out;
-	cn_json j;
-	cn_diag diag;
-	char path[256];
-	const char *seg[MAX_SEGMENTS];
-	size_t n_seg;
-} call;
+#include "api_x.h"
 
 static int status_of(cn_err err)
 {
@@ -73,7 +61,7 @@ static const char *code_of(int status)
 	}
 }
 
-static int fail(call *c, int status, const char *message)
+int cn_ax_fail(call *c, int status, const char *message)
 {
 	cn_json_init(&c->j, c->out);
 	cn_json_object(&c->j);
@@ -89,12 +77,12 @@ static int fail(call *c, int status, const char *message)
 	return status;
 }
 
-static int fail_err(call *c, cn_err err)
+int cn_ax_fail_err(call *c, cn_err err)
 {
-	return fail(c, status_of(err), c->diag.text);
+	return cn_ax_fail(c, status_of(err), c->diag.text);
 }
 
-static const char *param(const call *c, const char *name)
+const char *cn_ax_param(const call *c, const char *name)
 {
 	for (size_t i = 0; i < c->req->n_params; i++)
 		if (!strcmp(c->req->params[i].name, name))
@@ -103,7 +91,7 @@ static const char *param(const call *c, const char *name)
 }
 
 /* The parameters as field inputs, all but those named in skip. */
-static size_t inputs(const call *c, cn_input *in, const char *const *skip)
+size_t cn_ax_inputs(const call *c, cn_input *in, const char *const *skip)
 {
 	size_t k = 0;
 
@@ -119,7 +107,7 @@ static size_t inputs(const call *c, cn_input *in, const char *const *skip)
 	return k;
 }
 
-static int record_answer(call *c, const uint8_t rec[CN_RECORD_BYTES], int status)
+int cn_ax_record(call *c, const uint8_t rec[CN_RECORD_BYTES], int status)
 {
 	char hex[33];
 
@@ -137,7 +125,7 @@ static int record_answer(call *c, const uint8_t rec[CN_RECORD_BYTES], int status
 
 /* Answers what write puts in f, only whole: a failure half-way answers
  * an error instead. */
-static int answer_whole(call *c, cn_err (*write)(call *c, FILE *f, void *arg), void *arg)
+int cn_ax_whole(call *c, cn_err (*write)(call *c, FILE *f, void *arg), void *arg)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -145,13 +133,13 @@ static int answer_whole(call *c, cn_err (*write)(call *c, FILE *f, void *arg), v
 	cn_err err;
 
 	if (!mem)
-		return fail(c, 500, "out of memory");
+		return cn_ax_fail(c, 500, "out of memory");
 	err = write(c, mem, arg);
 	fclose(mem);
 	if (!err)
 		fwrite(buf, 1, len, c->out);
 	free(buf);
-	return err ? fail_err(c, err) : 200;
+	return err ? cn_ax_fail_err(c, err) : 200;
 }
 
 /* A JSON array that walk fills with c->j. */
@@ -173,11 +161,11 @@ static cn_err write_list(call *c, FILE *f, void *arg)
 	return err;
 }
 
-static int answer_list(call *c, cn_err (*walk)(call *c, void *arg), void *arg)
+int cn_ax_list(call *c, cn_err (*walk)(call *c, void *arg), void *arg)
 {
 	list l = {walk, arg};
 
-	return answer_whole(c, write_list, &l);
+	return cn_ax_whole(c, write_list, &l);
 }
 
 typedef struct task_filter {
@@ -208,22 +196,23 @@ static cn_err walk_tasks(call *c, void *arg)
 
 static int get_tasks(call *c)
 {
-	const char *village = param(c, "village"), *owner = param(c, "owner");
-	const char *as_of = param(c, "as_of");
-	task_filter f = {c, CN_OWNER_NONE, param(c, "overdue") != NULL, NULL, 0};
+	const char *village = cn_ax_param(c, "village"), *owner = cn_ax_param(c, "owner");
+	const char *as_of = cn_ax_param(c, "as_of");
+	task_filter f = {c, CN_OWNER_NONE, cn_ax_param(c, "overdue") != NULL, NULL, 0};
 	uint64_t at = as_of ? cn_model_time_ms(as_of) : cn_node_now_ms(c->n);
 
 	for (int i = CN_OWNER_VILLAGE; owner && i <= CN_OWNER_SCHOOL; i++)
 		if (!strcmp(owner, cn_task_owner_name((cn_task_owner)i)))
 			f.owner = (cn_task_owner)i;
 	if ((owner && f.owner == CN_OWNER_NONE) || !at)
-		return fail(c, 400,
-			    "owner 应为 village|township|county|police|school，as_of 应为 "
-			    "YYYY-MM-DD HH:MM / owner is one of village, township, county, police, "
-			    "school; as_of is YYYY-MM-DD HH:MM");
+		return cn_ax_fail(
+			c, 400,
+			"owner 应为 village|township|county|police|school，as_of 应为 "
+			"YYYY-MM-DD HH:MM / owner is one of village, township, county, police, "
+			"school; as_of is YYYY-MM-DD HH:MM");
 	f.village = village ? village : "";
 	f.at = at;
-	return answer_list(c, walk_tasks, &f);
+	return cn_ax_list(c, walk_tasks, &f);
 }
 
 static cn_err put_report(void *ctx, const cn_wf_report *r)
@@ -241,20 +230,20 @@ static cn_err walk_reports(call *c, void *arg)
 
 static int get_reports(call *c)
 {
-	return answer_list(c, walk_reports, param(c, "open") ? c : NULL);
+	return cn_ax_list(c, walk_reports, cn_ax_param(c, "open") ? c : NULL);
 }
 
 static int get_meeting(call *c)
 {
-	const char *from = param(c, "from"), *to = param(c, "to");
+	const char *from = cn_ax_param(c, "from"), *to = cn_ax_param(c, "to");
 	cn_meeting *m = NULL;
 	cn_err err;
 
 	if ((from && !cn_model_date_valid(from, strlen(from))) ||
 	    (to && !cn_model_date_valid(to, strlen(to))))
-		return fail(c, 400, "from、to 应为 YYYY-MM-DD / from and to are YYYY-MM-DD");
+		return cn_ax_fail(c, 400, "from、to 应为 YYYY-MM-DD / from and to are YYYY-MM-DD");
 	if ((err = cn_meeting_compute(c->n, from, to, cn_node_now_ms(c->n), &m, &c->diag)))
-		return fail_err(c, err);
+		return cn_ax_fail_err(c, err);
 	cn_json_init(&c->j, c->out);
 	cn_meeting_json(c->n, &c->j, m);
 	fputc('\n', c->out);
@@ -289,9 +278,9 @@ static cn_err write_ledger(call *c, FILE *f, void *arg)
 
 static int get_ledger(call *c)
 {
-	const char *status = param(c, "status");
+	const char *status = cn_ax_param(c, "status");
 
-	return answer_whole(c, write_ledger, (void *)(status ? status : "active"));
+	return cn_ax_whole(c, write_ledger, (void *)(status ? status : "active"));
 }
 
 /* ---- writes ---- */
@@ -301,10 +290,10 @@ static int post_new_child(call *c)
 {
 	cn_input in[MAX_INPUTS];
 	uint8_t rec[CN_RECORD_BYTES];
-	size_t k = inputs(c, in, NULL);
+	size_t k = cn_ax_inputs(c, in, NULL);
 	cn_err err = cn_ledger_child_add(c->n, c->req->actor, in, k, NULL, 0, rec, &c->diag);
 
-	return err ? fail_err(c, err) : record_answer(c, rec, 201);
+	return err ? cn_ax_fail_err(c, err) : cn_ax_record(c, rec, 201);
 }
 
 /* POST /api/children/{child}: changes the file */
@@ -312,13 +301,13 @@ static int post_child_update(call *c, const char *ref)
 {
 	cn_input in[MAX_INPUTS];
 	uint8_t child[CN_RECORD_BYTES];
-	size_t k = inputs(c, in, NULL);
+	size_t k = cn_ax_inputs(c, in, NULL);
 	cn_err err;
 
 	if ((err = cn_ledger_find_child(c->n, ref, child, &c->diag)) ||
 	    (err = cn_ledger_child_update(c->n, c->req->actor, child, in, k, &c->diag)))
-		return fail_err(c, err);
-	return record_answer(c, child, 200);
+		return cn_ax_fail_err(c, err);
+	return cn_ax_record(c, child, 200);
 }
 
 /* POST /api/children/{child}/{what} */
@@ -326,32 +315,34 @@ static int post_child(call *c, const char *ref, const char *what)
 {
 	cn_input in[MAX_INPUTS];
 	uint8_t child[CN_RECORD_BYTES], rec[CN_RECORD_BYTES];
-	size_t k = inputs(c, in, NULL);
+	size_t k = cn_ax_inputs(c, in, NULL);
 	cn_err err;
 
 	if ((err = cn_ledger_find_child(c->n, ref, child, &c->diag)))
-		return fail_err(c, err);
+		return cn_ax_fail_err(c, err);
 	if (!strcmp(what, "guardian")) {
 		/* R2: the guardianship, created or changed */
 		if ((err = cn_ledger_guardian_set(c->n, c->req->actor, child, in, k, &c->diag)))
-			return fail_err(c, err);
-		return record_answer(c, child, 200);
+			return cn_ax_fail_err(c, err);
+		return cn_ax_record(c, child, 200);
 	}
 	if (!strcmp(what, "remove")) {
 		/* R1.2: a reason, and for parents returned the parent who cares */
-		const char *reason = param(c, "reason"), *who = param(c, "caring_parent");
-		if ((err = cn_ledger_child_remove(c->n, c->req->actor, child, reason ? reason : "",
-						  who, param(c, "date") ? param(c, "date") : "",
-						  param(c, "note"), &c->diag)))
-			return fail_err(c, err);
-		return record_answer(c, child, 200);
+		const char *reason = cn_ax_param(c, "reason"),
+			   *who = cn_ax_param(c, "caring_parent");
+		if ((err = cn_ledger_child_remove(
+			     c->n, c->req->actor, child, reason ? reason : "", who,
+			     cn_ax_param(c, "date") ? cn_ax_param(c, "date") : "",
+			     cn_ax_param(c, "note"), &c->diag)))
+			return cn_ax_fail_err(c, err);
+		return cn_ax_record(c, child, 200);
 	}
 	if (!strcmp(what, "move")) {
-		const char *to = param(c, "to");
+		const char *to = cn_ax_param(c, "to");
 		if ((err = cn_ledger_child_move(c->n, c->req->actor, child, to ? to : "",
 						&c->diag)))
-			return fail_err(c, err);
-		return record_answer(c, child, 200);
+			return cn_ax_fail_err(c, err);
+		return cn_ax_record(c, child, 200);
 	}
 	if (!strcmp(what, "report")) {
 		/* R5: a mandatory report is always urgent */
@@ -366,9 +357,9 @@ static int post_child(call *c, const char *ref, const char *what)
 	} else if (!strcmp(what, "service") || !strcmp(what, "intervention")) {
 		err = cn_wf_add(c->n, c->req->actor, what, child, in, k, rec, &c->diag);
 	} else {
-		return fail(c, 404, "没有这个接口 / no such route");
+		return cn_ax_fail(c, 404, "没有这个接口 / no such route");
 	}
-	return err ? fail_err(c, err) : record_answer(c, rec, 201);
+	return err ? cn_ax_fail_err(c, err) : cn_ax_record(c, rec, 201);
 }
 
 /* POST /api/{service|intervention|hotline}/{id}: changes the record */
@@ -376,13 +367,13 @@ static int post_update(call *c, const char *kind, const char *ref)
 {
 	cn_input in[MAX_INPUTS];
 	uint8_t rec[CN_RECORD_BYTES];
-	size_t k = inputs(c, in, NULL);
+	size_t k = cn_ax_inputs(c, in, NULL);
 	cn_err err;
 
 	if ((err = cn_wf_find(c->n, kind, ref, rec, &c->diag)) ||
 	    (err = cn_wf_update(c->n, c->req->actor, kind, rec, in, k, &c->diag)))
-		return fail_err(c, err);
-	return record_answer(c, rec, 200);
+		return cn_ax_fail_err(c, err);
+	return cn_ax_record(c, rec, 200);
 }
 
 static int post_hotline(call *c)
@@ -390,8 +381,8 @@ static int post_hotline(call *c)
 	static const char *const skip[] = {"child", NULL};
 	cn_input in[MAX_INPUTS];
 	uint8_t child[CN_RECORD_BYTES], rec[CN_RECORD_BYTES];
-	const char *ref = param(c, "child");
-	size_t k = inputs(c, in, skip);
+	const char *ref = cn_ax_param(c, "child");
+	size_t k = cn_ax_inputs(c, in, skip);
 	cn_err err = CN_OK;
 
 	if (ref && *ref)
@@ -399,32 +390,32 @@ static int post_hotline(call *c)
 	if (!err)
 		err = cn_wf_add(c->n, c->req->actor, "hotline", ref && *ref ? child : NULL, in, k,
 				rec, &c->diag);
-	return err ? fail_err(c, err) : record_answer(c, rec, 201);
+	return err ? cn_ax_fail_err(c, err) : cn_ax_record(c, rec, 201);
 }
 
 static int post_step(call *c, const char *ref)
 {
 	cn_input in[MAX_INPUTS];
 	uint8_t report[CN_RECORD_BYTES], rec[CN_RECORD_BYTES];
-	size_t k = inputs(c, in, NULL);
+	size_t k = cn_ax_inputs(c, in, NULL);
 	cn_err err;
 
 	if ((err = cn_wf_find(c->n, "report", ref, report, &c->diag)) ||
 	    (err = cn_wf_respond(c->n, c->req->actor, report, in, k, rec, &c->diag)))
-		return fail_err(c, err);
-	return record_answer(c, rec, 201);
+		return cn_ax_fail_err(c, err);
+	return cn_ax_record(c, rec, 201);
 }
 
 static int post_deadline(call *c, const char *item)
 {
-	const char *hours = param(c, "hours");
+	const char *hours = cn_ax_param(c, "hours");
 	cn_err err;
 
 	if (!hours)
-		return fail(c, 400, "须给出 hours / hours is needed");
-	if ((err = cn_wf_deadline_set(c->n, c->req->actor, item, hours, param(c, "basis"),
+		return cn_ax_fail(c, 400, "须给出 hours / hours is needed");
+	if ((err = cn_wf_deadline_set(c->n, c->req->actor, item, hours, cn_ax_param(c, "basis"),
 				      &c->diag)))
-		return fail_err(c, err);
+		return cn_ax_fail_err(c, err);
 	return get_deadlines(c);
 }
 
@@ -456,40 +447,70 @@ int cn_api_handle(cn_node *n, const cn_api_req *req, FILE *out)
 
 	/* every parameter is used or refused, never dropped */
 	if (req->n_params > MAX_INPUTS)
-		return fail(&c, 400, "参数过多 / too many parameters");
+		return cn_ax_fail(&c, 400, "参数过多 / too many parameters");
 	bool get = req->method && !strcmp(req->method, "GET");
 	bool post = req->method && !strcmp(req->method, "POST");
 
 	if (!req->path || !split(&c))
-		return fail(&c, 404, "没有这个接口 / no such route");
+		return cn_ax_fail(&c, 404, "没有这个接口 / no such route");
 	if (!get && !post)
-		return fail(&c, 405, "只支持 GET 与 POST / GET and POST only");
+		return cn_ax_fail(&c, 405, "只支持 GET 与 POST / GET and POST only");
+	/* a file as the body is the import's alone: never dropped unread */
+	if (req->body && !(c.n_seg == 2 && is(&c, 1, "import")))
+		return cn_ax_fail(&c, 400,
+				  "此接口不接受文件 / this route takes no file: send form fields");
+	{
+		int status = cn_ax_pages(&c, get, post);
+		if (status)
+			return status;
+	}
 	if (c.n_seg == 2) {
 		if (is(&c, 1, "tasks"))
-			return get ? get_tasks(&c) : fail(&c, 405, "GET only");
+			return get ? get_tasks(&c) : cn_ax_fail(&c, 405, "GET only");
 		if (is(&c, 1, "reports"))
-			return get ? get_reports(&c) : fail(&c, 405, "GET only");
+			return get ? get_reports(&c) : cn_ax_fail(&c, 405, "GET only");
 		if (is(&c, 1, "meeting"))
-			return get ? get_meeting(&c) : fail(&c, 405, "GET only");
+			return get ? get_meeting(&c) : cn_ax_fail(&c, 405, "GET only");
 		if (is(&c, 1, "deadlines"))
-			return get ? get_deadlines(&c) : fail(&c, 405, "GET only");
+			return get ? get_deadlines(&c) : cn_ax_fail(&c, 405, "GET only");
 		if (is(&c, 1, "hotline"))
-			return post ? post_hotline(&c) : fail(&c, 405, "POST only");
+			return post ? post_hotline(&c) : cn_ax_fail(&c, 405, "POST only");
 		if (is(&c, 1, "ledger"))
-			return get ? get_ledger(&c) : fail(&c, 405, "GET only");
+			return get ? get_ledger(&c) : cn_ax_fail(&c, 405, "GET only");
 		if (is(&c, 1, "children"))
-			return post ? post_new_child(&c) : fail(&c, 405, "POST only");
+			return post ? post_new_child(&c) : cn_ax_fail(&c, 405, "POST only");
 	}
 	if (c.n_seg == 3 && is(&c, 1, "children"))
-		return post ? post_child_update(&c, c.seg[2]) : fail(&c, 405, "POST only");
+		return post ? post_child_update(&c, c.seg[2]) : cn_ax_fail(&c, 405, "POST only");
 	if (c.n_seg == 3 && is(&c, 1, "deadlines"))
-		return post ? post_deadline(&c, c.seg[2]) : fail(&c, 405, "POST only");
+		return post ? post_deadline(&c, c.seg[2]) : cn_ax_fail(&c, 405, "POST only");
 	if (c.n_seg == 3 &&
 	    (is(&c, 1, "service") || is(&c, 1, "intervention") || is(&c, 1, "hotline")))
-		return post ? post_update(&c, c.seg[1], c.seg[2]) : fail(&c, 405, "POST only");
+		return post ? post_update(&c, c.seg[1], c.seg[2])
+			    : cn_ax_fail(&c, 405, "POST only");
 	if (c.n_seg == 4 && is(&c, 1, "reports") && is(&c, 3, "steps"))
-		return post ? post_step(&c, c.seg[2]) : fail(&c, 405, "POST only");
+		return post ? post_step(&c, c.seg[2]) : cn_ax_fail(&c, 405, "POST only");
 	if (c.n_seg == 4 && is(&c, 1, "children"))
-		return post ? post_child(&c, c.seg[2], c.seg[3]) : fail(&c, 405, "POST only");
-	return fail(&c, 404, "没有这个接口 / no such route");
+		return post ? post_child(&c, c.seg[2], c.seg[3]) : cn_ax_fail(&c, 405, "POST only");
+	return cn_ax_fail(&c, 404, "没有这个接口 / no such route");
+}
+
+const char *cn_api_content_type(const char *path, const char **file)
+{
+	static const struct {
+		const char *path, *type, *file;
+	} downloads[] = {
+		{"/api/export/ledger.csv", "text/csv; charset=utf-8", "ledger.csv"},
+		{"/api/export/ledger.xls", "application/vnd.ms-excel", "ledger.xls"},
+		{"/api/export/meeting.csv", "text/csv; charset=utf-8", "meeting.csv"},
+		{"/api/export/meeting.xls", "application/vnd.ms-excel", "meeting.xls"},
+	};
+
+	*file = NULL;
+	for (size_t i = 0; path && i < sizeof(downloads) / sizeof(downloads[0]); i++)
+		if (!strcmp(path, downloads[i].path)) {
+			*file = downloads[i].file;
+			return downloads[i].type;
+		}
+	return "application/json; charset=utf-8";
 }

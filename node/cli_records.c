@@ -13,6 +13,7 @@
 #include "carenode/tasks.h"
 #include "carenode/ledger.h"
 #include "carenode/ledger_io.h"
+#include "carenode/view.h"
 
 #define CELL 4200
 
@@ -110,213 +111,26 @@ static cn_err child_move(cn_cli *c, cn_node *n)
 	return CN_OK;
 }
 
-/* Prints every field of a projected row: "label: value" or JSON members. */
-static void show_row(cn_cli *c, cn_json *j, const cn_kind_def *k, sqlite3_stmt *st, int first,
-		     char *buf)
-{
-	for (size_t i = 0; i < k->n_fields; i++) {
-		const cn_field_def *f = &k->fields[i];
-		cn_ledger_io_format(f, st, first + (int)i, true, buf, CELL);
-		if (j) {
-			cn_json_key(j, f->name);
-			if (sqlite3_column_type(st, first + (int)i) == SQLITE_NULL)
-				cn_json_null(j);
-			else if (f->type == CN_FT_BOOL)
-				cn_json_bool(j, sqlite3_column_int(st, first + (int)i) != 0);
-			else if (f->type == CN_FT_INT)
-				cn_json_int(j, sqlite3_column_int64(st, first + (int)i));
-			else
-				cn_json_str(j,
-					    (const char *)sqlite3_column_text(st, first + (int)i));
-		} else if (*buf) {
-			fprintf(c->out, "  %s：%s\n", f->zh, buf);
-		}
-	}
-}
-
-static cn_err show_kind(cn_cli *c, cn_node *n, cn_json *j, const char *kind, const char *where,
-			const uint8_t *rec, const char *hex, char *buf)
-{
-	const cn_kind_def *k = cn_model_kind(kind, strlen(kind));
-	sqlite3 *db = cn_store_db(cn_node_store(n));
-	sqlite3_stmt *st = NULL;
-	char sql[256], when[32];
-	int rc, count = 0;
-
-	/* a child and its guardianship are one record each; the rest many */
-	bool many = strcmp(kind, "child") != 0 && strcmp(kind, "guardian") != 0;
-
-	snprintf(sql, sizeof(sql), "SELECT * FROM %s WHERE %s ORDER BY created_hlc, id", kind,
-		 where);
-	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return cn_proj_sqlite_err(db, rc, "showing a child", &c->diag);
-	if (!strncmp(where, "child", 5))
-		sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_blob(st, 1, rec, CN_RECORD_BYTES, SQLITE_STATIC);
-	if (j) {
-		cn_json_key(j, kind);
-		if (many)
-			cn_json_array(j);
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		char id[33];
-		cn_hex(sqlite3_column_blob(st, 0), CN_RECORD_BYTES, id);
-		cn_cli_time((uint64_t)sqlite3_column_int64(st, 4), when);
-		count++;
-		if (j) {
-			cn_json_object(j);
-			cn_json_kv_str(j, "id", id);
-			cn_json_kv_str(j, "division", (const char *)sqlite3_column_text(st, 1));
-			cn_json_kv_str(j, "created_by", (const char *)sqlite3_column_text(st, 3));
-			cn_json_kv_str(j, "updated_by", (const char *)sqlite3_column_text(st, 5));
-			cn_json_kv_str(j, "updated_at", when);
-		} else {
-			fprintf(c->out, "【%s】%s（最后修改 / last change: %s，%s）\n", k->zh,
-				many ? id : "", when, sqlite3_column_text(st, 5));
-		}
-		show_row(c, j, k, st, 6, buf);
-		if (j)
-			cn_json_object_end(j);
-	}
-	if (j && many)
-		cn_json_array_end(j);
-	else if (j && !count)
-		cn_json_null(j);
-	sqlite3_finalize(st);
-	if (!j && !count && !many)
-		fprintf(c->out, "【%s】尚未登记 / none recorded\n", k->zh);
-	return rc == SQLITE_DONE ? CN_OK : cn_proj_sqlite_err(db, rc, "showing a child", &c->diag);
-}
-
-/* Lists open conflicts (all, or of one record) as text or JSON. */
-static cn_err list_conflicts(cn_cli *c, cn_node *n, cn_json *j, const uint8_t *rec)
-{
-	sqlite3 *db = cn_store_db(cn_node_store(n));
-	sqlite3_stmt *st = NULL;
-	int rc, count = 0;
-
-	rc = sqlite3_prepare_v2(
-		db,
-		"SELECT record, kind, field, op, value, actor, hlc, division FROM conflicts"
-		" WHERE ?1 IS NULL OR record = ?1 ORDER BY record, kind, field, hlc, op",
-		-1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return cn_proj_sqlite_err(db, rc, "listing conflicts", &c->diag);
-	if (rec)
-		sqlite3_bind_blob(st, 1, rec, CN_RECORD_BYTES, SQLITE_STATIC);
-	if (j) {
-		cn_json_key(j, "conflicts");
-		cn_json_array(j);
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		char rhex[33], ohex[65], when[32], val[CN_VALUE_MAX + 16] = "";
-		const char *kind = (const char *)sqlite3_column_text(st, 1);
-		const char *field = (const char *)sqlite3_column_text(st, 2);
-		const cn_kind_def *k = cn_model_kind(kind, strlen(kind));
-		const cn_field_def *f = k ? cn_model_field(k, field, strlen(field)) : NULL;
-		cn_mp_reader r;
-
-		cn_hex(sqlite3_column_blob(st, 0), CN_RECORD_BYTES, rhex);
-		cn_hex(sqlite3_column_blob(st, 3), CN_HASH_BYTES, ohex);
-		cn_cli_time((uint64_t)sqlite3_column_int64(st, 6), when);
-		cn_mp_reader_init(&r, sqlite3_column_blob(st, 4),
-				  (size_t)sqlite3_column_bytes(st, 4));
-		switch (cn_mp_peek(&r)) {
-		case CN_MP_STR: {
-			uint32_t len;
-			const char *s = cn_mp_read_str(&r, &len);
-			snprintf(val, sizeof(val), "%.*s", (int)len, s ? s : "");
-			if (f && f->type == CN_FT_ENUM)
-				snprintf(val, sizeof(val), "%s", cn_model_enum_zh(f, val));
-			break;
-		}
-		case CN_MP_BOOL:
-			snprintf(val, sizeof(val), "%s", cn_mp_read_bool(&r) ? "是" : "否");
-			break;
-		case CN_MP_NIL: snprintf(val, sizeof(val), "（清空 / cleared）"); break;
-		default: snprintf(val, sizeof(val), "%lld", (long long)cn_mp_read_int(&r));
-		}
-		count++;
-		if (j) {
-			cn_json_object(j);
-			cn_json_kv_str(j, "record", rhex);
-			cn_json_kv_str(j, "kind", kind);
-			cn_json_kv_str(j, "field", field);
-			cn_json_kv_str(j, "value", val);
-			cn_json_kv_str(j, "by", (const char *)sqlite3_column_text(st, 5));
-			cn_json_kv_str(j, "at", when);
-			cn_json_kv_str(j, "op", ohex);
-			cn_json_object_end(j);
-		} else {
-			bool loc = !strcmp(field, CN_PROJ_LOCATION_FIELD);
-			const cn_division *dv =
-				loc ? cn_divisions_find(cn_node_divisions(n), val) : NULL;
-			if (dv) {
-				size_t used = strlen(val);
-				snprintf(val + used, sizeof(val) - used, " %s", dv->name);
-			}
-			fprintf(c->out,
-				"待裁定 / conflict  %.8s %s.%s（%s）= “%s”  由 %s 于 %s 修改 / by "
-				"%s at %s\n",
-				rhex, kind, field,
-				loc ? "所在地：迁移期间在原地所做的修改 / edits made where the "
-				      "record "
-				      "was"
-				    : (f ? f->zh : field),
-				val, sqlite3_column_text(st, 5), when, sqlite3_column_text(st, 5),
-				when);
-		}
-	}
-	if (j)
-		cn_json_array_end(j);
-	sqlite3_finalize(st);
-	if (!j && !count && !rec)
-		fprintf(c->out, "没有待裁定的冲突 / no open conflicts\n");
-	return rc == SQLITE_DONE ? CN_OK
-				 : cn_proj_sqlite_err(db, rc, "listing conflicts", &c->diag);
-}
-
 static cn_err child_show(cn_cli *c, cn_node *n)
 {
 	uint8_t rec[CN_RECORD_BYTES];
-	char hex[33], *buf = NULL;
-	cn_json j, *jp = NULL;
+	cn_json j;
+	cn_view v = {n, c->out, c->json ? &j : NULL, &c->diag};
 	cn_err err;
 
 	if ((err = need_pos(c, 1, "儿童 / child")) || (err = cn_cli_no_leftovers(c)) ||
 	    (err = cn_ledger_find_child(n, c->pos[0], rec, &c->diag)) ||
 	    (err = cn_ledger_child_here(n, rec, &c->diag)))
 		return err;
-	if (!(buf = malloc(CELL)))
-		return CN_ERR_NOMEM;
-	cn_hex(rec, CN_RECORD_BYTES, hex);
 	if (c->json) {
-		jp = &j;
-		cn_json_init(jp, c->out);
-		cn_json_object(jp);
-		cn_json_kv_str(jp, "id", hex);
-	} else {
-		fprintf(c->out, "档案编号 / record id: %s\n", hex);
+		cn_json_init(&j, c->out);
+		cn_json_object(&j);
 	}
-	err = show_kind(c, n, jp, "child", "id = ?1", rec, hex, buf);
-	/* every kind about a child, in the model's order (R1.1: one file) */
-	{
-		size_t nk;
-		const cn_kind_def *kinds = cn_model_kinds(&nk);
-		for (size_t k = 0; k < nk && !err; k++)
-			if (cn_model_field(&kinds[k], "child", 5))
-				err = show_kind(c, n, jp, kinds[k].name, "child = ?1", rec, hex,
-						buf);
-	}
-	if (!err)
-		err = list_conflicts(c, n, jp, rec);
-	if (jp) {
-		cn_json_object_end(jp);
+	err = cn_view_child(&v, rec);
+	if (c->json) {
+		cn_json_object_end(&j);
 		fputc('\n', c->out);
 	}
-	free(buf);
 	return err;
 }
 
@@ -516,7 +330,7 @@ cn_err cn_cli_conflicts(cn_cli *c)
 		cn_json_init(&j, c->out);
 		cn_json_object(&j);
 	}
-	err = list_conflicts(c, n, c->json ? &j : NULL, NULL);
+	err = cn_view_conflicts(&(cn_view){n, c->out, c->json ? &j : NULL, &c->diag}, NULL);
 	if (c->json) {
 		cn_json_object_end(&j);
 		fputc('\n', c->out);

@@ -16,6 +16,7 @@
 
 #include "carenode/json.h"
 #include "carenode/link.h"
+#include "carenode/view.h"
 
 /* The one piece of process-wide state: a signal handler can only set a
  * flag. */
@@ -198,6 +199,7 @@ cn_err cn_cli_serve(cn_cli *c)
 	const char *interval_opt = cn_cli_opt(c, "interval");
 	const char *rate_opt = cn_cli_opt(c, "child-rate");
 	const char *http = cn_cli_opt(c, "http");
+	const char *tls = cn_cli_opt(c, "tls-cert");
 	cn_web *web = NULL;
 	double interval = interval_opt ? atof(interval_opt) : 30;
 	cn_link_server *ls = NULL;
@@ -226,7 +228,7 @@ cn_err cn_cli_serve(cn_cli *c)
 	if (ls && rate_opt)
 		cn_link_server_set_rate(ls, (uint64_t)(atof(rate_opt) * 1024), 0);
 	/* the JSON API behind a login (web.h, issue #6) */
-	if (http && (err = cn_web_start(c->dir, c->env, http, &web, &c->diag)))
+	if (http && (err = cn_web_start(c->dir, c->env, http, tls, &web, &c->diag)))
 		goto done;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -324,124 +326,22 @@ done:
 cn_err cn_cli_status(cn_cli *c)
 {
 	cn_node *n = NULL;
-	sqlite3_stmt *st = NULL;
-	uint64_t q = 0;
 	cn_json j;
+	cn_view v = {NULL, c->out, c->json ? &j : NULL, &c->diag};
 	cn_err err;
-	int rc;
 
 	if ((err = cn_cli_no_leftovers(c)) || (err = cn_cli_open(c, true, &n)))
 		return err;
-	if ((err = cn_store_quarantine_count(cn_node_store(n), &q, &c->diag)))
-		goto done;
+	v.n = n;
 	if (c->json) {
 		cn_json_init(&j, c->out);
 		cn_json_object(&j);
-		cn_json_kv_str(&j, "node", cn_node_code(n));
-		cn_json_kv_bool(&j, "joined", cn_node_joined(n));
-		cn_json_kv_int(&j, "quarantined", (int64_t)q);
-		cn_json_key(&j, "parents");
-		cn_json_array(&j);
-	} else {
-		fprintf(c->out,
-			"节点 / node: %s%s %s（%s）%s\n隔离的操作 / quarantined ops: %llu\n",
-			cn_level_zh(cn_node_level(n)), "级", cn_node_name(n), cn_node_code(n),
-			cn_node_joined(n) ? "" : " 【尚未加入 / not joined】",
-			(unsigned long long)q);
 	}
-	rc = sqlite3_prepare_v2(
-		cn_store_db(cn_node_store(n)),
-		"SELECT name, last_contact_ms, last_ok_ms, last_error, sent, received"
-		" FROM peers ORDER BY name",
-		-1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		err = cn_proj_sqlite_err(cn_store_db(cn_node_store(n)), rc, "reading peers",
-					 &c->diag);
-		goto done;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
-		const char *error = (const char *)sqlite3_column_text(st, 3);
-		char contact[32] = "—", ok[32] = "—";
-		uint64_t pending = 0;
-		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
-			cn_cli_time((uint64_t)sqlite3_column_int64(st, 1) << 16, contact);
-		if (sqlite3_column_type(st, 2) != SQLITE_NULL)
-			cn_cli_time((uint64_t)sqlite3_column_int64(st, 2) << 16, ok);
-		char code[16];
-		snprintf(code, sizeof(code), "%.12s", name ? name : "");
-		/* a child that exchanged bundles has a row too: not a parent */
-		if (strcmp(code, cn_node_code(n)) != 0 &&
-		    cn_division_within(cn_node_code(n), cn_node_level(n), code))
-			continue;
-		if ((err = cn_sync_pending_up(n, name, &pending, &c->diag)))
-			break;
-		if (c->json) {
-			cn_json_object(&j);
-			cn_json_kv_str(&j, "peer", name);
-			cn_json_kv_str(&j, "last_contact", contact);
-			cn_json_kv_str(&j, "last_synced", ok);
-			cn_json_kv_str(&j, "last_error", error);
-			cn_json_kv_int(&j, "pending_up", (int64_t)pending);
-			cn_json_kv_int(&j, "sent", sqlite3_column_int64(st, 4));
-			cn_json_kv_int(&j, "received", sqlite3_column_int64(st, 5));
-			cn_json_kv_str(&j, "state",
-				       error     ? "rejected"
-				       : pending ? "pending"
-						 : "synced");
-			cn_json_object_end(&j);
-		} else {
-			fprintf(c->out,
-				"上级 / parent %s: 状态 %s；最后联系 last contact %s；最后同步成功 "
-				"last "
-				"synced %s；待上传 pending up %llu；已发 sent %lld；已收 received "
-				"%lld%s%s\n",
-				name,
-				error     ? "出错 / error"
-				: pending ? "待上传 / pending"
-					  : "已同步 / synced",
-				contact, ok, (unsigned long long)pending,
-				sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 5),
-				error ? "；错误 error: " : "", error ? error : "");
-		}
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (err)
-		goto done;
-	/* what each child (or parent) has delivered, and what of it was refused */
+	err = cn_view_sync(&v);
 	if (c->json) {
-		cn_json_array_end(&j);
-		cn_json_key(&j, "received_from");
-		cn_json_array(&j);
-	}
-	rc = sqlite3_prepare_v2(
-		cn_store_db(cn_node_store(n)),
-		"SELECT peer, sum(n), sum(q) FROM (SELECT peer, count(*) AS n, 0 AS q"
-		" FROM ops WHERE peer IS NOT NULL AND skip_from IS NULL GROUP BY peer"
-		" UNION ALL SELECT peer, 0, count(*) FROM quarantine WHERE peer IS NOT"
-		" NULL GROUP BY peer) GROUP BY peer ORDER BY peer",
-		-1, &st, NULL);
-	while (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
-		if (c->json) {
-			cn_json_object(&j);
-			cn_json_kv_str(&j, "peer", (const char *)sqlite3_column_text(st, 0));
-			cn_json_kv_int(&j, "ops", sqlite3_column_int64(st, 1));
-			cn_json_kv_int(&j, "quarantined", sqlite3_column_int64(st, 2));
-			cn_json_object_end(&j);
-		} else {
-			fprintf(c->out, "收自 / from %s: 操作 ops %lld，隔离 quarantined %lld\n",
-				sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
-				sqlite3_column_int64(st, 2));
-		}
-	}
-	if (c->json) {
-		cn_json_array_end(&j);
 		cn_json_object_end(&j);
 		fputc('\n', c->out);
 	}
-done:
-	sqlite3_finalize(st);
 	cn_node_close(n);
 	return err;
 }

@@ -617,3 +617,73 @@ const char *cn_csv_unguard(const char *s)
 		return s + 1;
 	return s;
 }
+
+/* ---- an Excel workbook from a CSV table ---- */
+
+static void xml_text(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '&')
+			fputs("&amp;", f);
+		else if (ch == '<')
+			fputs("&lt;", f);
+		else if (ch == '>')
+			fputs("&gt;", f);
+		else if (ch == '"')
+			fputs("&quot;", f);
+		else if (ch == '\n')
+			fputs("&#10;", f);
+		else if (ch >= 0x20 || ch == '\t')
+			fputc(ch, f);
+		/* other control characters cannot appear in XML 1.0: dropped */
+	}
+}
+
+/* A short whole number without a leading zero (an ID number, a phone or a
+ * code stays text, digits and all). */
+static bool is_number(const char *s)
+{
+	size_t n = strspn(s, "0123456789");
+
+	return n > 0 && n <= 9 && !s[n] && (s[0] != '0' || n == 1);
+}
+
+cn_err cn_csv_to_workbook(const void *csv, size_t len, const char *sheet, FILE *out, cn_diag *diag)
+{
+	cn_csv_reader *r = NULL;
+	bool has_row = false;
+	cn_err err;
+
+	if ((err = cn_csv_open(csv, len, CN_CSV_UTF8, &r, diag)))
+		return err;
+	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	      "<?mso-application progid=\"Excel.Sheet\"?>\n"
+	      "<Workbook xmlns=\"urn:schemas-microsoft-com:office:spreadsheet\""
+	      " xmlns:ss=\"urn:schemas-microsoft-com:office:spreadsheet\">\n"
+	      "<Styles><Style ss:ID=\"h\"><Font ss:Bold=\"1\"/></Style></Styles>\n"
+	      "<Worksheet ss:Name=\"",
+	      out);
+	xml_text(out, sheet);
+	fputs("\">\n<Table>\n", out);
+	for (size_t row = 0; !(err = cn_csv_next(r, &has_row, diag)) && has_row; row++) {
+		fputs("<Row>", out);
+		for (size_t i = 0; i < cn_csv_nfields(r); i++) {
+			/* a cell is data, never a formula: the CSV's guard goes */
+			const char *cell = cn_csv_unguard(cn_csv_field(r, i));
+			bool num = row > 0 && is_number(cell);
+			fprintf(out, "<Cell%s><Data ss:Type=\"%s\">",
+				row ? "" : " ss:StyleID=\"h\"", num ? "Number" : "String");
+			xml_text(out, cell);
+			fputs("</Data></Cell>", out);
+		}
+		fputs("</Row>\n", out);
+	}
+	fputs("</Table>\n</Worksheet>\n</Workbook>\n", out);
+	cn_csv_free(r);
+	if (!err && fflush(out) != 0) {
+		cn_diag_set(diag, "写出导出文件失败 / writing the export failed");
+		err = CN_ERR_IO;
+	}
+	return err;
+}

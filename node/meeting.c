@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "carenode/csv.h"
 #include "carenode/division.h"
 #include "carenode/json.h"
 #include "carenode/model.h"
@@ -259,4 +260,64 @@ void cn_meeting_json(cn_node *n, cn_json *j, const cn_meeting *m)
 	}
 	cn_json_array_end(j);
 	cn_json_object_end(j);
+}
+
+cn_err cn_meeting_csv(cn_node *n, FILE *out, const cn_meeting *m)
+{
+	static const char *const head[] = {"乡镇代码",   "乡镇",         "在册儿童",
+					   "强制报告",   "已受理",       "超时受理",
+					   "未受理",     "已办结",       "受理用时中位数（分钟）",
+					   "评估",       "走访",         "热线来电",
+					   "热线办结",   "辍学",         "知情不报",
+					   "待办事项",   "逾期（村）",   "逾期（乡镇）",
+					   "逾期（县）", "逾期（公安）", "逾期（学校）"};
+	enum { COLS = sizeof(head) / sizeof(head[0]) };
+	char num[COLS][24], period[64];
+	const char *cells[COLS];
+	cn_err err;
+
+	snprintf(period, sizeof(period), "统计期间 %s 至 %s", m->from[0] ? m->from : "开始",
+		 m->to[0] ? m->to : "今天");
+	cells[0] = period;
+	if ((err = cn_csv_write_bom(out)) || (err = cn_csv_write_row(out, cells, 1)) ||
+	    (err = cn_csv_write_row(out, head, COLS)))
+		return err;
+	for (size_t i = 0; i < m->n; i++) {
+		const cn_meeting_row *r = &m->rows[i];
+		const cn_division *d = cn_divisions_find(cn_node_divisions(n), r->code);
+		uint64_t v[] = {r->children,
+				r->reports,
+				r->accepted,
+				r->accepted_late,
+				r->unaccepted,
+				r->closed,
+				0,
+				r->assessments,
+				r->visits,
+				r->hotline,
+				r->hotline_handled,
+				r->dropouts,
+				r->unreported,
+				r->tasks,
+				r->overdue_by[CN_OWNER_VILLAGE],
+				r->overdue_by[CN_OWNER_TOWNSHIP],
+				r->overdue_by[CN_OWNER_COUNTY],
+				r->overdue_by[CN_OWNER_POLICE],
+				r->overdue_by[CN_OWNER_SCHOOL]};
+		cells[0] = r->code;
+		cells[1] = d ? d->name : "";
+		for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
+			if (k == 6 && r->median_accept_min < 0)
+				snprintf(num[k], sizeof(num[k]), "-");
+			else if (k == 6)
+				snprintf(num[k], sizeof(num[k]), "%lld",
+					 (long long)r->median_accept_min);
+			else
+				snprintf(num[k], sizeof(num[k]), "%llu", (unsigned long long)v[k]);
+			cells[2 + k] = num[k];
+		}
+		if ((err = cn_csv_write_row(out, cells, COLS)))
+			return err;
+	}
+	return fflush(out) == 0 ? CN_OK : CN_ERR_IO;
 }

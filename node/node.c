@@ -522,6 +522,11 @@ void cn_node_set_unit(cn_node *n, const char *unit)
 	snprintf(n->unit, sizeof(n->unit), "%s", unit ? unit : "");
 }
 
+const char *cn_node_unit(const cn_node *n)
+{
+	return n->unit;
+}
+
 const uint8_t *cn_node_vault_key(const cn_node *n)
 {
 	return n->vkey;

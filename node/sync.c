@@ -774,6 +774,23 @@ static cn_err serve_push(cn_node *n, const char *peer, const cn_sync_msg *req, u
 	return reply(&m, resp, len);
 }
 
+/* The unit below was here: its last contact, for the parent's view of the
+ * sync's health (view.h). Best effort: the exchange matters more. */
+static void touch_child(cn_node *n, const char *peer)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(cn_store_db(cn_node_store(n)),
+			       "INSERT INTO peers(name, last_contact_ms) VALUES(?1, ?2)"
+			       " ON CONFLICT(name) DO UPDATE SET last_contact_ms = ?2",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (int64_t)cn_node_now_ms(n));
+		(void)sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+}
+
 cn_err cn_sync_serve(cn_node *n, const char *peer, const cn_rights *rights, const uint8_t *req,
 		     size_t len, uint8_t **resp, size_t *resp_len, cn_diag *diag)
 {
@@ -785,6 +802,7 @@ cn_err cn_sync_serve(cn_node *n, const char *peer, const cn_rights *rights, cons
 	*resp_len = 0;
 	if ((err = cn_syncmsg_decode(req, len, &m, &why)))
 		return reply_error(err, why.text, resp, resp_len);
+	touch_child(n, peer);
 	switch (m.type) {
 	case CN_SYNC_PULL: err = serve_pull(n, peer, rights, &m, resp, resp_len, NULL, diag); break;
 	case CN_SYNC_PUSH: err = serve_push(n, peer, &m, resp, resp_len, diag); break;

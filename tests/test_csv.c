@@ -671,6 +671,49 @@ static void test_csv_unguard(void **state)
 	assert_null(cn_csv_unguard(NULL));
 }
 
+/* The Excel workbook (issue #6 exports): every cell is data, escaped; the
+ * guard and characters XML cannot hold go; long digit strings stay text. */
+static void test_csv_to_workbook(void **state)
+{
+	static const char *const head[] = {"姓名", "公民身份号码", "人数"};
+	static const char *const row[] = {"<b>&\"李\x01", "370522201203150018", "42"};
+	static const char *const formula[] = {"=HYPERLINK(\"x\")", "0123", "\n"};
+	struct fixture *fx = *state;
+	char *xml = NULL;
+	size_t len, xlen = 0;
+	FILE *out;
+	cn_diag diag = {{0}};
+
+	fx->f = tmpfile();
+	assert_non_null(fx->f);
+	assert_int_equal(cn_csv_write_bom(fx->f), CN_OK);
+	assert_int_equal(cn_csv_write_row(fx->f, head, 3), CN_OK);
+	assert_int_equal(cn_csv_write_row(fx->f, row, 3), CN_OK);
+	assert_int_equal(cn_csv_write_row(fx->f, formula, 3), CN_OK);
+	len = slurp(fx);
+	out = open_memstream(&xml, &xlen);
+	assert_non_null(out);
+	assert_int_equal(cn_csv_to_workbook(fx->buf2, len, "台账<1>", out, &diag), CN_OK);
+	fclose(out);
+	assert_non_null(strstr(xml, "<Worksheet ss:Name=\"台账&lt;1&gt;\">"));
+	assert_non_null(strstr(xml, "<Cell ss:StyleID=\"h\"><Data ss:Type=\"String\">姓名</Data>"));
+	assert_non_null(strstr(xml, "<Data ss:Type=\"String\">&lt;b&gt;&amp;&quot;李</Data>"));
+	assert_non_null(strstr(xml, "<Data ss:Type=\"String\">370522201203150018</Data>"));
+	assert_non_null(strstr(xml, "<Data ss:Type=\"Number\">42</Data>"));
+	/* the formula guard is gone: in the workbook a cell is never a formula */
+	assert_non_null(strstr(xml, "<Data ss:Type=\"String\">=HYPERLINK(&quot;x&quot;)</Data>"));
+	assert_non_null(strstr(xml, "<Data ss:Type=\"String\">0123</Data>"));
+	assert_non_null(strstr(xml, "<Data ss:Type=\"String\">&#10;</Data>"));
+	assert_null(strchr(xml, '\x01'));
+	free(xml);
+
+	/* a broken CSV is refused with the reader's own words */
+	out = open_memstream(&xml, &xlen);
+	assert_int_equal(cn_csv_to_workbook("a,\"b\n", 5, "x", out, &diag), CN_ERR_FORMAT);
+	fclose(out);
+	free(xml);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -703,6 +746,7 @@ int main(void)
 		T(test_csv_write_io_error),
 		T(test_csv_write_unguard_round_trip),
 		T(test_csv_unguard),
+		T(test_csv_to_workbook),
 #undef T
 	};
 

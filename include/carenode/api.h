@@ -28,6 +28,8 @@ typedef struct cn_api_req {
 	const cn_api_param *params;
 	size_t n_params;
 	const char *actor; /* the logged-in login: each op records it */
+	const void *body;  /* a file sent as the request's body (POST /api/import) */
+	size_t body_len;
 } cn_api_req;
 
 /* Answers one request on an open node: writes the JSON body to out and
@@ -36,6 +38,11 @@ typedef struct cn_api_req {
  * 500). An error's body is {"error": {"status", "code", "message"}}, the
  * message in Chinese then English, as the command line says it. */
 int cn_api_handle(cn_node *n, const cn_api_req *req, FILE *out);
+
+/* The Content-Type of a route's answer when it succeeds (JSON but for the
+ * exports: CSV, or an Excel 2003 XML workbook), and in *file the name a
+ * download is saved as (NULL for JSON). */
+const char *cn_api_content_type(const char *path, const char **file);
 
 /* The cn_err a status stands for (for the command line's exit code). */
 cn_err cn_api_status_err(int status);

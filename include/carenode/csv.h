@@ -111,4 +111,12 @@ CN_NODISCARD cn_err cn_csv_write_bom(FILE *f);
  * result points into s (borrowed). */
 const char *cn_csv_unguard(const char *s);
 
+/* Writes a CSV table (UTF-8, as written above) as an Excel 2003 XML
+ * workbook of one sheet: the first row bold, every cell text but short
+ * whole numbers, formula guards removed (a cell is never a formula there).
+ * Excel and LibreOffice open it with its Chinese intact. Errors: as
+ * cn_csv_open() and cn_csv_next(); a failed write -> CN_ERR_IO. */
+CN_NODISCARD cn_err cn_csv_to_workbook(const void *csv, size_t len, const char *sheet, FILE *out,
+				       cn_diag *diag);
+
 #endif

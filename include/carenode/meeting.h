@@ -11,6 +11,8 @@
 #include <stdint.h>
 
 #include "carenode/node.h"
+#include <stdio.h>
+
 #include "carenode/tasks.h"
 
 #define CN_MEETING_MAX_TOWNSHIPS 64
@@ -43,5 +45,8 @@ CN_NODISCARD cn_err cn_meeting_compute(cn_node *n, const char *from, const char 
 void cn_meeting_free(cn_meeting *m);
 struct cn_json;
 void cn_meeting_json(cn_node *n, struct cn_json *j, const cn_meeting *m);
+/* The per-township table as CSV with Chinese headers (UTF-8 with a BOM,
+ * for Excel): a first line naming the period, then one row per township. */
+CN_NODISCARD cn_err cn_meeting_csv(cn_node *n, FILE *out, const cn_meeting *m);
 
 #endif

@@ -154,6 +154,7 @@ void cn_node_set_role(cn_node *n, const char *role);
  * writes for the village, a township officer for the township). NULL or
  * "": the node's whole jurisdiction. */
 void cn_node_set_unit(cn_node *n, const char *unit);
+const char *cn_node_unit(const cn_node *n); /* the person's unit, or "" */
 /* May this node write records of kind (its certificate's rights; any kind
  * before it joins)? */
 bool cn_node_may_write(const cn_node *n, const char *kind);

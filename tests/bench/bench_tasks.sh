@@ -4,7 +4,8 @@
 # (synthetic), with mandatory reports, police steps, hotline calls,
 # services, intervention cases and schooling changes spread over them.
 # Prints the median wall time of three runs of `tasks`, `tasks --summary`,
-# `meeting` and `reports`, and the peak memory of `tasks`.
+# `meeting`, `reports` and the web pages' overview (county, township) and
+# children list, and the peak memory of `tasks`.
 # Usage: tests/bench/bench_tasks.sh BUILD_DIR [VILLAGES] [PER]
 set -euo pipefail
 build=${1:?usage: bench_tasks.sh BUILD_DIR [VILLAGES] [PER]}
@@ -76,4 +77,9 @@ echo "tasks:           $(median c tasks) s median ($ntasks tasks)"
 echo "tasks --summary: $(median c tasks --summary) s median"
 echo "meeting:         $(median c meeting) s median"
 echo "reports:         $(median c reports) s median"
+# the web pages' heaviest reads (issue #6), through the same API the server
+# answers: the county's overview, one township's, and a village's children
+echo "overview county: $(median c api GET /api/overview) s median"
+echo "overview town:   $(median c api GET /api/overview --unit 370522101000) s median"
+echo "children list:   $(median c api GET /api/children --village 370522101201) s median"
 /usr/bin/time -f "tasks peak memory: %M KB" "$cn" --dir "$w/k" tasks >/dev/null

@@ -4,6 +4,9 @@
 #   ok / bad MESSAGE / eq GOT WANT MESSAGE  - count checks
 #   c NODE ARGS...                          - carenode --dir $work/NODE ARGS
 #   free_port                               - an unused port on 127.0.0.1
+#   py EXPR                                 - EXPR of the JSON on stdin (as d)
+#   call JAR CURL-ARGS...                   - an HTTP call with a cookie jar:
+#                                             sets code (the status) and body
 #   pids+=(PID)                             - killed at exit
 work=$(mktemp -d)
 pids=()
@@ -27,3 +30,11 @@ bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 eq() { if [ "$1" = "$2" ]; then ok; else bad "$3: '$1' != '$2'"; fi; }
 c() { local d=$1; shift; "$cn" --dir "$work/$d" "$@"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+py() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+call() {
+	local jar=$1
+	shift
+	body=$(curl -s -b "$work/$jar.jar" -c "$work/$jar.jar" -w '\n%{http_code}' "$@")
+	code=${body##*$'\n'}
+	body=${body%$'\n'*}
+}

@@ -37,8 +37,6 @@ K=370522000000 T=370522101000 V=370522101201
 PK=$(free_port) PT=$(free_port)
 BACKLOG=3000
 TODAY=$(TZ=Asia/Shanghai date +%F)
-# py EXPR: EXPR of the JSON on stdin (d), printed
-py() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 nops() { c "$1" --json info | py 'd["ops"]'; }
 nkids() { c "$1" --json info | py 'd["children_active"]'; }
 # has_report NODE REPORT: the node lists the report

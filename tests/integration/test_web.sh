@@ -12,15 +12,6 @@ cn=${1:?usage: test_web.sh carenode}
 V=370522101201
 P=$(free_port)
 U="http://127.0.0.1:$P"
-py() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-# call NAME CURL-ARGS...: sets code (HTTP status) and body
-call() {
-	local jar=$1
-	shift
-	body=$(curl -s -b "$work/$jar.jar" -c "$work/$jar.jar" -w '\n%{http_code}' "$@")
-	code=${body##*$'\n'}
-	body=${body%$'\n'*}
-}
 ops() { sqlite3 "$work/v/carenode.db" "SELECT count(*) FROM ops"; }
 
 printf 'officer-pass\n' >"$work/pw-o"
@@ -126,6 +117,27 @@ for i in 1 2 3 4 5; do call x -d login=teacher -d password=nope "$U/api/login"; 
 call x -d login=teacher -d password=school-pass1 "$U/api/login"
 eq "$code" 401 "locked after five wrong passwords"
 grep -q "locked" <<<"$body" && ok || bad "the answer says locked: $body"
+
+# ---- over TLS: https with the county's certificate, and a Secure cookie ----
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+	-subj /CN=127.0.0.1 -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null ||
+	bad "openssl makes a test certificate"
+cat "$work/cert.pem" "$work/key.pem" >"$work/server.pem"
+PS=$(free_port)
+"$cn" --dir "$work/v" serve --http "https://127.0.0.1:$PS" --tls-cert "$work/server.pem" \
+	>/dev/null 2>>"$work/serve-tls.log" &
+pids+=($!)
+for i in $(seq 1 40); do
+	curl -sk -o /dev/null "https://127.0.0.1:$PS/" && break
+	sleep 0.1
+done
+hdr=$(curl -s --cacert "$work/cert.pem" -D - -o /dev/null -d login=wang -d password=officer-pass \
+	"https://127.0.0.1:$PS/api/login")
+grep -qi "^set-cookie: cn_session=.*; Secure" <<<"$hdr" && ok || bad "over https the cookie is Secure: $hdr"
+eq "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PS/" 2>/dev/null)" 000 \
+	"the https port speaks no plain HTTP"
+c v serve --http "https://127.0.0.1:$(free_port)" >/dev/null 2>&1
+eq "$?" 2 "https without --tls-cert is refused"
 
 echo
 echo "$pass passed, $fail failed"
