@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Builds carenode twice (normal, and AddressSanitizer + UBSan) and runs every
 # test in both builds; ends with ctest's summary. Installs missing Debian
-# packages first. Usage: ./tests/run.sh
+# packages first, Chromium for the browser tests among them (tests/browser,
+# in the normal build only). Usage: ./tests/run.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-"$root/deploy/install-deps.sh"
+"$root/deploy/install-deps.sh" --browser
 
 status=0
 echo "== 检查代码格式 / checking the committed .clang-format layout =="
