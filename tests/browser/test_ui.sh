@@ -5,10 +5,11 @@
 # enrolled as in the integration suites, each serving its pages with
 # `serve --http`; a village officer logs in (a wrong password first), files
 # a child with a bad resident ID (the server's error names it), then the
-# right one, and sees the child's file; the village syncs up through the
-# township; the county's civil affairs logs in, sees the county's count of
-# children grow, and drills down from the county to the township, the
-# village and the child. A screenshot of every step, at 1366x768 and one at
+# right one, and sees the child's file; it files a mandatory report on the
+# child (R5); the village syncs up through the township; the county's civil
+# affairs logs in, sees the county's count of children and of open reports
+# grow by one each, the report in its list, and drills down from the county
+# to the township, the village and the child. A screenshot of every step, at 1366x768 and one at
 # phone size (390x844).
 # Usage: test_ui.sh PATH/TO/carenode [SCREENSHOT-DIR]
 #   SCREENSHOT-DIR: else $CARENODE_SHOTS, else browser-shots/ beside the binary

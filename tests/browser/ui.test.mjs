@@ -218,6 +218,26 @@ try {
 			await shot(vp, 'village-child-file');
 			return vp.url().replace(/^[^#]*/, '');
 		});
+		// R5: the mandatory report, filed on the page, must reach the county
+		await step(vp, 'a mandatory report on the child: form#event-form, back to the file', async () => {
+			const file = await vp.evaluate(() => location.hash);
+			await vp.goto(env.UI_VILLAGE_URL + '/' + file + '/report');
+			const ev = vp.locator('form#event-form');
+			await ev.waitFor({ state: 'visible' });
+			await setField(ev, 'reporter_type', 'school');
+			await setField(ev, 'reporter', '洼张小学 李老师');
+			await setField(ev, 'situation', 'domestic_violence');
+			await setField(ev, 'details', '孩子身上多处淤青');
+			const today = new Date(Date.now() + 8 * 3600 * 1000).toISOString().slice(0, 10);
+			await setField(ev, 'found_date', today);
+			await setField(ev, 'date', today);
+			const extra = await fillRequired(ev);
+			await ev.locator('button[type=submit]').first().click();
+			await hashIs(vp, /^#\/child\/(?!new$)[^/]+$/);
+			await vp.locator('#child-file').filter({ hasText: '洼张小学 李老师' }).waitFor({ state: 'visible' });
+			await shot(vp, 'village-report-filed');
+			return extra.length ? `also filled ${extra.join(', ')}` : '';
+		});
 	});
 
 	// ---- the county before the sync, the sync, the county after ----
@@ -230,7 +250,7 @@ try {
 		await kp.waitForFunction(() => /\d/.test(document.querySelector('[data-stat="children"] .value')?.textContent || ''));
 		return count(await text(stat));
 	};
-	let before = null, childHash = null;
+	let before = null, reportsBefore = null, childHash = null;
 	await phase('county before the sync', async () => {
 		await step(kp, 'the county\'s civil affairs logs in', async () => {
 			await kp.goto(env.UI_COUNTY_URL + '/');
@@ -240,8 +260,9 @@ try {
 		await step(kp, '#/overview: the county\'s children before the sync', async () => {
 			await kp.goto(env.UI_COUNTY_URL + '/#/overview');
 			before = await readStat();
+			reportsBefore = count(await text(kp.locator('[data-stat="open_reports"] .value')));
 			await shot(kp, 'county-overview-before-sync');
-			return `${before}`;
+			return `${before} children, ${reportsBefore} open reports`;
 		});
 	});
 
@@ -268,6 +289,17 @@ try {
 			if (await kp.locator('svg.chart').count() === 0) console.log('   (note: no svg.chart on the overview)');
 			await shot(kp, 'county-overview-after-sync');
 			return `${before} -> ${after}`;
+		});
+		await step(kp, 'the village\'s mandatory report has reached the county (R5)', async () => {
+			const open = count(await text(kp.locator('[data-stat="open_reports"] .value')));
+			if (reportsBefore === null || open !== reportsBefore + 1)
+				throw new Error(`${open} open reports, ${reportsBefore} before the sync`);
+			await kp.goto(env.UI_COUNTY_URL + '/#/reports');
+			await kp.locator('#reports-table').filter({ hasText: child.name }).waitFor({ state: 'visible' });
+			await shot(kp, 'county-reports');
+			await kp.goto(env.UI_COUNTY_URL + '/#/overview');
+			await readStat();
+			return `${reportsBefore} -> ${open}`;
 		});
 		await step(kp, 'drill down: the township\'s row', async () => {
 			await kp.locator(`#units-table tr[data-code="${env.UI_TOWNSHIP}"] a`).first().click();
