@@ -7,11 +7,20 @@
 # leaves the ledger), then the hierarchy syncs and the county shows the
 # consolidated counts. A school's mandatory report reaches the county's
 # police, who respond step by step; the township acknowledges their notice;
-# the county sees the tasks and the joint meeting's report.
+# the county sees the tasks and the joint meeting's report. Then it serves
+# the web pages of the county and of a village on 127.0.0.1, prints their
+# addresses and demo logins, and waits for Ctrl-C (issue #6).
 #
-#   ./deploy/demo.sh [FOLDER]     FOLDER defaults to a new temporary folder
+#   ./deploy/demo.sh [--no-serve] [FOLDER]
+#       FOLDER defaults to a new temporary folder; --no-serve runs the same
+#       scenario and exits instead of serving the pages.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+serve=1
+if [ "${1:-}" = --no-serve ]; then
+	serve=0
+	shift
+fi
 count=${CARENODE_DEMO_CHILDREN:-12}
 
 "$root/deploy/install-deps.sh"
@@ -82,7 +91,10 @@ run "village-$v" child remove "${ids[2]}" --reason 父母返乡 --caring-parent 
 echo
 echo "== 4. 运行县、乡镇节点并同步 / run the county and townships, then sync =="
 pk=$(port)
-"$cn" --dir "$base/county" serve --listen "tcp://127.0.0.1:$pk" >/dev/null 2>"$base/county.log" &
+county_web=http://127.0.0.1:$(port)
+# the county also serves its web pages (issue #6; loopback only)
+"$cn" --dir "$base/county" serve --listen "tcp://127.0.0.1:$pk" --http "$county_web" \
+	>/dev/null 2>"$base/county.log" &
 pids+=($!)
 declare -A tport
 for t in "${towns[@]}"; do
@@ -202,6 +214,27 @@ run county meeting
 run county status
 run county verify
 
+echo
+echo "== 6. 网页界面 / the web pages =="
+# demo logins: a county civil-affairs officer and the first village's officer
+printf 'county-demo-2026\n' >"$base/county-password"
+printf 'village-demo-2026\n' >"$base/village-password"
+chmod 600 "$base/county-password" "$base/village-password"
+v=${villages[0]}
+run county user add --login county_admin --name 县民政局演示 --role civil_affairs \
+	--new-password-file "$base/county-password"
+run "village-$v" user add --login village_officer --name 村专干演示 --role officer \
+	--new-password-file "$base/village-password"
+village_web=http://127.0.0.1:$(port)
+# the village laptop serves its own pages and syncs with its township
+"$cn" --dir "$base/village-$v" serve --http "$village_web" \
+	--parent "tcp://127.0.0.1:${tport[${v:0:9}000]}" --interval 5 >/dev/null 2>"$base/village-web.log" &
+pids+=($!)
+for i in $(seq 1 50); do
+	curl -s -o /dev/null "$village_web/" && curl -s -o /dev/null "$county_web/" && break
+	sleep 0.1
+done
+
 cat <<MSG
 
 完成 / done. 所有节点都在 / every node is in: $base
@@ -210,4 +243,14 @@ cat <<MSG
   日志 / logs:      $base/*.log
   试试 / try:       $cn --dir $base/county child list
                     $cn --dir $base/village-${villages[0]} log
+
+网页 / web pages (仅本机 / this machine only):
+  县级汇总 / county view:   $county_web/    登录 login: county_admin    密码 password: county-demo-2026
+  村级录入 / village entry: $village_web/    登录 login: village_officer 密码 password: village-demo-2026
 MSG
+if [ $serve = 1 ]; then
+	echo
+	echo "网页服务中，按 Ctrl-C 结束 / serving the pages: press Ctrl-C to stop"
+	trap 'echo; echo "已停止 / stopped"; exit 0' INT TERM
+	while :; do sleep 1; done
+fi
