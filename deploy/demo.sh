@@ -216,14 +216,14 @@ run county verify
 
 echo
 echo "== 6. 网页界面 / the web pages =="
-# demo logins: a county civil-affairs officer and the first village's officer
+# demo logins: a county civil-affairs officer and the first village's care liaison (村关爱联络员)
 printf 'county-demo-2026\n' >"$base/county-password"
 printf 'village-demo-2026\n' >"$base/village-password"
 chmod 600 "$base/county-password" "$base/village-password"
 v=${villages[0]}
 run county user add --login county_admin --name 县民政局演示 --role civil_affairs \
 	--new-password-file "$base/county-password"
-run "village-$v" user add --login village_officer --name 村专干演示 --role officer \
+run "village-$v" user add --login village_liaison --name 村关爱联络员演示 --role liaison \
 	--new-password-file "$base/village-password"
 village_web=http://127.0.0.1:$(port)
 # the village laptop serves its own pages and syncs with its township
@@ -246,7 +246,7 @@ cat <<MSG
 
 网页 / web pages (仅本机 / this machine only):
   县级汇总 / county view:   $county_web/    登录 login: county_admin    密码 password: county-demo-2026
-  村级录入 / village entry: $village_web/    登录 login: village_officer 密码 password: village-demo-2026
+  村级录入 / village entry: $village_web/    登录 login: village_liaison 密码 password: village-demo-2026
 MSG
 if [ $serve = 1 ]; then
 	echo

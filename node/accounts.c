@@ -599,3 +599,18 @@ cn_err cn_account_target(cn_node *n, const char *login, const char *unit, char r
 	}
 	return cn_account_get(n, login, role, out_unit, diag);
 }
+
+void cn_account_name(cn_node *n, const char *login, char *out, size_t cap)
+{
+	sqlite3_stmt *st = NULL;
+
+	out[0] = 0;
+	if (sqlite3_prepare_v2(cn_store_db(cn_node_store(n)),
+			       "SELECT name FROM accounts WHERE login = ?", -1, &st,
+			       NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, login ? login : "", -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+			snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+}

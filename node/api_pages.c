@@ -324,6 +324,49 @@ static int get_child(call *c, const char *ref)
 	return cn_ax_whole(c, write_child, &cf);
 }
 
+/* GET /api/records/{kind}: the newest hotline calls, services, cases,
+ * schooling changes or unreported units of the person's unit */
+typedef struct records {
+	const char *kind, *prefix;
+	bool more;
+} records;
+
+static cn_err write_records(call *c, FILE *f, void *arg)
+{
+	records *r = arg;
+	cn_view v = {c->n, f, &c->j, &c->diag};
+	cn_err err;
+
+	cn_json_init(&c->j, f);
+	cn_json_object(&c->j);
+	err = cn_view_records(&v, r->kind, r->prefix, MAX_CHILDREN, &r->more);
+	cn_json_kv_bool(&c->j, "more", r->more);
+	cn_json_object_end(&c->j);
+	fputc('\n', f);
+	return err;
+}
+
+static int get_records(call *c, const char *kind)
+{
+	static const char *const kinds[] = {"hotline", "service", "intervention", "schooling",
+					    "unreported"};
+	const cn_division *d = cn_divisions_find(cn_node_divisions(c->n), own_unit(c));
+	char prefix[13];
+	records r = {NULL, prefix, false};
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (!strcmp(kind, kinds[i]))
+			r.kind = kinds[i];
+	if (!r.kind)
+		return cn_ax_fail(
+			c, 404,
+			"没有这类记录列表 / no such list (hotline, service, intervention, "
+			"schooling, unreported)");
+	snprintf(prefix, sizeof(prefix), "%.*s",
+		 (int)(d ? cn_level_prefix_len(d->level) : strlen(own_unit(c))), own_unit(c));
+	return cn_ax_whole(c, write_records, &r);
+}
+
 /* ---- conflicts, quarantine, sync ---- */
 
 static cn_err write_conflicts(call *c, FILE *f, void *arg)
@@ -544,5 +587,7 @@ int cn_ax_pages(call *c, bool get, bool post)
 		return get_child(c, c->seg[2]);
 	if (c->n_seg == 3 && get && is(c, 1, "export"))
 		return get_export(c, c->seg[2]);
+	if (c->n_seg == 3 && get && is(c, 1, "records"))
+		return get_records(c, c->seg[2]);
 	return 0;
 }

@@ -88,6 +88,34 @@ static void show_row(const cn_view *v, cn_json *j, const cn_kind_def *k, sqlite3
 	}
 }
 
+/* One projected row (id, division, created_hlc, created_by, updated_hlc,
+ * updated_by, then the kind's fields): a JSON object, or a heading and its
+ * fields as text. */
+static void put_record(const cn_view *v, cn_json *j, const cn_kind_def *k, sqlite3_stmt *st,
+		       bool many, char *buf)
+{
+	char id[33], when[32], created[32];
+
+	cn_hex(sqlite3_column_blob(st, 0), CN_RECORD_BYTES, id);
+	cn_view_time((uint64_t)sqlite3_column_int64(st, 4), when);
+	cn_view_time((uint64_t)sqlite3_column_int64(st, 2), created);
+	if (j) {
+		cn_json_object(j);
+		cn_json_kv_str(j, "id", id);
+		cn_json_kv_str(j, "division", (const char *)sqlite3_column_text(st, 1));
+		cn_json_kv_str(j, "created_by", (const char *)sqlite3_column_text(st, 3));
+		cn_json_kv_str(j, "created_at", created);
+		cn_json_kv_str(j, "updated_by", (const char *)sqlite3_column_text(st, 5));
+		cn_json_kv_str(j, "updated_at", when);
+	} else {
+		fprintf(v->out, "【%s】%s（最后修改 / last change: %s，%s）\n", k->zh,
+			many ? id : "", when, sqlite3_column_text(st, 5));
+	}
+	show_row(v, j, k, st, 6, buf);
+	if (j)
+		cn_json_object_end(j);
+}
+
 static cn_err show_kind(const cn_view *v, cn_json *j, const char *kind, const char *where,
 			const uint8_t *rec, const char *hex, char *buf)
 {
@@ -95,7 +123,7 @@ static cn_err show_kind(const cn_view *v, cn_json *j, const char *kind, const ch
 	cn_node *n = v->n;
 	sqlite3 *db = cn_store_db(cn_node_store(n));
 	sqlite3_stmt *st = NULL;
-	char sql[256], when[32];
+	char sql[256];
 	int rc, count = 0;
 
 	/* a child and its guardianship are one record each; the rest many */
@@ -116,24 +144,8 @@ static cn_err show_kind(const cn_view *v, cn_json *j, const char *kind, const ch
 			cn_json_array(j);
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		char id[33];
-		cn_hex(sqlite3_column_blob(st, 0), CN_RECORD_BYTES, id);
-		cn_view_time((uint64_t)sqlite3_column_int64(st, 4), when);
 		count++;
-		if (j) {
-			cn_json_object(j);
-			cn_json_kv_str(j, "id", id);
-			cn_json_kv_str(j, "division", (const char *)sqlite3_column_text(st, 1));
-			cn_json_kv_str(j, "created_by", (const char *)sqlite3_column_text(st, 3));
-			cn_json_kv_str(j, "updated_by", (const char *)sqlite3_column_text(st, 5));
-			cn_json_kv_str(j, "updated_at", when);
-		} else {
-			fprintf(v->out, "【%s】%s（最后修改 / last change: %s，%s）\n", k->zh,
-				many ? id : "", when, sqlite3_column_text(st, 5));
-		}
-		show_row(v, j, k, st, 6, buf);
-		if (j)
-			cn_json_object_end(j);
+		put_record(v, j, k, st, many, buf);
 	}
 	if (j && many)
 		cn_json_array_end(j);
@@ -553,4 +565,46 @@ cn_err cn_view_sync(const cn_view *v)
 	if (j)
 		cn_json_array_end(j);
 	return err;
+}
+
+cn_err cn_view_records(const cn_view *v, const char *kind, const char *prefix, size_t limit,
+		       bool *more)
+{
+	const cn_kind_def *k = cn_model_kind(kind, strlen(kind));
+	sqlite3 *db = cn_store_db(cn_node_store(v->n));
+	sqlite3_stmt *st = NULL;
+	char sql[192], *buf = malloc(CELL);
+	size_t count = 0;
+	int rc;
+
+	*more = false;
+	if (!buf)
+		return CN_ERR_NOMEM;
+	/* kind is a model kind's name (checked above), never the caller's text */
+	snprintf(sql, sizeof(sql),
+		 "SELECT * FROM %s WHERE substr(division, 1, length(?1)) = ?1"
+		 " ORDER BY created_hlc DESC, id LIMIT ?2",
+		 k ? k->name : "child");
+	rc = k ? sqlite3_prepare_v2(db, sql, -1, &st, NULL) : SQLITE_ERROR;
+	if (rc != SQLITE_OK) {
+		free(buf);
+		return k ? cn_proj_sqlite_err(db, rc, "listing records", v->diag) : CN_ERR_NOTFOUND;
+	}
+	sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)limit + 1);
+	cn_json_key(v->j, "records");
+	cn_json_array(v->j);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (++count > limit) {
+			*more = true;
+			break;
+		}
+		put_record(v, v->j, k, st, true, buf);
+	}
+	cn_json_array_end(v->j);
+	sqlite3_finalize(st);
+	free(buf);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW
+		       ? CN_OK
+		       : cn_proj_sqlite_err(db, rc, "listing records", v->diag);
 }

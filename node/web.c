@@ -17,6 +17,7 @@
 
 #include "carenode/accounts.h"
 #include "carenode/api.h"
+#include "carenode/json.h"
 #include "ui_files.h"
 
 #define MAX_SESSIONS 256
@@ -302,20 +303,37 @@ static void session_info(cn_web *w, nng_aio *aio, const session *s)
 {
 	cn_node *n = NULL;
 	cn_diag diag = {{0}};
-	char body[512];
-	int len;
+	char person[128], *body = NULL;
+	size_t len = 0;
+	FILE *mem;
+	cn_json j;
 
 	if (cn_node_open(w->dir, true, w->envp, &n, &diag)) {
 		answer_error(aio, 500, "internal", "无法打开节点 / cannot open the node");
 		return;
 	}
-	len = snprintf(body, sizeof(body),
-		       "{\"login\":\"%s\",\"role\":\"%s\",\"unit\":\"%s\",\"csrf\":\"%s\","
-		       "\"code\":\"%s\",\"name\":\"%s\",\"level\":\"%s\"}\n",
-		       s->login, s->role, s->unit, s->csrf, cn_node_code(n), cn_node_name(n),
-		       cn_level_name(cn_node_level(n)));
+	if (!(mem = open_memstream(&body, &len))) {
+		cn_node_close(n);
+		answer_error(aio, 500, "internal", "out of memory");
+		return;
+	}
+	cn_account_name(n, s->login, person, sizeof(person));
+	cn_json_init(&j, mem);
+	cn_json_object(&j);
+	cn_json_kv_str(&j, "login", s->login);
+	cn_json_kv_str(&j, "person", person);
+	cn_json_kv_str(&j, "role", s->role);
+	cn_json_kv_str(&j, "unit", s->unit);
+	cn_json_kv_str(&j, "csrf", s->csrf);
+	cn_json_kv_str(&j, "code", cn_node_code(n));
+	cn_json_kv_str(&j, "name", cn_node_name(n));
+	cn_json_kv_str(&j, "level", cn_level_name(cn_node_level(n)));
+	cn_json_object_end(&j);
+	fputc('\n', mem);
+	fclose(mem);
 	cn_node_close(n);
-	answer(aio, 200, body, len > 0 && (size_t)len < sizeof(body) ? (size_t)len : 0, NULL);
+	answer(aio, 200, body, len, NULL);
+	free(body);
 }
 
 /* ---- the handler ---- */

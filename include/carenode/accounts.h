@@ -75,5 +75,7 @@ CN_NODISCARD cn_err cn_account_target(cn_node *n, const char *login, const char 
 /* A login's role and unit (for its own task list, R10). */
 CN_NODISCARD cn_err cn_account_get(cn_node *n, const char *login, char role[32], char unit[16],
 				   cn_diag *diag);
+/* The name a login's account was given on this node ("" when none). */
+void cn_account_name(cn_node *n, const char *login, char *out, size_t cap);
 
 #endif

@@ -3,7 +3,7 @@
 # driven by playwright-core (ui.test.mjs), against real carenode processes on
 # 127.0.0.1. A county, a township (北宋镇) and one of its villages (洼张村),
 # enrolled as in the integration suites, each serving its pages with
-# `serve --http`; a village officer logs in (a wrong password first), files
+# `serve --http`; a village care liaison (村关爱联络员) logs in (a wrong password first), files
 # a child with a bad resident ID (the server's error names it), then the
 # right one, and sees the child's file; it files a mandatory report on the
 # child (R5); the village syncs up through the township; the county's civil
@@ -86,8 +86,8 @@ c v init --level village --code $V >/dev/null &&
 	bad "enrol v"
 printf 'officer-pass\n' >"$work/pw-v"
 printf 'county-pass1\n' >"$work/pw-k"
-c v user add --login wang --name 王强 --role officer --new-password-file "$work/pw-v" >/dev/null ||
-	bad "the village officer's account"
+c v user add --login wang --name 王强 --role liaison --new-password-file "$work/pw-v" >/dev/null ||
+	bad "the village care liaison's account"
 c k user add --login li --name 李民政 --role civil_affairs --new-password-file "$work/pw-k" >/dev/null ||
 	bad "the county civil affairs account"
 # the village's earlier children (so the county's count is not zero before)

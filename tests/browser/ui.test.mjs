@@ -3,7 +3,7 @@
 // everything in the environment:
 //   UI_VILLAGE_URL, UI_COUNTY_URL      the pages of the village and the county
 //   UI_TOWNSHIP, UI_VILLAGE            the township's and the village's codes
-//   UI_VILLAGE_LOGIN/_PASSWORD         the village officer
+//   UI_VILLAGE_LOGIN/_PASSWORD         the village's care liaison
 //   UI_COUNTY_LOGIN/_PASSWORD          the county's civil affairs
 //   UI_CHILD_NAME, _ID, _BAD_ID, _SEX, _BIRTH, _ADDRESS   the child to file
 //   UI_SYNC                            a command: the village syncs up to the county
@@ -178,7 +178,7 @@ try {
 			await shot(vp, 'village-login-wrong-password');
 			return `"${await text(err)}"`;
 		});
-		await step(vp, 'the village officer logs in', async () => {
+		await step(vp, 'the village care liaison logs in', async () => {
 			await login(vp, env.UI_VILLAGE_URL, env.UI_VILLAGE_LOGIN, env.UI_VILLAGE_PASSWORD);
 			const note = await loggedIn(vp, env.UI_VILLAGE_LOGIN);
 			await shot(vp, 'village-home');

@@ -132,6 +132,22 @@ eq "$code" 403 "another village's liaison cannot read the child"
 call l "$UT/api/children?village=$V11"
 eq "$code" 403 "nor list that village"
 
+# ---- the session's person, and lists of records kept to the unit ----
+call t "$UT/api/session"
+eq "$(printf '%s' "$body" | py 'd["person"] + " " + d["role"] + " " + d["level"]')" "乡镇专干 officer township" \
+	"the session names the person"
+eval "tok=\$csrf_t"
+call t -H "X-CSRF-Token: $tok" --data-urlencode "village_code=$V11" --data-urlencode caller=邻居 \
+	--data-urlencode content=孩子晚上一个人在家 --data-urlencode taken_by=镇民政办 "$UT/api/hotline"
+eq "$code" 201 "the township takes a hotline call (R11.2)"
+call t "$UT/api/records/hotline"
+eq "$(printf '%s' "$body" | py '[r["caller"] + " " + r["call_status"] + " " + str(bool(r["created_at"])) for r in d["records"]]')" \
+	"['邻居 open True']" "the township lists its calls"
+call l "$UT/api/records/hotline"
+eq "$(printf '%s' "$body" | py 'len(d["records"])')" 0 "another village's liaison sees none of them"
+call t "$UT/api/records/cert"
+eq "$code" 404 "only the workflows' lists, not certificates"
+
 # ---- a conflict, settled on the page ----
 c v11 --user 联络员 guardian set "$child" --name 李奶奶 >/dev/null || bad "the village edits the guardian"
 c t1 --user zhuan --password-file "$work/pw-t" guardian set "$child" --name 王爷爷 >/dev/null ||
@@ -150,7 +166,6 @@ op=$(printf '%s' "$body" | py '[c["op"] for c in d["conflicts"] if c["value"] ==
 rec=$(printf '%s' "$body" | py 'd["conflicts"][0]["record"]')
 call t -X POST "$UT/api/conflicts/resolve" -d "record=$rec" -d field=name -d "op=$op"
 eq "$code" 403 "settling needs the CSRF token"
-eval "tok=\$csrf_t"
 call t -H "X-CSRF-Token: $tok" -d "record=$rec" -d field=name -d "op=$op" "$UT/api/conflicts/resolve"
 eq "$code" 200 "the officer chooses 李奶奶: $body"
 call t -H "X-CSRF-Token: $tok" -d "record=$rec" -d field=name -d "op=$op" "$UT/api/conflicts/resolve"
