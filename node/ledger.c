@@ -374,6 +374,102 @@ cn_err cn_ledger_child_here(cn_node *n, const uint8_t record[CN_RECORD_BYTES], c
 	return cn_lx_need_child(n, record, false, &cs, diag);
 }
 
+cn_err cn_ledger_confirm_place(cn_node *n, const char *actor, const char *kind,
+			       const uint8_t record[CN_RECORD_BYTES], cn_diag *diag)
+{
+	const cn_kind_def *k = cn_model_kind(kind, strlen(kind));
+	sqlite3 *db = cn_store_db(cn_node_store(n));
+	sqlite3_stmt *st = NULL;
+	uint8_t child[CN_RECORD_BYTES];
+	char sql[96], hex[2 * CN_RECORD_BYTES + 1] = "";
+	cn_draft *d = NULL;
+	cn_lx_child cs;
+	size_t at;
+	cn_err err;
+
+	if (!k || k->event || !strcmp(kind, "child") || !cn_model_field(k, "child", 5)) {
+		cn_diag_set(diag,
+			    "只有关于儿童的可修改记录需要确认所在地 / only an editable record "
+			    "about a child has a place to confirm");
+		return CN_ERR_STATE;
+	}
+	snprintf(sql, sizeof(sql), "SELECT child FROM %s WHERE id = ?", k->name);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_blob(st, 1, record, CN_RECORD_BYTES, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32)
+			memcpy(hex, sqlite3_column_text(st, 0), 32);
+	}
+	sqlite3_finalize(st);
+	hex[32] = 0;
+	if (!hex[0] || !cn_unhex(hex, 32, child, CN_RECORD_BYTES)) {
+		cn_diag_set(diag, "没有这条记录 / no such record");
+		return CN_ERR_NOTFOUND;
+	}
+	/* at the child's village, based on all this node holds of the record */
+	if ((err = cn_lx_need_child(n, child, false, &cs, diag)) || (err = cn_draft_new(&d)))
+		return err;
+	if (!(err = cn_draft_change(d, k->name, record, cs.village, false, &at)) &&
+	    !(err = cn_lx_set_text(d, at, "child", hex)))
+		err = cn_node_commit(n, d, actor, 0, NULL, diag);
+	cn_draft_free(d);
+	return err;
+}
+
+/* Adds to d, at dest, a change of every editable record about the child but
+ * its guardianship. */
+static cn_err move_dependents(cn_node *n, cn_draft *d, const uint8_t child[CN_RECORD_BYTES],
+			      const char *dest, cn_diag *diag)
+{
+	sqlite3 *db = cn_store_db(cn_node_store(n));
+	size_t nk;
+	const cn_kind_def *kinds = cn_model_kinds(&nk);
+	char hex[2 * CN_RECORD_BYTES + 1];
+	cn_err err = CN_OK;
+
+	cn_hex(child, CN_RECORD_BYTES, hex);
+	for (size_t k = 0; k < nk && !err; k++) {
+		sqlite3_stmt *st = NULL;
+		char sql[96];
+		int rc;
+		if (kinds[k].event || !strcmp(kinds[k].name, "child") ||
+		    !strcmp(kinds[k].name, "guardian") || !cn_model_field(&kinds[k], "child", 5))
+			continue;
+		snprintf(sql, sizeof(sql), "SELECT id FROM %s WHERE child = ? ORDER BY id",
+			 kinds[k].name);
+		if ((rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL)) != SQLITE_OK)
+			return cn_proj_sqlite_err(db, rc, "moving a child's records", diag);
+		sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
+		while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			uint8_t id[CN_RECORD_BYTES];
+			size_t at;
+			if (sqlite3_column_bytes(st, 0) != CN_RECORD_BYTES) {
+				err = CN_ERR_FORMAT;
+				break;
+			}
+			memcpy(id, sqlite3_column_blob(st, 0), CN_RECORD_BYTES);
+			if (cn_draft_count(d) >= CN_OP_MAX_CHANGES) {
+				cn_diag_set(
+					diag,
+					"该儿童的服务、干预与来电记录过多（超过 %d "
+					"条），无法一次迁移，"
+					"请联系县级技术人员 / the child has too many service, case "
+					"and call records (over %d) to move in one op: call the "
+					"county's "
+					"technical staff",
+					CN_OP_MAX_CHANGES - 2, CN_OP_MAX_CHANGES - 2);
+				err = CN_ERR_LIMIT;
+				break;
+			}
+			if (!(err = cn_draft_change(d, kinds[k].name, id, dest, false, &at)))
+				err = cn_lx_set_text(d, at, "child", hex);
+		}
+		if (!err && rc != SQLITE_DONE)
+			err = cn_proj_sqlite_err(db, rc, "moving a child's records", diag);
+		sqlite3_finalize(st);
+	}
+	return err;
+}
+
 cn_err cn_ledger_child_move(cn_node *n, const char *actor, const uint8_t record[CN_RECORD_BYTES],
 			    const char *to, cn_diag *diag)
 {
@@ -421,6 +517,12 @@ cn_err cn_ledger_child_move(cn_node *n, const char *actor, const uint8_t record[
 	sqlite3_finalize(st);
 	if (has_guardian && ((err = cn_draft_change(d, "guardian", gid, dest, false, &gi)) ||
 			     (err = cn_lx_set_text(d, gi, "moved_from", cs.village))))
+		goto done;
+	/* so do the other records about the child that can be edited
+	 * (services, intervention cases, hotline calls): each gets a change at
+	 * the new place based on all it holds, naming its child again, or their
+	 * history would count as written where the child no longer is */
+	if ((err = move_dependents(n, d, record, dest, diag)))
 		goto done;
 	err = cn_node_commit(n, d, actor, 0, NULL, diag);
 done:

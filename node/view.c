@@ -336,7 +336,10 @@ cn_err cn_view_resolve(cn_node *n, const char *actor, const char *record, const 
 		return cn_proj_sqlite_err(db, rc, "reading a conflict", diag);
 	if (err)
 		return err;
-	/* the place a moved record was edited in is confirmed on the child */
+	/* the place a moved record was edited in is confirmed on the child, or
+	 * for a record about it, by a change at the child's village */
+	if (!strcmp(field, CN_PROJ_LOCATION_FIELD) && strcmp(kind, "child") != 0)
+		return cn_ledger_confirm_place(n, actor, kind, rec, diag);
 	in = (cn_input){strcmp(field, CN_PROJ_LOCATION_FIELD) ? field : "village_code", value};
 	if (!strcmp(kind, "child"))
 		return cn_ledger_child_update(n, actor, rec, &in, 1, diag);

@@ -7,6 +7,8 @@
  */
 #include "county.h"
 
+#include "carenode/workflow.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1156,10 +1158,81 @@ static void test_scope_foreign_village_edit_does_not_count(void **state)
 		fail_msg("writes of village V2 count in a child's file at V1:%s", leaks);
 }
 
+/* A move carries every editable record about the child (services,
+ * intervention cases, hotline calls), not only its guardianship: they sit
+ * at the new village whole on every node, and an edit the old village made
+ * before it heard of the move is an open location item until the new
+ * village confirms it (cn_ledger_confirm_place), then counts. */
+static void test_scope_move_carries_services_cases_calls(void **state)
+{
+	fixture *f = *state;
+	cn_input svc[] = {{"service", "counselling"},
+			  {"provider_type", "social_org"},
+			  {"provider", "社工站"},
+			  {"service_status", "planned"},
+			  {"follow_up", "2026-12-20"}};
+	cn_input call[] = {{"village_code", V1},
+			   {"caller", "邻居"},
+			   {"content", "孩子晚上独自在家"},
+			   {"taken_by", "村委会"}};
+	cn_input late[] = {{"note", "迁移当天在原村补记"}};
+	uint8_t rec[16], sid[16], hid[16];
+	char before[65], after[65];
+	uint64_t n;
+
+	f->now += 1000;
+	file_child(f, N_V1, V1, 7, rec);
+	ok(cn_wf_add(f->node[N_V1], "联络员", "service", rec, svc, 5, sid, &d_));
+	ok(cn_wf_add(f->node[N_V1], "联络员", "hotline", rec, call, 4, hid, &d_));
+	share(f, N_T1);
+	f->now += 1000;
+	ok(cn_ledger_child_move(f->node[N_T1], "专干", rec, V2, &d_));
+	/* meanwhile the old village, not yet told, notes on the service */
+	ok(cn_wf_update(f->node[N_V1], "联络员", "service", sid, late, 1, &d_));
+	share(f, N_COUNTY);
+	send_all(f, N_T1, N_COUNTY);
+	assert_int_equal(quarantined(f, N_COUNTY), 0);
+	for (int i = 0; i < 2; i++) {
+		int at = i ? N_COUNTY : N_T1;
+		expect_child_at(f, at, rec, V2);
+		expect_cell(f, at, "SELECT division FROM service WHERE id = ?1", sid, V2);
+		expect_cell(f, at, "SELECT service FROM service WHERE id = ?1", sid, "counselling");
+		expect_cell(f, at, "SELECT provider FROM service WHERE id = ?1", sid, "社工站");
+		expect_cell(f, at, "SELECT division FROM hotline WHERE id = ?1", hid, V2);
+		expect_cell(f, at, "SELECT caller FROM hotline WHERE id = ?1", hid, "邻居");
+	}
+	/* the late note waits as a location item, at the new village */
+	assert_int_equal(items(f, N_COUNTY, sid, "location", NULL, V1, V2), 1);
+	expect_cell(f, N_COUNTY, "SELECT coalesce(note, '') FROM service WHERE id = ?1", sid, "");
+	/* rebuilding from the log places it all the same way */
+	scoped_digest(f, N_COUNTY, NULL, before);
+	ok(cn_store_rebuild(cn_node_store(f->node[N_COUNTY]), &n, &d_));
+	scoped_digest(f, N_COUNTY, NULL, after);
+	assert_string_equal(before, after);
+	/* the new village confirms it: the note counts, the item closes */
+	share(f, N_V2);
+	send_all(f, N_COUNTY, N_V2);
+	f->now += 1000;
+	ok(cn_ledger_confirm_place(f->node[N_V2], "联络员", "service", sid, &d_));
+	{
+		cn_diag d = {{0}};
+		assert_int_equal(cn_ledger_confirm_place(f->node[N_V2], "联络员", "visit", sid, &d),
+				 CN_ERR_STATE);
+	}
+	send_all(f, N_V2, N_COUNTY);
+	assert_int_equal(items(f, N_COUNTY, sid, NULL, NULL, NULL, NULL), 0);
+	expect_cell(f, N_COUNTY, "SELECT note FROM service WHERE id = ?1", sid,
+		    "迁移当天在原村补记");
+	scoped_digest(f, N_COUNTY, V2, before);
+	scoped_digest(f, N_V2, V2, after);
+	assert_string_equal(before, after);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, county_setup, county_teardown)
+		T(test_scope_move_carries_services_cases_calls),
 		T(test_scope_village_ops_apply_upward),
 		T(test_scope_village_cannot_write_neighbour),
 		T(test_scope_township_stays_in_township),

@@ -59,6 +59,14 @@ CN_NODISCARD cn_err cn_ledger_child_move(cn_node *n, const char *actor,
 CN_NODISCARD cn_err cn_ledger_child_here(cn_node *n, const uint8_t record[CN_RECORD_BYTES],
 					 cn_diag *diag);
 
+/* Confirms at the child's village the edits made to a record about the
+ * child (kind guardian, service, intervention, hotline) where the child no
+ * longer was, before the author heard of a move: a change at the village
+ * based on all of them, so they count (shown until then as "location"
+ * items with the conflicts). */
+CN_NODISCARD cn_err cn_ledger_confirm_place(cn_node *n, const char *actor, const char *kind,
+					    const uint8_t record[CN_RECORD_BYTES], cn_diag *diag);
+
 /* Sets (creates or changes) the guardianship of a child on the ledger. */
 CN_NODISCARD cn_err cn_ledger_guardian_set(cn_node *n, const char *actor,
 					   const uint8_t child[CN_RECORD_BYTES], const cn_input *in,
