@@ -39,6 +39,11 @@
 		nav_conflicts: ['冲突待裁定', 'Conflicts'],
 		nav_sync: ['同步与隔离', 'Sync'],
 		nav_export: ['导出导入', 'Export / import'],
+		nav_hotline: ['热线来电', 'Hotline'],
+		nav_services: ['帮扶服务', 'Services'],
+		nav_interventions: ['监护干预', 'Interventions'],
+		nav_deadlines: ['处置时限', 'Deadlines'],
+		nav_more: ['更多', 'More'],
 		level_village: ['村级节点', 'village node'],
 		level_township: ['乡镇级节点', 'township node'],
 		level_county: ['县级节点', 'county node'],
@@ -245,6 +250,65 @@
 		remove_title: ['移出台账', 'Remove from the ledger'],
 		report_urgent: ['强制报告为紧急事项，将优先于其他数据报送乡镇、公安和县民政。', 'A mandatory report is urgent: it travels ahead of all other data to the township, the police and the county.'],
 		no_model: ['无法读取数据字典（/api/model），表单无法生成。', 'Cannot read the data dictionary (/api/model): no forms.'],
+		no_changes: ['没有修改任何内容', 'Nothing was changed'],
+		update: ['更新', 'Update'],
+		// hotline (R11.2)
+		hotline_title: ['热线来电', 'Hotline calls'],
+		hotline_new: ['登记来电', 'Record a call'],
+		hotline_new_title: ['登记热线来电', 'Record a hotline call'],
+		hotline_summary: ['共 {0} 条来电，待办 {1} 条，其中涉及强制报告情形 {2} 条', '{0} calls, {1} to handle, {2} of them on a mandatory-report situation'],
+		hotline_more: ['仅显示最近500条来电', 'Only the newest 500 calls are shown'],
+		hotline_child: ['涉及儿童（已建档时选择）', 'Child (when on the ledger)'],
+		hotline_child_none: ['— 未建档或不确定 —', '— not on the ledger / unknown —'],
+		hotline_child_pick_village: ['先选择所涉村（居）', 'choose the village first'],
+		hotline_urgent_note: ['涉及强制报告情形的来电为紧急事项：优先报送上级，须在{0}内核查处置（R11.2、R5.2）。', 'A call on a mandatory-report situation is urgent: it travels first, and must be acted on within {0} (R11.2, R5.2).'],
+		hotline_urgent: ['紧急', 'urgent'],
+		handle_call: ['办结', 'Mark handled'],
+		col_call_at: ['来电时间', 'Received'],
+		col_call_situation: ['强制报告情形', 'Mandatory-report situation'],
+		taken_by: ['接听：{0}', 'taken by {0}'],
+		col_caller: ['来电人', 'Caller'],
+		col_content: ['来电内容', 'What was asked'],
+		col_handling: ['办理情况', 'Handling'],
+		only_open_calls: ['仅看待办', 'To handle only'],
+		no_calls: ['没有热线来电', 'No hotline calls'],
+		child_prefix: ['儿童：', 'Child: '],
+		// services and interventions
+		services_title: ['帮扶服务', 'Services'],
+		interventions_title: ['监护干预案件', 'Guardianship intervention cases'],
+		records_more: ['仅显示最近500条', 'Only the newest 500 are shown'],
+		records_note_service: ['新的帮扶服务在儿童档案中登记；此处列出本单位的全部服务，在办的在前。', "New services are recorded in a child's file; here are all of the unit's services, open ones first."],
+		records_note_intervention: ['新的干预案件在儿童档案中登记；此处列出本单位的全部案件，未结的在前。', "New cases are opened in a child's file; here are all of the unit's cases, open ones first."],
+		filter_all: ['全部', 'all'],
+		filter_open: ['在办/未结', 'open'],
+		col_updated: ['最近更新', 'Last change'],
+		follow_up_overdue: ['已过跟进日期', 'follow-up date passed'],
+		no_records: ['暂无记录', 'Nothing recorded'],
+		unknown_child: ['档案 {0}', 'file {0}'],
+		update_title: ['更新{0}', 'Update: {0}'],
+		record_not_found: ['档案中没有这条记录', 'No such record in the file'],
+		// deadlines (R6, R10)
+		deadlines_title: ['处置时限', 'Deadlines'],
+		deadlines_note: ['各项处置时限由县民政部门根据县联席会议决定设定，全县各级节点统一执行。', "The deadlines are set by the county's civil affairs, following the county's joint meeting; every node of the county keeps them."],
+		deadlines_readonly: ['仅县级节点的县民政用户可以修改时限。', "Only the county's civil affairs, on the county node, can change them."],
+		col_item: ['事项', 'Item'],
+		col_hours: ['现行时限', 'In force'],
+		col_default: ['默认时限', 'Default'],
+		changed: ['已调整', 'changed'],
+		as_default: ['默认', 'default'],
+		change_deadline: ['修改', 'Change'],
+		hours_exact: ['{0}（{1}小时）', '{0} ({1} h)'],
+		// move (R3.1)
+		move_child: ['迁移', 'Move'],
+		move_title: ['迁移到本辖区其他村（居）', 'Move to another village'],
+		move_note: ['儿童随家庭迁往本辖区内另一村（居）时办理（R3.1）。须由同时管辖迁出村和迁入村的节点办理。', 'When the child moves with the family to another village of this jurisdiction (R3.1): done by a node holding both villages.'],
+		move_current: ['现所在村（居）：{0}', 'Now at: {0}'],
+		move_to: ['迁入村（居）', 'Move to'],
+		move_township: ['乡镇（街道）', 'Township'],
+		move_submit: ['确认迁移', 'Move the child'],
+		moved: ['已迁移：{0} → {1}', 'Moved: {0} → {1}'],
+		current_mark: ['（当前）', ' (now)'],
+		units_unreadable: ['无法读取下级区划，请直接输入12位区划代码。', 'Cannot read the units below: type the 12-digit code.'],
 	};
 
 	const LANG_KEY = 'carenode.lang';
@@ -352,6 +416,23 @@
 		return tableWrap(h('table', { id, class: 'data' }, h('thead', null, h('tr', null, head.map((x) => h('th', { scope: 'col', text: x })))), tbody));
 	}
 
+	/* A table that a phone shows as one card per row: each cell labelled
+	 * with its column's head (app.css, table.stack); empty cells left out. */
+	function stacked(wrap) {
+		const tbl = wrap.querySelector('table');
+		if (!tbl || !tbl.tHead) return wrap;
+		tbl.classList.add('stack');
+		const heads = Array.from(tbl.tHead.rows[0].cells).map((c) => c.textContent);
+		for (const tr of tbl.tBodies[0].rows) {
+			if (tr.classList.contains('empty')) continue;
+			Array.from(tr.cells).forEach((c, i) => {
+				c.dataset.label = heads[i] || '';
+				if (!c.textContent.trim() && !c.querySelector('a, button, input, select')) c.classList.add('blank');
+			});
+		}
+		return wrap;
+	}
+
 	function td(content, cls) {
 		return h('td', { class: cls || null }, content === null || content === undefined || content === '' ? t('dash') : content);
 	}
@@ -452,6 +533,8 @@
 		session: null, // GET /api/session
 		model: null, // GET /api/model, kinds by name
 		deadlines: null,
+		overviews: new Map(), // unit code → Promise of GET /api/overview, for names and villages
+		back: null, // where an update form returns to
 		flash: null, // a message for the next page
 		syncTimer: 0,
 		seq: 0, // the current render; older renders stop
@@ -598,6 +681,7 @@
 		schooling: KEEPERS.concat(['department', 'school']),
 		resolve: ['officer', 'civil_affairs'],
 		import: KEEPERS,
+		deadline: ['civil_affairs'],
 	};
 
 	/* The people who keep the ledger (R3.1): they see conflicts and exports. */
@@ -660,6 +744,8 @@
 	const root = () => document.getElementById('app');
 	let mainEl = null;
 
+	/* The menu: the daily pages, then under "more" the rarely used ones
+	 * (the sync indicator in the header also opens #/sync). */
 	function navItems() {
 		const items = [];
 		const lv = level();
@@ -670,10 +756,20 @@
 		items.push({ hash: '#/children', key: 'nav_children' });
 		if (may('child')) items.push({ hash: '#/child/new', key: 'nav_new_child' });
 		items.push({ hash: '#/reports', key: 'nav_reports' });
-		if (keeper()) items.push({ hash: '#/conflicts', key: 'nav_conflicts' });
-		items.push({ hash: '#/sync', key: 'nav_sync' });
-		if (keeper()) items.push({ hash: '#/export', key: 'nav_export' });
+		if (may('hotline')) items.push({ hash: '#/hotline', key: 'nav_hotline' });
+		if (may('service')) items.push({ hash: '#/services', key: 'nav_services' });
+		if (may('intervention')) items.push({ hash: '#/interventions', key: 'nav_interventions' });
+		if (keeper()) items.push({ hash: '#/conflicts', key: 'nav_conflicts', more: true });
+		items.push({ hash: '#/sync', key: 'nav_sync', more: true });
+		if (keeper()) items.push({ hash: '#/export', key: 'nav_export', more: true });
+		items.push({ hash: '#/deadlines', key: 'nav_deadlines', more: true });
 		return items;
+	}
+
+	function personText(se) {
+		const who = se.person || se.login || '';
+		const role = roleLabel(se.role);
+		return lang === 'en' ? who + ' (' + role + ')' : who + '（' + role + '）';
 	}
 
 	function defaultHash() {
@@ -685,8 +781,15 @@
 		document.documentElement.lang = lang === 'en' ? 'en' : 'zh-CN';
 		document.title = t('app_title');
 		const levelKey = 'level_' + se.level;
+		const items = navItems();
+		const li = (it) => h('li', null, link(it.hash, t(it.key), 'nav-link'));
+		const more = items.filter((it) => it.more);
+		const moreMenu = more.length ? h('li', { class: 'nav-more' },
+			h('details', { id: 'nav-more' },
+				h('summary', { class: 'nav-link', text: t('nav_more') }),
+				h('ul', { class: 'nav-sub' }, more.map(li)))) : null;
 		const nav = h('nav', { id: 'nav', class: 'nav', 'aria-label': t('menu') },
-			h('ul', null, navItems().map((it) => h('li', null, link(it.hash, t(it.key), 'nav-link')))));
+			h('ul', null, items.filter((it) => !it.more).map(li), moreMenu));
 		const navToggle = h('button', {
 			type: 'button', id: 'nav-toggle', class: 'nav-toggle', 'aria-controls': 'nav', 'aria-expanded': 'false',
 			on: { click: () => toggleNav() },
@@ -701,7 +804,9 @@
 				h('div', { class: 'tools' },
 					h('a', { id: 'sync-indicator', class: 'sync-indicator unknown', href: '#/sync', title: t('sync_unknown') },
 						h('span', { class: 'dot', 'aria-hidden': 'true' }), h('span', { class: 'sync-text', text: t('sync_unknown') })),
-					h('span', { id: 'whoami', class: 'whoami', title: se.unit || '', text: se.login + (lang === 'en' ? ' (' + roleLabel(se.role) + ')' : '（' + roleLabel(se.role) + '）') }),
+					h('span', { id: 'whoami', class: 'whoami', title: [personText(se), se.login, se.unit].filter(Boolean).join(' · ') },
+						h('span', { class: 'whoami-name', text: se.person || se.login || '' }),
+						h('span', { class: 'whoami-role', text: personText(se).slice((se.person || se.login || '').length) })),
 					h('button', { type: 'button', id: 'lang-toggle', class: 'btn-plain', lang: lang === 'en' ? 'zh-CN' : 'en', text: t('lang_other'), on: { click: toggleLang } }),
 					h('button', { type: 'button', id: 'logout', class: 'btn-plain', text: t('logout'), on: { click: logout } }),
 					navToggle)),
@@ -710,6 +815,8 @@
 		clear(root()).append(header, mainEl, h('footer', { class: 'footer', text: t('login_note') }));
 	}
 
+	const PHONE_MEDIA = '(max-width: 760px)';
+
 	function toggleNav(open) {
 		const nav = document.getElementById('nav');
 		const btn = document.getElementById('nav-toggle');
@@ -717,6 +824,17 @@
 		const want = open === undefined ? !nav.classList.contains('open') : open;
 		nav.classList.toggle('open', want);
 		btn.setAttribute('aria-expanded', want ? 'true' : 'false');
+		/* on a phone the opened menu lists everything; elsewhere "more"
+		 * closes with each page */
+		const more = document.getElementById('nav-more');
+		if (more) more.open = want && window.matchMedia(PHONE_MEDIA).matches;
+	}
+
+	/* "More" closes on a click elsewhere and on Escape. */
+	function closeMoreOn(ev) {
+		const more = document.getElementById('nav-more');
+		if (!more || !more.open || window.matchMedia(PHONE_MEDIA).matches) return;
+		if (ev.type === 'keydown' ? ev.key === 'Escape' : !more.contains(ev.target)) more.open = false;
 	}
 
 	function markNav() {
@@ -728,6 +846,8 @@
 			if (on) a.setAttribute('aria-current', 'page');
 			else a.removeAttribute('aria-current');
 		}
+		const summary = document.querySelector('#nav-more > summary');
+		if (summary) summary.classList.toggle('active', !!document.querySelector('#nav-more a.active'));
 	}
 
 	function toggleLang() {
@@ -878,6 +998,7 @@
 
 	function sessionLost() {
 		state.session = null;
+		state.overviews.clear();
 		showLogin();
 	}
 
@@ -890,6 +1011,7 @@
 		state.session = null;
 		state.model = null;
 		state.deadlines = null;
+		state.overviews.clear();
 		try {
 			sessionStorage.clear(); // the filters chosen in this tab
 		} catch (e) {
@@ -910,12 +1032,19 @@
 		[/^#\/children$/, viewChildren],
 		[/^#\/child\/new$/, () => viewChildForm(null)],
 		[new RegExp('^#/child/' + ID + '/edit$'), (m) => viewChildForm(m[1])],
+		[new RegExp('^#/child/' + ID + '/move$'), viewMove],
+		[new RegExp('^#/child/' + ID + '/(service|intervention)/' + ID + '$'), (m) => viewRecordUpdate(m[1], m[2], m[3])],
 		[new RegExp('^#/child/' + ID + '/(' + EVENT_KINDS.join('|') + ')$'), (m) => viewEventForm(m[1], m[2])],
 		[new RegExp('^#/child/' + ID + '$'), viewChild],
 		[/^#\/reports$/, viewReports],
 		[/^#\/conflicts$/, viewConflicts],
 		[/^#\/sync$/, viewSync],
 		[/^#\/export$/, viewExport],
+		[/^#\/hotline$/, viewHotline],
+		[/^#\/hotline\/new$/, viewHotlineForm],
+		[/^#\/services$/, (m, seq) => viewRecords('service', seq)],
+		[/^#\/interventions$/, (m, seq) => viewRecords('intervention', seq)],
+		[/^#\/deadlines$/, viewDeadlines],
 	];
 
 	/* True when a newer page has started since seq was taken. */
@@ -931,6 +1060,7 @@
 		markNav();
 		const flash = state.flash;
 		state.flash = null;
+		if (!/^#\/child\/[^/]+\/(service|intervention)\/[^/]+$/.test(hash)) state.back = null; // only an update form returns there
 		clear(mainEl).append(h('p', { class: 'loading', text: t('loading') }));
 		for (const [re, view] of ROUTES) {
 			const m = re.exec(hash);
@@ -1312,6 +1442,7 @@
 		for (const k of ['visit', 'contact', 'assessment', 'report']) if (may(k) && !removed) actions.push(link(base + '/' + k, t(ADD_KEYS[k]), k === 'report' ? 'btn danger' : 'btn primary'));
 		const moreActions = [];
 		for (const k of ['schooling', 'service', 'intervention', 'unreported']) if (may(k) && !removed) moreActions.push(link(base + '/' + k, t(ADD_KEYS[k]), 'btn-link'));
+		if (mayMove() && !removed) moreActions.push(link(base + '/move', t('move_child'), 'btn-link'));
 		if (may('remove') && !removed) moreActions.push(link(base + '/remove', t('remove_child'), 'btn-link danger'));
 
 		const sex = enumLabel('child', 'sex', val(child, 'sex'));
@@ -1372,6 +1503,10 @@
 		return f ? displayValue(f, val(rec, f.name), rec.values[f.name].label) : kindLabel(kind);
 	}
 
+	/* Records that change after they are made (not events): an update
+	 * form each (POST /api/KIND/ID). */
+	const UPDATABLE = new Set(['service', 'intervention']);
+
 	function eventSection(kind, recs, responses, base, removed) {
 		const add = ADD_KEYS[kind] && may(kind) && !removed ? link(base + '/' + kind, t(ADD_KEYS[kind]), 'btn-link') : null;
 		const sorted = recs.slice().sort((a, b) => String((recordDate(kind, b) || {}).v || '').localeCompare(String((recordDate(kind, a) || {}).v || '')));
@@ -1382,7 +1517,8 @@
 				h('div', { class: 'entry-head' },
 					h('strong', { text: recordTitle(kind, rec) }),
 					d ? h('span', { class: 'entry-date', text: displayValue(d.f, d.v) }) : null,
-					rec.createdBy ? h('span', { class: 'entry-meta', text: t('recorded_by', rec.createdBy, fmtTime(rec.updatedAt)) }) : null),
+					rec.createdBy ? h('span', { class: 'entry-meta', text: t('recorded_by', rec.createdBy, fmtTime(rec.updatedAt)) }) : null,
+					UPDATABLE.has(kind) && may(kind) && rec.id ? link(base + '/' + kind + '/' + encodeURIComponent(rec.id), t('update'), 'btn small entry-action') : null),
 				recordList(kind, rec, [d && d.f.name, TITLE_FIELD[kind]].filter(Boolean)),
 				steps.length ? stepsList(steps) : null);
 		});
@@ -1558,9 +1694,10 @@
 		const values = opts.values || {};
 		const error = h('div', { id: 'form-error', class: 'form-error', role: 'alert', hidden: true });
 		const hint = h('div', { class: 'form-hint', 'aria-live': 'polite' });
-		const submit = h('button', { type: 'submit', class: 'btn primary', text: t('save') });
+		const submitText = opts.submitText || t('save');
+		const submit = h('button', { type: 'submit', class: 'btn primary', text: submitText });
 		const form = h('form', { id: opts.id, class: 'model-form', novalidate: true, dataset: { kind: opts.kind } });
-		const ctl = (f) => control(f, values[f.name], opts);
+		const ctl = (f) => (opts.controls && opts.controls[f.name] ? opts.controls[f.name](f, values[f.name]) : control(f, values[f.name], opts));
 		if (opts.groups) {
 			const used = new Set();
 			for (const [key, names] of opts.groups) {
@@ -1574,17 +1711,24 @@
 			form.append(h('div', { class: 'fields' }, fields.map(ctl)));
 		}
 		form.append(h('p', { class: 'muted small', text: t('required_hint') }), hint, error,
-			h('div', { class: 'form-actions' }, submit, opts.cancel ? link(opts.cancel, t('cancel'), 'btn') : null));
+			h('div', { class: 'form-actions' }, submit, opts.cancel ? link(opts.cancel, t('cancel'), 'btn') : null,
+				opts.onCancel ? h('button', { type: 'button', class: 'btn', text: t('cancel'), on: { click: opts.onCancel } }) : null));
 		form.addEventListener('submit', async (ev) => {
 			ev.preventDefault();
 			const missing = markMissing(form, fields, opts.auto);
 			hint.textContent = missing.length ? t('required_missing', missing.join('、')) : '';
 			error.hidden = true;
 			error.textContent = '';
+			const params = collect(form, fields, opts.values ? values : null, opts.rename);
+			if (opts.values && !Array.from(params.keys()).length) {
+				hint.textContent = t('no_changes'); // a change sends only what changed: here nothing
+				return;
+			}
+			for (const [k, v] of Object.entries(opts.extra || {})) params.set(k, v);
 			submit.disabled = true;
 			submit.textContent = t('saving');
 			try {
-				const answer = await api('POST', opts.action, { form: collect(form, fields, opts.values ? values : null, opts.rename) });
+				const answer = await api('POST', opts.action, { form: params });
 				opts.onDone(answer);
 			} catch (e) {
 				error.textContent = e.message; // the node's words, verbatim
@@ -1593,7 +1737,7 @@
 				error.scrollIntoView({ block: 'nearest' });
 			} finally {
 				submit.disabled = false;
-				submit.textContent = t('save');
+				submit.textContent = submitText;
 			}
 		});
 		return form;
@@ -2156,11 +2300,590 @@
 	}
 
 	/* ------------------------------------------------------------------ */
+	/* Units: names and the villages a person may choose                    */
+	/* ------------------------------------------------------------------ */
+
+	/* GET /api/overview?unit=CODE, kept for the session: only its names
+	 * and units are read from it here. A refusal is not kept. */
+	function unitOverview(code) {
+		if (!state.overviews.has(code)) {
+			const p = api('GET', '/api/overview', { params: { unit: code } });
+			p.catch(() => state.overviews.delete(code));
+			state.overviews.set(code, p);
+		}
+		return state.overviews.get(code);
+	}
+
+	/* The person's own unit (their jurisdiction), else the node's. */
+	function ownUnit() {
+		const se = state.session || {};
+		return se.unit || se.code || '';
+	}
+
+	function townshipOf(code) {
+		return String(code).slice(0, 9) + '000';
+	}
+
+	/* Names of villages by code, from the overviews of their townships
+	 * (or of the village itself, for a village's person); a code whose
+	 * name cannot be read stays a code. */
+	async function villageNames(codes) {
+		const names = new Map();
+		const want = [...new Set(codes.filter((c) => /^\d{12}$/.test(c || '')))];
+		const own = ownUnit();
+		const sources = new Set(want.map((c) => (unitLevel(own) === 'village' && c === own ? c : townshipOf(c))));
+		await Promise.all([...sources].map(async (src) => {
+			try {
+				const ov = await unitOverview(src);
+				if (ov.unit) names.set(ov.unit.code, ov.unit.name);
+				for (const u of listOf(ov.units, 'units')) names.set(u.code, u.name);
+			} catch (e) {
+				/* outside the person's unit: the code is shown */
+			}
+		}));
+		return names;
+	}
+
+	/* Runs fn over items, at most n at a time. */
+	async function eachLimit(items, n, fn) {
+		const queue = items.slice();
+		const worker = async () => {
+			while (queue.length) await fn(queue.shift());
+		};
+		await Promise.all(Array.from({ length: Math.min(n, queue.length) }, worker));
+	}
+
+	/* The children named in records (by record id), with their names and
+	 * villages: the unit's list, and when that is cut at 500, the lists of
+	 * the records' villages. The records themselves carry only the id. */
+	async function childNames(records) {
+		const ids = new Set(records.map((r) => r.child).filter(Boolean));
+		const found = new Map();
+		if (!ids.size) return found;
+		const take = (data) => {
+			for (const c of listOf(data, 'children')) if (ids.has(c.id)) found.set(c.id, c);
+		};
+		try {
+			const all = await api('GET', '/api/children', { params: { status: 'all' } });
+			take(all);
+			if (all && all.more) {
+				const villages = [...new Set(records.filter((r) => r.child && !found.has(r.child)).map((r) => r.division).filter(Boolean))];
+				await eachLimit(villages, 4, async (v) => {
+					take(await api('GET', '/api/children', { params: { village: v, status: 'all' } }).catch(() => null));
+				});
+			}
+		} catch (e) {
+			/* names unknown: the file's id is shown */
+		}
+		return found;
+	}
+
+	function childLink(id, names) {
+		if (!id) return null;
+		const c = names.get(id);
+		return link('#/child/' + encodeURIComponent(id), c ? c.name || id : t('unknown_child', String(id).slice(0, 8)));
+	}
+
+	/*
+	 * Controls to choose a village of the person's jurisdiction (R3.1):
+	 * a village's person has their village; a township's picks one of its
+	 * villages; the county's picks a township, then its village. f names
+	 * the field (the village select's name); opts.current marks the
+	 * child's present village. Answers the field elements; the village
+	 * select fires "change" once it holds its villages.
+	 */
+	function villagePicker(f, value, opts) {
+		opts = opts || {};
+		const id = 'f-' + f.name + '-' + ++fieldSeq;
+		const required = !!f.required;
+		const village = h('select', { id, name: f.name, 'aria-required': required ? 'true' : null, disabled: true },
+			h('option', { value: '', text: t('loading') }));
+		const unit = ownUnit();
+		const lv = unitLevel(unit);
+		const fieldOf = (forId, text, el, req) => h('div', { class: 'field', dataset: { field: el.name || 'township' } },
+			h('label', { for: forId }, text, req ? h('span', { class: 'req', 'aria-hidden': 'true', text: ' *' }) : null), el);
+		const out = [];
+
+		const fill = (units, pick) => {
+			clear(village);
+			village.append(h('option', { value: '', text: '— ' + t('choose') + ' —' }));
+			for (const u of units) {
+				const now = opts.current && u.code === opts.current;
+				village.append(h('option', { value: u.code, text: (u.name || u.code) + (now ? t('current_mark') : ''), disabled: now }));
+			}
+			village.disabled = false;
+			if (pick && units.some((u) => u.code === pick && u.code !== opts.current)) village.value = pick;
+			village.dispatchEvent(new Event('change', { bubbles: true }));
+		};
+		let township = null;
+		const failed = (e) => {
+			/* the units cannot be read: the code typed in */
+			const input = h('input', { id, name: f.name, type: 'text', inputmode: 'numeric', maxlength: 12, class: 'mono', value: value || '' });
+			village.replaceWith(input);
+			input.after(h('small', { class: 'hint', text: t('units_unreadable') + (e && e.message ? ' ' + e.message : '') }));
+			if (township && township.parentNode) township.parentNode.remove();
+		};
+		const villagesOf = async (code) => listOf((await unitOverview(code)).units, 'units').filter((u) => unitLevel(u.code) === 'village');
+
+		if (lv === 'village') {
+			unitOverview(unit).then((ov) => fill([{ code: unit, name: (ov.unit && ov.unit.name) || unit }], value || unit))
+				.catch(() => fill([{ code: unit, name: unit }], value || unit));
+		} else if (lv === 'township') {
+			villagesOf(unit).then((vs) => fill(vs, value)).catch(failed);
+		} else {
+			const tid = 'f-township-' + ++fieldSeq;
+			township = h('select', { id: tid, class: 'township', 'aria-required': required ? 'true' : null },
+				h('option', { value: '', text: t('loading') }));
+			out.push(fieldOf(tid, t('move_township'), township, required));
+			const want = value && /^\d{12}$/.test(value) ? townshipOf(value) : '';
+			unitOverview(unit).then((ov) => {
+				append(clear(township), [h('option', { value: '', text: '— ' + t('choose') + ' —' }),
+					listOf(ov.units, 'units').map((u) => h('option', { value: u.code, text: u.name || u.code }))]);
+				if (want) township.value = want;
+				const load = () => {
+					if (!township.value) {
+						clear(village).append(h('option', { value: '', text: '— ' + t('move_township') + ' —' }));
+						village.disabled = true;
+						village.dispatchEvent(new Event('change', { bubbles: true }));
+						return;
+					}
+					village.disabled = true;
+					villagesOf(township.value).then((vs) => fill(vs, value)).catch(failed);
+				};
+				township.addEventListener('change', load);
+				load();
+			}).catch(failed);
+		}
+		out.push(fieldOf(id, opts.label || label(f), village, required));
+		return out;
+	}
+
+	/* ------------------------------------------------------------------ */
+	/* Hotline calls (#/hotline, #/hotline/new) (R11.2)                     */
+	/* ------------------------------------------------------------------ */
+
+	function isOpenCall(r) {
+		return r.call_status !== 'handled';
+	}
+
+	/* An open call's deadline: its task (R11.2), else the county's hours
+	 * for a call (or an urgent one) from the time it came in. */
+	function callDeadline(r, tasks) {
+		const mine = tasks.filter((x) => x.record && x.record === r.id);
+		if (mine.length) {
+			const pick = mine.slice().sort((a, b) => String(a.due).localeCompare(String(b.due)))[0];
+			return { due: parseChina(pick.due), overdue: !!pick.overdue };
+		}
+		const item = (state.deadlines || []).find((d) => d.item === (r.situation ? 'hotline_urgent' : 'hotline'));
+		if (!item) return null;
+		const due = parseChina(r.call_at || r.created_at) + Number(item.hours) * 3600000;
+		return { due, overdue: Date.now() > due };
+	}
+
+	async function loadDeadlines() {
+		if (!state.deadlines) state.deadlines = listOf(await api('GET', '/api/deadlines').catch(() => []), 'deadlines');
+		return state.deadlines;
+	}
+
+	async function viewHotline(m, seq) {
+		const [data, tasks] = await Promise.all([
+			api('GET', '/api/records/hotline'),
+			api('GET', '/api/tasks').catch(() => []),
+			loadDeadlines(),
+		]);
+		const calls = listOf(data, 'records');
+		const [villages, children] = await Promise.all([
+			villageNames(calls.map((r) => r.village_code || r.division)),
+			childNames(calls),
+		]);
+		if (stale(seq)) return null;
+		const taskList = listOf(tasks, 'tasks');
+		const open = calls.filter(isOpenCall);
+		const urgent = open.filter((r) => r.situation);
+		const summary = h('p', { class: 'summary' + (urgent.length ? ' alert' : ''), text: t('hotline_summary', calls.length, open.length, urgent.length) });
+		const onlyOpen = h('input', { type: 'checkbox', id: 'only-open-calls', checked: sessionStorage.getItem('cn.calls.open') === '1' });
+		const holder = h('div');
+		const draw = () => {
+			sessionStorage.setItem('cn.calls.open', onlyOpen.checked ? '1' : '0');
+			clear(holder).append(hotlineTable(onlyOpen.checked ? open : calls, taskList, villages, children));
+		};
+		onlyOpen.addEventListener('change', draw);
+		draw();
+		return h('div', null,
+			pageHead(t('hotline_title'), may('hotline') ? link('#/hotline/new', t('hotline_new'), 'btn primary') : null),
+			data && data.more ? notice(t('hotline_more'), 'warn') : null,
+			h('div', { class: 'filters' }, h('label', { class: 'check-label' }, onlyOpen, ' ', t('only_open_calls')), summary),
+			holder);
+	}
+
+	/* The calls: open ones first (an R5.2 situation before the rest), each
+	 * group newest first. */
+	function hotlineTable(calls, tasks, villages, children) {
+		const rank = (r) => (isOpenCall(r) ? (r.situation ? 0 : 1) : 2);
+		const due = new Map(calls.filter(isOpenCall).map((r) => [r.id, (callDeadline(r, tasks) || {}).due]));
+		const byDue = (a, b) => (due.get(a.id) || Infinity) - (due.get(b.id) || Infinity);
+		const sorted = calls.slice().sort((a, b) => rank(a) - rank(b) ||
+			(rank(a) < 2 ? byDue(a, b) : 0) || String(b.call_at || '').localeCompare(String(a.call_at || '')));
+		const head = [t('col_call_at'), t('col_village'), t('col_caller'), t('col_call_situation'), t('col_content'), t('col_deadline'), t('col_state'), t('col_handling'), t('col_actions')];
+		const rows = sorted.map((r) => {
+			const open = isOpenCall(r);
+			const dl = open ? callDeadline(r, tasks) : null;
+			let dlCell = t('dash');
+			if (dl && !isNaN(dl.due)) {
+				const left = (dl.due - Date.now()) / 3600000;
+				dlCell = h('span', { class: 'state ' + (dl.overdue || left < 0 ? 'overdue' : 'ok'), text: left < 0 ? t('hours_over', fmtHours(-left)) : t('hours_left', fmtHours(left)) });
+			}
+			const cls = [open ? 'open-call' : 'handled-call', open && r.situation ? 'urgent' : '', dl && dl.overdue ? 'overdue' : ''].filter(Boolean).join(' ');
+			const village = r.village_code || r.division;
+			const handled = [r.handled_by, r.handled_at ? fmtTime(r.handled_at) : ''].filter(Boolean).join(' · ');
+			const tr = h('tr', { class: cls, dataset: { id: r.id, status: r.call_status || '' } },
+				h('td', { class: 'nowrap' }, fmtTime(r.call_at), r.taken_by ? h('div', { class: 'muted small', text: t('taken_by', r.taken_by) }) : null),
+				td(villages.get(village) || village),
+				h('td', null, r.caller || t('dash'), r.caller_phone ? h('div', { class: 'muted small mono', text: r.caller_phone }) : null),
+				h('td', { class: 'situation-cell' }, r.situation ? h('span', { class: open ? 'badge urgent' : 'badge red', title: t('hotline_urgent'), text: enumLabel('hotline', 'situation', r.situation) }) : t('dash')),
+				h('td', { class: 'long' }, h('div', { class: 'call-content', text: r.content || '' }),
+					r.child ? h('div', { class: 'small' }, t('child_prefix'), childLink(r.child, children)) : null),
+				h('td', { class: 'nowrap' }, dlCell),
+				h('td', { class: 'nowrap' }, h('span', { class: 'state ' + (open ? (r.situation ? 'overdue' : 'pending') : 'ok'), text: enumLabel('hotline', 'call_status', r.call_status || 'open') })),
+				h('td', { class: 'long' }, handled ? h('div', { class: 'muted small', text: handled }) : null, r.handling ? h('div', { text: r.handling }) : (handled ? null : t('dash'))),
+				h('td', null, open && may('hotline') ? handleButton(r) : null));
+			return tr;
+		});
+		return limited(rows, ROW_LIMIT, (shown) => stacked(table('hotline-table', head, shown, t('no_calls'))));
+	}
+
+	/* A button opening the form that marks one call handled, below its row. */
+	function handleButton(r) {
+		const btn = h('button', { type: 'button', class: 'btn small primary', text: t('handle_call') });
+		btn.addEventListener('click', () => {
+			const tr = btn.closest('tr');
+			const below = tr.nextElementSibling;
+			const wasOpen = below && below.classList.contains('form-row') && below.dataset.for === r.id;
+			for (const row of tr.parentNode.querySelectorAll('tr.form-row')) row.remove(); // one form at a time
+			if (wasOpen) return;
+			const def = kindDef('hotline');
+			if (!def) return;
+			/* handled needs who and what (the node says so too) */
+			const fields = ['handled_by', 'handled_at', 'handling'].map((n) => def.byName[n]).filter(Boolean)
+				.map((f) => (f.name === 'handled_at' ? f : Object.assign({}, f, { required: true })));
+			const form = modelForm({
+				id: 'handle-form', kind: 'hotline', fields,
+				action: '/api/hotline/' + encodeURIComponent(r.id),
+				extra: { call_status: 'handled' },
+				submitText: t('handle_call'),
+				onCancel: () => tr.nextElementSibling.remove(),
+				onDone: () => go('#/hotline', t('saved')),
+			});
+			prefillEvent(form, 'hotline');
+			const by = form.elements.namedItem('handled_by');
+			if (by && !by.value) by.value = state.session.person || state.session.login;
+			tr.after(h('tr', { class: 'form-row', dataset: { for: r.id } }, h('td', { colspan: tr.children.length }, form)));
+			const first = form.querySelector('textarea, input');
+			if (first) first.focus();
+		});
+		return btn;
+	}
+
+	/* The order of the new call's form. */
+	const HOTLINE_NEW = ['call_at', 'caller', 'caller_phone', 'village_code', 'child', 'situation', 'content', 'taken_by'];
+
+	async function viewHotlineForm(m, seq) {
+		needModel();
+		await loadDeadlines();
+		if (stale(seq)) return null;
+		const def = kindDef('hotline');
+		if (!def) throw new ApiError(404, 'not_found', t('not_found'));
+		const fields = HOTLINE_NEW.map((n) => def.byName[n]).filter(Boolean);
+		const unit = ownUnit();
+		const childSel = h('select', { id: 'f-child-' + ++fieldSeq, name: 'child', disabled: true },
+			h('option', { value: '', text: t('hotline_child_pick_village') }));
+		const loadChildren = async (village) => {
+			clear(childSel).append(h('option', { value: '', text: village ? t('loading') : t('hotline_child_pick_village') }));
+			childSel.disabled = true;
+			if (!village) return;
+			try {
+				const data = await api('GET', '/api/children', { params: { village, status: 'active' } });
+				if (form.elements.namedItem('village_code').value !== village) return; // chosen again since
+				const kids = listOf(data, 'children').slice().sort((a, b) => String(a.name).localeCompare(String(b.name), 'zh-CN'));
+				append(clear(childSel), [h('option', { value: '', text: t('hotline_child_none') }),
+					kids.map((c) => h('option', { value: c.id, text: c.name + (c.birth_date ? '（' + fmtDate(c.birth_date) + '）' : '') }))]);
+			} catch (e) {
+				clear(childSel).append(h('option', { value: '', text: t('hotline_child_none') }));
+			}
+			childSel.disabled = false;
+		};
+		const form = modelForm({
+			id: 'hotline-form', kind: 'hotline', fields,
+			controls: {
+				village_code: (f, v) => villagePicker(f, v, { label: lang === 'en' ? label(f) : label(f).replace(/代码$/, '') }),
+				child: () => h('div', { class: 'field', dataset: { field: 'child' } }, h('label', { for: childSel.id, text: t('hotline_child') }), childSel),
+			},
+			values: undefined,
+			action: '/api/hotline',
+			cancel: '#/hotline',
+			onDone: () => go('#/hotline', t('saved')),
+		});
+		prefillEvent(form, 'hotline');
+		const taken = form.elements.namedItem('taken_by');
+		if (taken && !taken.value) taken.value = state.session.person || state.session.login;
+		/* the village select may be replaced by a text input when units cannot be read */
+		form.addEventListener('change', (ev) => {
+			if (ev.target.name === 'village_code') loadChildren(ev.target.value.trim());
+		});
+		/* a call on an R5.2 situation is urgent: say so while it is chosen */
+		const urgentHours = ((state.deadlines || []).find((d) => d.item === 'hotline_urgent') || {}).hours;
+		const urgentNote = h('div', { class: 'field wide', id: 'urgent-note', hidden: true },
+			notice(t('hotline_urgent_note', fmtHours(Number(urgentHours) || 2)), 'error'));
+		const situation = form.elements.namedItem('situation');
+		if (situation) {
+			situation.addEventListener('change', () => {
+				urgentNote.hidden = !situation.value;
+				situation.classList.toggle('urgent-choice', !!situation.value);
+			});
+			situation.closest('.field').after(urgentNote);
+		}
+		return h('div', { class: 'form-page' },
+			h('nav', { class: 'breadcrumb' }, h('ol', null, h('li', null, link('#/hotline', t('hotline_title'))), h('li', { 'aria-current': 'page', text: t('hotline_new_title') }))),
+			pageHead(t('hotline_new_title')),
+			section(null, form));
+	}
+
+	/* ------------------------------------------------------------------ */
+	/* Services and intervention cases (#/services, #/interventions) and    */
+	/* their update form (#/child/ID/service/REC, …/intervention/REC)       */
+	/* ------------------------------------------------------------------ */
+
+	const RECORD_LISTS = {
+		service: {
+			id: 'services-table', title: 'services_title', note: 'records_note_service', status: 'service_status',
+			columns: ['service', 'provider', 'service_status', 'start_date', 'follow_up', 'amount'],
+			open: (r) => r.service_status === 'planned' || r.service_status === 'ongoing',
+		},
+		intervention: {
+			id: 'interventions-table', title: 'interventions_title', note: 'records_note_intervention', status: 'case_status',
+			columns: ['incident', 'incident_date', 'incidents', 'applicant', 'court_applied', 'outcome', 'case_status'],
+			open: (r) => r.case_status !== 'closed',
+		},
+	};
+
+	async function viewRecords(kind, seq) {
+		needModel();
+		const cfg = RECORD_LISTS[kind];
+		const data = await api('GET', '/api/records/' + kind);
+		const recs = listOf(data, 'records');
+		const children = await childNames(recs);
+		if (stale(seq)) return null;
+		const statusField = fieldDef(kind, cfg.status);
+		const filter = h('select', { id: 'records-filter', 'aria-label': statusField ? label(statusField) : t('col_state') },
+			h('option', { value: '', text: t('filter_all') }), h('option', { value: 'open', text: t('filter_open') }),
+			((statusField && statusField.values) || []).map((v) => h('option', { value: v.code, text: label(v) })));
+		const key = 'cn.filter.' + kind;
+		filter.value = sessionStorage.getItem(key) || '';
+		const holder = h('div');
+		const draw = () => {
+			sessionStorage.setItem(key, filter.value);
+			const shown = recs.filter((r) => !filter.value || (filter.value === 'open' ? cfg.open(r) : r[cfg.status] === filter.value));
+			clear(holder).append(recordsTable(kind, shown, children));
+		};
+		filter.addEventListener('change', draw);
+		draw();
+		return h('div', null,
+			pageHead(t(cfg.title)),
+			h('p', { class: 'lead', text: t(cfg.note) }),
+			data && data.more ? notice(t('records_more'), 'warn') : null,
+			h('div', { class: 'filters' }, h('label', { class: 'inline-label' }, (statusField ? label(statusField) : t('col_state')) + ' ', filter)),
+			holder);
+	}
+
+	function recordsTable(kind, recs, children) {
+		const cfg = RECORD_LISTS[kind];
+		const today = todayChina();
+		const follow = (r) => (kind === 'service' && cfg.open(r) && r.follow_up) || '9999';
+		const sorted = recs.slice().sort((a, b) => (cfg.open(b) ? 1 : 0) - (cfg.open(a) ? 1 : 0) || follow(a).localeCompare(follow(b)));
+		const head = [t('col_child'), t('col_village')].concat(cfg.columns.map((c) => fieldLabel(kind, c)), [t('col_updated'), t('col_actions')]);
+		const rows = sorted.map((r) => {
+			const open = cfg.open(r);
+			const late = kind === 'service' && open && r.follow_up && r.follow_up < today;
+			const c = children.get(r.child);
+			const cells = cfg.columns.map((name) => {
+				const f = fieldDef(kind, name);
+				const v = r[name];
+				if (name === 'provider') {
+					return h('td', null, v || t('dash'), r.provider_type ? h('div', { class: 'muted small', text: enumLabel(kind, 'provider_type', r.provider_type) }) : null);
+				}
+				if (name === cfg.status) return h('td', { class: 'nowrap' }, v ? h('span', { class: 'state ' + (open ? 'pending' : 'ok'), text: displayValue(f, v) }) : t('dash'));
+				if (name === 'follow_up' && late) return h('td', { class: 'nowrap alert', title: t('follow_up_overdue') }, displayValue(f, v));
+				return td(displayValue(f, v), f && (f.type === 'int') ? 'num' : f && (f.type === 'date' || f.type === 'time') ? 'nowrap' : null);
+			});
+			const upd = link('#/child/' + encodeURIComponent(r.child) + '/' + kind + '/' + encodeURIComponent(r.id), t('update'), 'btn small');
+			upd.addEventListener('click', () => {
+				state.back = location.hash;
+			});
+			return h('tr', { class: late ? 'overdue' : null, dataset: { id: r.id, child: r.child || '' } },
+				h('th', { scope: 'row' }, childLink(r.child, children) || t('dash')),
+				td((c && c.village) || r.division),
+				cells,
+				h('td', { class: 'nowrap small' }, r.updated_by || '', h('div', { class: 'muted', text: fmtTime(r.updated_at) })),
+				h('td', null, may(kind) && r.child ? upd : null));
+		});
+		return limited(rows, ROW_LIMIT, (shown) => stacked(table(cfg.id, head, shown, t('no_records'))));
+	}
+
+	async function viewRecordUpdate(cid, kind, rid) {
+		needModel();
+		const file = await api('GET', '/api/children/' + encodeURIComponent(cid));
+		const child = fileRecords(file, 'child')[0];
+		const name = (child && val(child, 'name')) || cid;
+		const base = '#/child/' + encodeURIComponent(file.id || cid);
+		const back = state.back || base;
+		state.back = null;
+		const recs = fileRecords(file, kind);
+		const rec = recs.find((r) => r.id === rid) || recs.find((r) => String(r.id).startsWith(rid));
+		if (!rec) throw new ApiError(404, 'not_found', t('record_not_found'));
+		const def = kindDef(kind);
+		const values = {};
+		for (const [k, v] of Object.entries(rec.values)) values[k] = v.value;
+		const form = modelForm({
+			id: 'update-form', kind, fields: Object.values(def.byName).filter(inputField), values,
+			action: '/api/' + kind + '/' + encodeURIComponent(rec.id),
+			cancel: back,
+			onDone: () => go(back, t('saved')),
+		});
+		const title = t('update_title', kindLabel(kind));
+		return h('div', { class: 'form-page' },
+			h('nav', { class: 'breadcrumb' }, h('ol', null, h('li', null, link(base, name)), h('li', { 'aria-current': 'page', text: recordTitle(kind, rec) }))),
+			pageHead(t('form_for', title, name)),
+			rec.createdBy ? h('p', { class: 'muted small', text: t('recorded_by', rec.updatedBy || rec.createdBy, fmtTime(rec.updatedAt)) }) : null,
+			section(null, form));
+	}
+
+	/* ------------------------------------------------------------------ */
+	/* Deadlines (#/deadlines) (R6, R10)                                    */
+	/* ------------------------------------------------------------------ */
+
+	function maySetDeadlines() {
+		return may('deadline') && level() === 'county' && unitLevel(ownUnit()) === 'county';
+	}
+
+	function hoursText(hours) {
+		const n = Number(hours);
+		if (isNaN(n)) return String(hours);
+		return n < 24 ? fmtHours(n) : t('hours_exact', fmtHours(n), n);
+	}
+
+	async function viewDeadlines(m, seq) {
+		const list = listOf(await api('GET', '/api/deadlines'), 'deadlines');
+		if (stale(seq)) return null;
+		state.deadlines = list;
+		const canSet = maySetDeadlines();
+		const head = [t('col_item'), t('col_hours'), t('col_default'), t('col_state')].concat(canSet ? [t('col_actions')] : []);
+		const rows = list.map((d) => {
+			const changed = Number(d.hours) !== Number(d.default_hours);
+			const itemText = enumLabel('deadline', 'item', d.item);
+			const tr = h('tr', { class: changed ? 'warn' : null, dataset: { item: d.item } },
+				h('th', { scope: 'row' }, lang === 'en' || itemText === d.item ? itemText || d.item_zh : d.item_zh || itemText, h('span', { class: 'req-code mono', text: d.item })),
+				td(hoursText(d.hours), 'nowrap'),
+				td(hoursText(d.default_hours), 'nowrap muted'),
+				h('td', null, h('span', { class: 'state ' + (changed ? 'pending' : 'ok'), text: changed ? t('changed') : t('as_default') })));
+			if (canSet) tr.append(h('td', null, deadlineButton(d)));
+			return tr;
+		});
+		return h('div', null, pageHead(t('deadlines_title')),
+			h('p', { class: 'lead', text: t('deadlines_note') + (canSet ? '' : ' ' + t('deadlines_readonly')) }),
+			section(null, stacked(table('deadlines-table', head, rows))));
+	}
+
+	/* A button opening the form that sets one item's hours, below its row. */
+	function deadlineButton(d) {
+		const btn = h('button', { type: 'button', class: 'btn small', text: t('change_deadline') });
+		btn.addEventListener('click', () => {
+			const tr = btn.closest('tr');
+			const below = tr.nextElementSibling;
+			const wasOpen = below && below.classList.contains('form-row') && below.dataset.for === d.item;
+			for (const row of tr.parentNode.querySelectorAll('tr.form-row')) row.remove();
+			if (wasOpen) return;
+			const def = kindDef('deadline');
+			const hoursDef = (def && def.byName.hours) || { name: 'hours', zh: '时限（小时）', en: 'hours', type: 'int', required: true, min: 1 };
+			const basisDef = (def && def.byName.basis) || { name: 'basis', zh: '依据', en: 'basis', type: 'text' };
+			const form = modelForm({
+				id: 'deadline-form', kind: 'deadline',
+				fields: [hoursDef, Object.assign({}, basisDef, { required: true })], // the county's decision is named
+				action: '/api/deadlines/' + encodeURIComponent(d.item),
+				onCancel: () => tr.nextElementSibling.remove(),
+				onDone: (answer) => {
+					const fresh = listOf(answer, 'deadlines');
+					if (fresh.length) state.deadlines = fresh;
+					go('#/deadlines', t('saved'));
+				},
+			});
+			form.elements.namedItem('hours').value = String(d.hours);
+			tr.after(h('tr', { class: 'form-row', dataset: { for: d.item } }, h('td', { colspan: tr.children.length }, form)));
+			form.elements.namedItem('hours').focus();
+		});
+		return btn;
+	}
+
+	/* ------------------------------------------------------------------ */
+	/* Moving a child (#/child/ID/move) (R3.1)                              */
+	/* ------------------------------------------------------------------ */
+
+	/* A township's or the county's person, on a node above a village. */
+	function mayMove() {
+		return may('child') && level() !== 'village' && unitLevel(ownUnit()) !== 'village';
+	}
+
+	async function viewMove(m, seq) {
+		const id = m[1];
+		const file = await api('GET', '/api/children/' + encodeURIComponent(id));
+		if (stale(seq)) return null;
+		const child = fileRecords(file, 'child')[0] || { values: {} };
+		const cid = file.id || id;
+		const base = '#/child/' + encodeURIComponent(cid);
+		const name = val(child, 'name') || cid;
+		const current = val(child, 'village_code') || '';
+		const names = await villageNames([current]);
+		const currentName = names.get(current) || file.village || current;
+		const f = { name: 'to', zh: t('move_to'), en: t('move_to'), required: true };
+		const error = h('div', { id: 'form-error', class: 'form-error', role: 'alert', hidden: true });
+		const submit = h('button', { type: 'submit', class: 'btn primary', text: t('move_submit') });
+		const form = h('form', { id: 'move-form', class: 'model-form', novalidate: true },
+			h('div', { class: 'fields' }, villagePicker(f, '', { current, label: t('move_to') })),
+			error,
+			h('div', { class: 'form-actions' }, submit, link(base, t('cancel'), 'btn')));
+		form.addEventListener('submit', async (ev) => {
+			ev.preventDefault();
+			const to = form.elements.namedItem('to');
+			const code = to ? to.value.trim() : '';
+			error.hidden = true;
+			submit.disabled = true;
+			try {
+				await api('POST', '/api/children/' + encodeURIComponent(cid) + '/move', { form: { to: code } });
+				const after = await villageNames([code]);
+				state.overviews.clear(); // counts and units have changed
+				go(base, t('moved', currentName, after.get(code) || code));
+			} catch (e) {
+				error.textContent = e.message; // the node's words, verbatim
+				error.hidden = false;
+				if (to) to.classList.add('invalid');
+			} finally {
+				submit.disabled = false;
+			}
+		});
+		return h('div', { class: 'form-page' },
+			h('nav', { class: 'breadcrumb' }, h('ol', null, h('li', null, link(base, name)), h('li', { 'aria-current': 'page', text: t('move_child') }))),
+			pageHead(t('form_for', t('move_title'), name)),
+			h('p', { class: 'lead', text: t('move_note') }),
+			section(null, h('p', { class: 'move-current' }, t('move_current', currentName), current ? h('span', { class: 'mono muted small', text: ' ' + current }) : null), form));
+	}
+
+	/* ------------------------------------------------------------------ */
 	/* Start                                                                */
 	/* ------------------------------------------------------------------ */
 
 	async function boot() {
 		window.addEventListener('hashchange', route);
+		document.addEventListener('click', closeMoreOn);
+		document.addEventListener('keydown', closeMoreOn);
 		try {
 			await startSession();
 		} catch (e) {
