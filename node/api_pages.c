@@ -131,6 +131,40 @@ static int get_model(call *c)
 	return 200;
 }
 
+/* GET /api/divisions: the units of this node's jurisdiction under a code
+ * (public reference data: names for the pages' lists and pickers) */
+static int get_divisions(call *c)
+{
+	const cn_divisions *ds = cn_node_divisions(c->n);
+	const char *under = cn_ax_param(c, "under");
+	const cn_division *u;
+	size_t len;
+
+	if (!under || !*under)
+		under = cn_node_code(c->n);
+	if (!(u = cn_divisions_find(ds, under)))
+		return cn_ax_fail(c, 404, "没有这个区划代码 / no such division code");
+	if (!cn_division_within(cn_node_code(c->n), cn_node_level(c->n), under))
+		return cn_ax_fail(c, 403, "不在本节点辖区内 / outside this node's jurisdiction");
+	len = cn_level_prefix_len(u->level);
+	cn_json_init(&c->j, c->out);
+	cn_json_array(&c->j);
+	for (size_t i = 0; i < cn_divisions_count(ds); i++) {
+		const cn_division *d = cn_divisions_at(ds, i);
+		if (d->level < u->level || strncmp(d->code, under, len) != 0)
+			continue;
+		cn_json_object(&c->j);
+		cn_json_kv_str(&c->j, "code", d->code);
+		cn_json_kv_str(&c->j, "name", d->name);
+		cn_json_kv_str(&c->j, "level", cn_level_name(d->level));
+		cn_json_kv_str(&c->j, "parent", d->parent);
+		cn_json_object_end(&c->j);
+	}
+	cn_json_array_end(&c->j);
+	fputc('\n', c->out);
+	return 200;
+}
+
 /* ---- the overview ---- */
 
 static cn_err write_overview(call *c, FILE *f, void *arg)
@@ -339,7 +373,8 @@ static cn_err write_records(call *c, FILE *f, void *arg)
 
 	cn_json_init(&c->j, f);
 	cn_json_object(&c->j);
-	err = cn_view_records(&v, r->kind, r->prefix, MAX_CHILDREN, &r->more);
+	err = cn_view_records(&v, r->kind, r->prefix, cn_ax_param(c, "open") != NULL, MAX_CHILDREN,
+			      &r->more);
 	cn_json_kv_bool(&c->j, "more", r->more);
 	cn_json_object_end(&c->j);
 	fputc('\n', f);
@@ -570,6 +605,8 @@ int cn_ax_pages(call *c, bool get, bool post)
 			return get_model(c);
 		if (is(c, 1, "overview"))
 			return get_overview(c);
+		if (is(c, 1, "divisions"))
+			return get_divisions(c);
 		if (is(c, 1, "children"))
 			return get_children(c);
 		if (is(c, 1, "conflicts"))

@@ -486,8 +486,9 @@ cn_err cn_ledger_child_move(cn_node *n, const char *actor, const uint8_t record[
 	if ((err = cn_lx_need_child(n, record, true, &cs, diag)))
 		return err;
 	if (!to || !*to) {
-		cn_diag_set(diag, "请用 --to 指定迁入村（居）代码 / say where the child moves with "
-				  "--to VILLAGE_CODE");
+		cn_diag_set(diag,
+			    "请指定迁入村（居）代码（命令行用 --to）/ say which village the child "
+			    "moves to (--to on the command line)");
 		return CN_ERR_USAGE;
 	}
 	if ((err = cn_draft_new(&d)))

@@ -88,11 +88,28 @@ static void show_row(const cn_view *v, cn_json *j, const cn_kind_def *k, sqlite3
 	}
 }
 
+static void put_names(const cn_view *v, cn_json *j, const cn_kind_def *k, sqlite3_stmt *st)
+{
+	const cn_division *d = cn_divisions_find(cn_node_divisions(v->n),
+						 (const char *)sqlite3_column_text(st, 1));
+	char name[128] = "";
+	uint8_t child[CN_RECORD_BYTES];
+
+	cn_json_kv_str(j, "village", d ? d->name : "");
+	for (size_t i = 0; i < k->n_fields; i++)
+		if (!strcmp(k->fields[i].name, "child") &&
+		    sqlite3_column_bytes(st, 6 + (int)i) == 2 * CN_RECORD_BYTES &&
+		    cn_unhex((const char *)sqlite3_column_text(st, 6 + (int)i), 2 * CN_RECORD_BYTES,
+			     child, CN_RECORD_BYTES))
+			cn_wf_child_name(v->n, child, name, sizeof(name));
+	cn_json_kv_str(j, "name", name);
+}
+
 /* One projected row (id, division, created_hlc, created_by, updated_hlc,
  * updated_by, then the kind's fields): a JSON object, or a heading and its
  * fields as text. */
 static void put_record(const cn_view *v, cn_json *j, const cn_kind_def *k, sqlite3_stmt *st,
-		       bool many, char *buf)
+		       bool many, bool names, char *buf)
 {
 	char id[33], when[32], created[32];
 
@@ -107,6 +124,8 @@ static void put_record(const cn_view *v, cn_json *j, const cn_kind_def *k, sqlit
 		cn_json_kv_str(j, "created_at", created);
 		cn_json_kv_str(j, "updated_by", (const char *)sqlite3_column_text(st, 5));
 		cn_json_kv_str(j, "updated_at", when);
+		if (names) /* for a list: the record's village and child by name */
+			put_names(v, j, k, st);
 	} else {
 		fprintf(v->out, "【%s】%s（最后修改 / last change: %s，%s）\n", k->zh,
 			many ? id : "", when, sqlite3_column_text(st, 5));
@@ -145,7 +164,7 @@ static cn_err show_kind(const cn_view *v, cn_json *j, const char *kind, const ch
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		count++;
-		put_record(v, j, k, st, many, buf);
+		put_record(v, j, k, st, many, false, buf);
 	}
 	if (j && many)
 		cn_json_array_end(j);
@@ -570,24 +589,36 @@ cn_err cn_view_sync(const cn_view *v)
 	return err;
 }
 
-cn_err cn_view_records(const cn_view *v, const char *kind, const char *prefix, size_t limit,
-		       bool *more)
+cn_err cn_view_records(const cn_view *v, const char *kind, const char *prefix, bool open_only,
+		       size_t limit, bool *more)
 {
+	/* what is still to be done, per kind */
+	static const struct {
+		const char *kind, *open;
+	} opens[] = {
+		{"hotline", "call_status = 'open'"},
+		{"service", "service_status IN ('planned', 'ongoing')"},
+		{"intervention", "case_status = 'open'"},
+	};
+	const char *open = "1";
 	const cn_kind_def *k = cn_model_kind(kind, strlen(kind));
 	sqlite3 *db = cn_store_db(cn_node_store(v->n));
 	sqlite3_stmt *st = NULL;
-	char sql[192], *buf = malloc(CELL);
+	char sql[256], *buf = malloc(CELL);
 	size_t count = 0;
 	int rc;
 
 	*more = false;
 	if (!buf)
 		return CN_ERR_NOMEM;
+	for (size_t i = 0; open_only && i < sizeof(opens) / sizeof(opens[0]); i++)
+		if (k && !strcmp(k->name, opens[i].kind))
+			open = opens[i].open;
 	/* kind is a model kind's name (checked above), never the caller's text */
 	snprintf(sql, sizeof(sql),
-		 "SELECT * FROM %s WHERE substr(division, 1, length(?1)) = ?1"
+		 "SELECT * FROM %s WHERE substr(division, 1, length(?1)) = ?1 AND %s"
 		 " ORDER BY created_hlc DESC, id LIMIT ?2",
-		 k ? k->name : "child");
+		 k ? k->name : "child", open);
 	rc = k ? sqlite3_prepare_v2(db, sql, -1, &st, NULL) : SQLITE_ERROR;
 	if (rc != SQLITE_OK) {
 		free(buf);
@@ -602,7 +633,7 @@ cn_err cn_view_records(const cn_view *v, const char *kind, const char *prefix, s
 			*more = true;
 			break;
 		}
-		put_record(v, v->j, k, st, true, buf);
+		put_record(v, v->j, k, st, true, true, buf);
 	}
 	cn_json_array_end(v->j);
 	sqlite3_finalize(st);

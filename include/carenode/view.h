@@ -34,10 +34,12 @@ void cn_view_time(uint64_t hlc, char out[32]);
 CN_NODISCARD cn_err cn_view_child(const cn_view *v, const uint8_t rec[CN_RECORD_BYTES]);
 
 /* The newest records of kind (a model kind) whose division starts with
- * prefix, at most limit of them, as JSON members "records" (each as in a
- * child's file, with "created_at"); *more when there were more. */
+ * prefix (open_only: calls not yet handled, services planned or under way,
+ * cases open), at most limit of them, as JSON members "records" (each as in
+ * a child's file, with "created_at", and "village" and "name": the place's
+ * and the child's names); *more when there were more. */
 CN_NODISCARD cn_err cn_view_records(const cn_view *v, const char *kind, const char *prefix,
-				    size_t limit, bool *more);
+				    bool open_only, size_t limit, bool *more);
 
 /* Open conflicts, all (rec NULL) or of one record (JSON: "conflicts": an
  * array of record, kind, field, field_zh, value (its Chinese label), code,

@@ -143,6 +143,24 @@ eq "$code" 201 "the township takes a hotline call (R11.2)"
 call t "$UT/api/records/hotline"
 eq "$(printf '%s' "$body" | py '[r["caller"] + " " + r["call_status"] + " " + str(bool(r["created_at"])) for r in d["records"]]')" \
 	"['邻居 open True']" "the township lists its calls"
+eq "$(printf '%s' "$body" | py '[r["village"] for r in d["records"]][0]')" \
+	"$(awk -F, -v v=$V11 '$1 == v { print $2 }' "$(dirname "$0")/../../node/data/lijin-divisions.csv")" \
+	"each call names its village"
+call t "$UT/api/records/hotline?open=1"
+eq "$(printf '%s' "$body" | py 'len(d["records"])')" 1 "the call is open"
+hid=$(printf '%s' "$body" | py 'd["records"][0]["id"]')
+call t -H "X-CSRF-Token: $tok" -d call_status=handled --data-urlencode handled_by=镇民政办 \
+	--data-urlencode handling=已联系村委会上门查看 "$UT/api/hotline/$hid"
+eq "$code" 200 "the township marks it handled"
+call t "$UT/api/records/hotline?open=1"
+eq "$(printf '%s' "$body" | py 'len(d["records"])')" 0 "no open call left"
+call t "$UT/api/divisions"
+eq "$(printf '%s' "$body" | py 'd[0]["name"] + " " + str(len(d)) + " " + str(all(x["code"].startswith("370522101") for x in d))')" \
+	"北宋镇 $(( $(awk -F, '$3 == "village" && substr($1, 1, 9) == "370522101"' \
+		"$(dirname "$0")/../../node/data/lijin-divisions.csv" | wc -l) + 1 )) True" \
+	"the township's divisions, by name"
+call t "$UT/api/divisions?under=370522102000"
+eq "$code" 403 "not another township's"
 call l "$UT/api/records/hotline"
 eq "$(printf '%s' "$body" | py 'len(d["records"])')" 0 "another village's liaison sees none of them"
 call t "$UT/api/records/cert"
