@@ -614,3 +614,51 @@ void cn_account_name(cn_node *n, const char *login, char *out, size_t cap)
 	}
 	sqlite3_finalize(st);
 }
+
+cn_err cn_account_current(cn_node *n, const char *login, char role[32], char unit[16],
+			  char stamp[33], cn_diag *diag)
+{
+	sqlite3_stmt *st = NULL;
+	bool found = false, disabled = false;
+	int rc;
+
+	rc = sqlite3_prepare_v2(cn_store_db(cn_node_store(n)),
+				"SELECT pwhash, disabled, role, unit FROM accounts WHERE login = ?",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sqlerr(n, rc, "reading the accounts", diag);
+	sqlite3_bind_text(st, 1, login ? login : "", -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *h = sqlite3_column_text(st, 0);
+		uint8_t fp[16];
+		found = true;
+		disabled = sqlite3_column_int64(st, 1) != 0;
+		snprintf(role, 32, "%s", (const char *)sqlite3_column_text(st, 2));
+		snprintf(unit, 16, "%s",
+			 sqlite3_column_text(st, 3) ? (const char *)sqlite3_column_text(st, 3)
+						    : "");
+		/* a new password gives a new stamp */
+		crypto_generichash(fp, sizeof(fp), h,
+				   (unsigned long long)sqlite3_column_bytes(st, 0), NULL, 0);
+		sodium_bin2hex(stamp, 33, fp, sizeof(fp));
+		rc = SQLITE_DONE;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return sqlerr(n, rc, "reading the accounts", diag);
+	if (found) {
+		/* the person's record, where held, decides role, unit and use */
+		person p;
+		if (!person_of(n, login, NULL, &p, NULL) && p.exists) {
+			disabled = disabled || !strcmp(p.status, "disabled");
+			snprintf(role, 32, "%s", p.role);
+			snprintf(unit, 16, "%s", p.unit);
+		}
+	}
+	if (!found || disabled) {
+		cn_diag_set(diag, "登录名 %s 已停用或不存在 / login %s is disabled or gone",
+			    login ? login : "", login ? login : "");
+		return CN_ERR_DENIED;
+	}
+	return CN_OK;
+}

@@ -45,6 +45,7 @@ cn_err cn_api_status_err(int status)
 	case 404: return CN_ERR_NOTFOUND;
 	case 405: return CN_ERR_USAGE;
 	case 409: return CN_ERR_STATE;
+	case 503: return CN_ERR_DB;
 	default: return CN_ERR_IO;
 	}
 }
@@ -57,6 +58,7 @@ static const char *code_of(int status)
 	case 404: return "not_found";
 	case 405: return "method";
 	case 409: return "state";
+	case 503: return "busy";
 	default: return "internal";
 	}
 }
@@ -79,6 +81,11 @@ int cn_ax_fail(call *c, int status, const char *message)
 
 int cn_ax_fail_err(call *c, cn_err err)
 {
+	/* another writer holds the database (an import, a sync): try again */
+	if (err == CN_ERR_DB && strstr(c->diag.text, "database is locked"))
+		return cn_ax_fail(c, 503,
+				  "节点正忙（正在导入或同步），请稍后再试 / the node is busy (an "
+				  "import or a sync): try again shortly");
 	return cn_ax_fail(c, status_of(err), c->diag.text);
 }
 
@@ -199,6 +206,7 @@ static int get_tasks(call *c)
 	const char *village = cn_ax_param(c, "village"), *owner = cn_ax_param(c, "owner");
 	const char *as_of = cn_ax_param(c, "as_of");
 	task_filter f = {c, CN_OWNER_NONE, cn_ax_param(c, "overdue") != NULL, NULL, 0};
+	char own[16];
 	uint64_t at = as_of ? cn_model_time_ms(as_of) : cn_node_now_ms(c->n);
 
 	for (int i = CN_OWNER_VILLAGE; owner && i <= CN_OWNER_SCHOOL; i++)
@@ -210,7 +218,13 @@ static int get_tasks(call *c)
 			"owner 应为 village|township|county|police|school，as_of 应为 "
 			"YYYY-MM-DD HH:MM / owner is one of village, township, county, police, "
 			"school; as_of is YYYY-MM-DD HH:MM");
-	f.village = village ? village : "";
+	/* the person's unit's tasks, or a part of it (R3.1) */
+	cn_ax_own_prefix(c, own);
+	f.village = village && *village ? village : own;
+	if (!cn_ax_may_read(c, f.village))
+		return cn_ax_fail(
+			c, 403,
+			"只能查看本人所在单位的数据 / only your own unit's data can be read");
 	f.at = at;
 	return cn_ax_list(c, walk_tasks, &f);
 }
@@ -219,7 +233,9 @@ static cn_err put_report(void *ctx, const cn_wf_report *r)
 {
 	call *c = ctx;
 
-	cn_wf_report_json(c->n, &c->j, r);
+	/* the reports of the person's unit only */
+	if (cn_ax_may_read(c, r->division))
+		cn_wf_report_json(c->n, &c->j, r);
 	return CN_OK;
 }
 
@@ -233,12 +249,21 @@ static int get_reports(call *c)
 	return cn_ax_list(c, walk_reports, cn_ax_param(c, "open") ? c : NULL);
 }
 
+static int whole_node_only(call *c)
+{
+	return cn_ax_fail(c, 403,
+			  "整个辖区的数据只供本级人员查看 / the whole jurisdiction's data is for "
+			  "this level's people");
+}
+
 static int get_meeting(call *c)
 {
 	const char *from = cn_ax_param(c, "from"), *to = cn_ax_param(c, "to");
 	cn_meeting *m = NULL;
 	cn_err err;
 
+	if (!CN_AX_WHOLE_NODE(c))
+		return whole_node_only(c);
 	if ((from && !cn_model_date_valid(from, strlen(from))) ||
 	    (to && !cn_model_date_valid(to, strlen(to))))
 		return cn_ax_fail(c, 400, "from、to 应为 YYYY-MM-DD / from and to are YYYY-MM-DD");
@@ -280,6 +305,8 @@ static int get_ledger(call *c)
 {
 	const char *status = cn_ax_param(c, "status");
 
+	if (!CN_AX_WHOLE_NODE(c))
+		return whole_node_only(c);
 	return cn_ax_whole(c, write_ledger, (void *)(status ? status : "active"));
 }
 

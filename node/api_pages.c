@@ -41,14 +41,20 @@ static const char *own_unit(const call *c)
 	return u && *u ? u : cn_node_code(c->n);
 }
 
-/* May the person read code (a division or a prefix of one)? */
-static bool may_read(const call *c, const char *code)
+void cn_ax_own_prefix(const call *c, char out[16])
 {
 	const char *u = own_unit(c);
 	const cn_division *d = cn_divisions_find(cn_node_divisions(c->n), u);
-	size_t len = d ? cn_level_prefix_len(d->level) : strlen(u);
 
-	return strlen(code) >= len ? !strncmp(code, u, len) : false;
+	snprintf(out, 16, "%.*s", (int)(d ? cn_level_prefix_len(d->level) : strlen(u)), u);
+}
+
+bool cn_ax_may_read(const call *c, const char *code)
+{
+	char own[16];
+
+	cn_ax_own_prefix(c, own);
+	return strlen(code) >= strlen(own) && !strncmp(code, own, strlen(own));
 }
 
 /* ---- the data dictionary ---- */
@@ -179,7 +185,7 @@ static int get_overview(call *c)
 
 	if (!unit || !*unit)
 		unit = own_unit(c);
-	if (!may_read(c, unit))
+	if (!cn_ax_may_read(c, unit))
 		return cn_ax_fail(c, 403,
 				  "只能查看本人所在单位的数据 / only your own unit's data can be "
 				  "read");
@@ -287,7 +293,7 @@ static int get_children(call *c)
 			cq.village = prefix;
 		}
 	}
-	if (!may_read(c, cq.village))
+	if (!cn_ax_may_read(c, cq.village))
 		return cn_ax_fail(c, 403,
 				  "只能查看本人所在单位的数据 / only your own unit's data can be "
 				  "read");
@@ -350,7 +356,7 @@ static int get_child(call *c, const char *ref)
 				 (const char *)sqlite3_column_text(st, 0));
 	}
 	sqlite3_finalize(st);
-	if (!cf.village[0] || !may_read(c, cf.village))
+	if (!cf.village[0] || !cn_ax_may_read(c, cf.village))
 		return cn_ax_fail(
 			c, 403,
 			"只能查看本人所在单位的儿童 / only your own unit's children can be "
@@ -385,8 +391,7 @@ static int get_records(call *c, const char *kind)
 {
 	static const char *const kinds[] = {"hotline", "service", "intervention", "schooling",
 					    "unreported"};
-	const cn_division *d = cn_divisions_find(cn_node_divisions(c->n), own_unit(c));
-	char prefix[13];
+	char prefix[16];
 	records r = {NULL, prefix, false};
 
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
@@ -397,8 +402,7 @@ static int get_records(call *c, const char *kind)
 			c, 404,
 			"没有这类记录列表 / no such list (hotline, service, intervention, "
 			"schooling, unreported)");
-	snprintf(prefix, sizeof(prefix), "%.*s",
-		 (int)(d ? cn_level_prefix_len(d->level) : strlen(own_unit(c))), own_unit(c));
+	cn_ax_own_prefix(c, prefix);
 	return cn_ax_whole(c, write_records, &r);
 }
 
@@ -407,12 +411,15 @@ static int get_records(call *c, const char *kind)
 static cn_err write_conflicts(call *c, FILE *f, void *arg)
 {
 	cn_view v = {c->n, f, &c->j, &c->diag};
+	char prefix[16];
 	cn_err err;
 
 	(void)arg;
+	cn_ax_own_prefix(c, prefix);
 	cn_json_init(&c->j, f);
 	cn_json_object(&c->j);
-	err = cn_view_conflicts(&v, NULL);
+	/* an open item sits where its record is: the person's unit's only */
+	err = cn_view_conflicts(&v, NULL, prefix);
 	cn_json_object_end(&c->j);
 	fputc('\n', f);
 	return err;
@@ -544,7 +551,7 @@ static int get_export(call *c, const char *file)
 				  "removed or all");
 	/* the ledger is the node's whole jurisdiction: not for a person of
 	 * one village on a township's node */
-	if (!may_read(c, cn_node_code(c->n)))
+	if (!cn_ax_may_read(c, cn_node_code(c->n)))
 		return cn_ax_fail(c, 403,
 				  "导出整个辖区需要本级人员 / exporting the whole jurisdiction "
 				  "needs a person of this level");
@@ -611,6 +618,12 @@ int cn_ax_pages(call *c, bool get, bool post)
 			return get_children(c);
 		if (is(c, 1, "conflicts"))
 			return cn_ax_whole(c, write_conflicts, NULL);
+		/* what the node received and from whom: its own level's people */
+		if ((is(c, 1, "quarantine") || is(c, 1, "sync")) && !CN_AX_WHOLE_NODE(c))
+			return cn_ax_fail(
+				c, 403,
+				"同步与隔离情况只供本级人员查看 / the sync and the quarantine "
+				"are for this level's people");
 		if (is(c, 1, "quarantine"))
 			return cn_ax_list(c, walk_quarantine, NULL);
 		if (is(c, 1, "sync"))

@@ -39,6 +39,14 @@ int cn_ax_whole(call *c, cn_err (*write)(call *c, FILE *f, void *arg), void *arg
 /* A JSON array that walk fills with c->j, answered whole. */
 int cn_ax_list(call *c, cn_err (*walk)(call *c, void *arg), void *arg);
 
+/* The code prefix a read may cover: the person's unit (6, 9 or 12 digits),
+ * else the node's jurisdiction. */
+void cn_ax_own_prefix(const call *c, char out[16]);
+/* May the person read code (a division code or a prefix of one)? */
+bool cn_ax_may_read(const call *c, const char *code);
+/* The node's whole jurisdiction is for its own level's people only. */
+#define CN_AX_WHOLE_NODE(c) cn_ax_may_read((c), cn_node_code((c)->n))
+
 /* The routes for the web pages (api_pages.c): their answer's status, or 0
  * when the path is not theirs. */
 int cn_ax_pages(call *c, bool get, bool post);

@@ -216,14 +216,15 @@ static const command commands[] = {
 	{"serve",
 	 "serve [--listen tcp://地址:端口] [--parent tcp://上级:端口] [--interval 秒] [--batch "
 	 "字节] [--child-rate 千字节每秒] [--http http://127.0.0.1:端口 | --http https://地址:端口 "
-	 "--tls-cert 证书与私钥.pem]",
+	 "--tls-cert 证书与私钥.pem] [--allow-plain-http]",
 	 "运行节点：接受下级连接，并持续与上级同步（失败时退避重试）/ run the node: serve children "
 	 "and sync with the parent continuously, backing off on failure. Ctrl-C 停止 / stops. "
 	 "--child-rate 限制每个下级的请求量（默认 4096 KB/s，每秒 100 次，可突发 8 秒），超出时"
 	 "答复“繁忙，请稍后再试” / caps what each child may send (default 4096 KB/s, 100 requests "
 	 "a second, 8 s of burst); beyond it the child is told to retry later. --http 同时提供网页"
-	 "界面与接口（默认只在本机；对外请用 https 与证书）/ also serves the web pages and the "
-	 "JSON API (loopback by default; https with a certificate for other machines)."},
+	 "界面与接口（明文 http 只限本机，除非加 --allow-plain-http；对外请用 https 与证书）/ "
+	 "also serves the web pages and the JSON API (plain http on loopback only, unless "
+	 "--allow-plain-http; https with a certificate for other machines)."},
 	{"sync", "sync --once --parent tcp://上级:端口 [--timeout 秒] [--batch 字节]",
 	 "与上级同步一次后退出；退出码说明结果。不指定 --batch 时每批大小随实测链路调整，"
 	 "--timeout 为单次往返的上限（默认60秒）/ one exchange with the parent, then exit with a "
@@ -463,7 +464,7 @@ static bool is_flag(const char *name)
 {
 	static const char *const flags[] = {
 		"json", "help",    "skip-bad", "h",       "once", "urgent", "no-receipt",
-		"off",  "encrypt", "overdue",  "summary", "mine", "open"};
+		"off",  "encrypt", "overdue",  "summary", "mine", "open",   "allow-plain-http"};
 
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
 		if (!strcmp(name, flags[i]))

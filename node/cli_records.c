@@ -330,7 +330,7 @@ cn_err cn_cli_conflicts(cn_cli *c)
 		cn_json_init(&j, c->out);
 		cn_json_object(&j);
 	}
-	err = cn_view_conflicts(&(cn_view){n, c->out, c->json ? &j : NULL, &c->diag}, NULL);
+	err = cn_view_conflicts(&(cn_view){n, c->out, c->json ? &j : NULL, &c->diag}, NULL, NULL);
 	if (c->json) {
 		cn_json_object_end(&j);
 		fputc('\n', c->out);

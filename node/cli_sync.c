@@ -200,6 +200,7 @@ cn_err cn_cli_serve(cn_cli *c)
 	const char *rate_opt = cn_cli_opt(c, "child-rate");
 	const char *http = cn_cli_opt(c, "http");
 	const char *tls = cn_cli_opt(c, "tls-cert");
+	bool plain = cn_cli_opt(c, "allow-plain-http") != NULL;
 	cn_web *web = NULL;
 	double interval = interval_opt ? atof(interval_opt) : 30;
 	cn_link_server *ls = NULL;
@@ -228,7 +229,7 @@ cn_err cn_cli_serve(cn_cli *c)
 	if (ls && rate_opt)
 		cn_link_server_set_rate(ls, (uint64_t)(atof(rate_opt) * 1024), 0);
 	/* the JSON API behind a login (web.h, issue #6) */
-	if (http && (err = cn_web_start(c->dir, c->env, http, tls, &web, &c->diag)))
+	if (http && (err = cn_web_start(c->dir, c->env, http, tls, plain, &web, &c->diag)))
 		goto done;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

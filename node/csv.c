@@ -634,6 +634,9 @@ static void xml_text(FILE *f, const char *s)
 			fputs("&quot;", f);
 		else if (ch == '\n')
 			fputs("&#10;", f);
+		else if (ch == 0xef && (unsigned char)s[1] == 0xbf &&
+			 ((unsigned char)s[2] == 0xbe || (unsigned char)s[2] == 0xbf))
+			s += 2; /* U+FFFE, U+FFFF: not characters in XML either */
 		else if (ch >= 0x20 || ch == '\t')
 			fputc(ch, f);
 		/* other control characters cannot appear in XML 1.0: dropped */

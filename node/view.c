@@ -177,7 +177,7 @@ static cn_err show_kind(const cn_view *v, cn_json *j, const char *kind, const ch
 }
 
 /* Lists open conflicts (all, or of one record) as text or JSON. */
-cn_err cn_view_conflicts(const cn_view *v, const uint8_t *rec)
+cn_err cn_view_conflicts(const cn_view *v, const uint8_t *rec, const char *prefix)
 {
 	cn_node *n = v->n;
 	cn_json *j = v->j;
@@ -188,12 +188,16 @@ cn_err cn_view_conflicts(const cn_view *v, const uint8_t *rec)
 	rc = sqlite3_prepare_v2(
 		db,
 		"SELECT record, kind, field, op, value, actor, hlc, division FROM conflicts"
-		" WHERE ?1 IS NULL OR record = ?1 ORDER BY record, kind, field, hlc, op",
+		" WHERE (?1 IS NULL OR record = ?1)"
+		" AND (?2 IS NULL OR substr(division, 1, length(?2)) = ?2)"
+		" ORDER BY record, kind, field, hlc, op",
 		-1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return cn_proj_sqlite_err(db, rc, "listing conflicts", v->diag);
 	if (rec)
 		sqlite3_bind_blob(st, 1, rec, CN_RECORD_BYTES, SQLITE_STATIC);
+	if (prefix)
+		sqlite3_bind_text(st, 2, prefix, -1, SQLITE_STATIC);
 	if (j) {
 		cn_json_key(j, "conflicts");
 		cn_json_array(j);
@@ -292,7 +296,7 @@ cn_err cn_view_child(const cn_view *v, const uint8_t rec[CN_RECORD_BYTES])
 		if (cn_model_field(&kinds[k], "child", 5))
 			err = show_kind(v, v->j, kinds[k].name, "child = ?1", rec, hex, buf);
 	if (!err)
-		err = cn_view_conflicts(v, rec);
+		err = cn_view_conflicts(v, rec, NULL);
 	free(buf);
 	return err;
 }
@@ -359,6 +363,18 @@ cn_err cn_view_resolve(cn_node *n, const char *actor, const char *record, const 
 	 * for a record about it, by a change at the child's village */
 	if (!strcmp(field, CN_PROJ_LOCATION_FIELD) && strcmp(kind, "child") != 0)
 		return cn_ledger_confirm_place(n, actor, kind, rec, diag);
+	if (!strcmp(field, CN_PROJ_LOCATION_FIELD)) {
+		/* either side of a location item settles the same way: the
+		 * child stays where it is now, and the late edits count there */
+		if ((rc = sqlite3_prepare_v2(db, "SELECT village_code FROM child WHERE id = ?", -1,
+					     &st, NULL)) != SQLITE_OK)
+			return cn_proj_sqlite_err(db, rc, "reading a child", diag);
+		sqlite3_bind_blob(st, 1, rec, sizeof(rec), SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+			snprintf(value, sizeof(value), "%s",
+				 (const char *)sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+	}
 	in = (cn_input){strcmp(field, CN_PROJ_LOCATION_FIELD) ? field : "village_code", value};
 	if (!strcmp(kind, "child"))
 		return cn_ledger_child_update(n, actor, rec, &in, 1, diag);

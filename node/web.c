@@ -27,6 +27,7 @@
 #define MAX_IMPORT (32 * 1024 * 1024) /* a county's ledger file is a few MB */
 #define WORKERS 2
 #define MAX_QUEUE 64
+#define SESSIONS_PER_LOGIN 8
 
 typedef struct session {
 	char token[65]; /* hex of 32 random bytes */
@@ -34,6 +35,7 @@ typedef struct session {
 	char login[40];
 	char role[32];
 	char unit[16];
+	char stamp[33]; /* the account's password stamp at login */
 	uint64_t expires_ms;
 } session;
 
@@ -50,7 +52,9 @@ struct cn_web {
 	nng_aio *queue[MAX_QUEUE];
 	size_t head, count;
 	bool stopping;
-	bool secure; /* https: the cookie is Secure too */
+	bool secure;     /* https: the cookie is Secure too */
+	bool importing;  /* one ledger file at a time */
+	char cookie[32]; /* the session cookie's name: one per node (its port) */
 	pthread_t workers[WORKERS];
 	size_t n_workers;
 };
@@ -132,9 +136,10 @@ static const char *param(const request *r, const char *name)
 
 /* ---- answers ---- */
 
-/* An answer of any type; attachment names a download's file. */
-static void answer_typed(nng_aio *aio, uint16_t status, const char *type, const void *body,
-			 size_t len, const char *cookie, const char *attachment)
+/* An answer of any type; attachment names a download's file; close ends
+ * the connection after it (a request body left unread). */
+static void answer_full(nng_aio *aio, uint16_t status, const char *type, const void *body,
+			size_t len, const char *cookie, const char *attachment, bool close)
 {
 	nng_http_res *res = NULL;
 
@@ -155,6 +160,8 @@ static void answer_typed(nng_aio *aio, uint16_t status, const char *type, const 
 	nng_http_res_set_header(res, "Referrer-Policy", "no-referrer");
 	if (cookie)
 		nng_http_res_set_header(res, "Set-Cookie", cookie);
+	if (close)
+		nng_http_res_set_header(res, "Connection", "close");
 	if (attachment) {
 		char disp[128];
 		snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", attachment);
@@ -169,35 +176,59 @@ static void answer_typed(nng_aio *aio, uint16_t status, const char *type, const 
 	nng_aio_finish(aio, 0);
 }
 
+static void answer_typed(nng_aio *aio, uint16_t status, const char *type, const void *body,
+			 size_t len, const char *cookie, const char *attachment)
+{
+	answer_full(aio, status, type, body, len, cookie, attachment, false);
+}
+
 static void answer(nng_aio *aio, uint16_t status, const char *body, size_t len, const char *cookie)
 {
 	answer_typed(aio, status, "application/json; charset=utf-8", body, len, cookie, NULL);
 }
 
-static void answer_error(nng_aio *aio, uint16_t status, const char *code, const char *message)
+static void answer_error_close(nng_aio *aio, uint16_t status, const char *code, const char *message,
+			       bool close)
 {
 	char body[512];
 	int len = snprintf(body, sizeof(body),
 			   "{\"error\":{\"status\":%u,\"code\":\"%s\",\"message\":\"%s\"}}\n",
 			   status, code, message);
 
-	answer(aio, status, body, len > 0 ? (size_t)len : 0, NULL);
+	answer_full(aio, status, "application/json; charset=utf-8", body,
+		    len > 0 && (size_t)len < sizeof(body) ? (size_t)len : 0, NULL, NULL, close);
+}
+
+static void answer_error(nng_aio *aio, uint16_t status, const char *code, const char *message)
+{
+	answer_error_close(aio, status, code, message, false);
 }
 
 /* ---- sessions ---- */
 
 /* The session named by the request's cookie, copied into out. */
+/* The value of the cookie called name in a Cookie header ("a=1; b=2"), or
+ * NULL. */
+static const char *cookie_value(const char *header, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (const char *p = header; p && *p;) {
+		p += strspn(p, " \t;");
+		if (!strncmp(p, name, len) && p[len] == '=')
+			return p + len + 1;
+		p = strchr(p, ';');
+	}
+	return NULL;
+}
+
 static bool find_session(cn_web *w, nng_http_req *req, session *out)
 {
-	const char *cookie = nng_http_req_get_header(req, "Cookie");
-	const char *at = cookie ? strstr(cookie, "cn_session=") : NULL;
+	const char *at = cookie_value(nng_http_req_get_header(req, "Cookie"), w->cookie);
 	char token[65];
 	bool found = false;
 
-	if (!at)
-		return false;
-	at += strlen("cn_session=");
-	if (strspn(at, "0123456789abcdef") != 64)
+	if (!at || strspn(at, "0123456789abcdef") != 64 || (at[64] && at[64] != ';'))
 		return false;
 	memcpy(token, at, 64);
 	token[64] = 0;
@@ -215,6 +246,15 @@ static bool find_session(cn_web *w, nng_http_req *req, session *out)
 	}
 	pthread_mutex_unlock(&w->lock);
 	return found;
+}
+
+static void drop_sessions(cn_web *w, const char *login)
+{
+	pthread_mutex_lock(&w->lock);
+	for (size_t i = 0; i < MAX_SESSIONS; i++)
+		if (w->sessions[i].token[0] && !strcmp(w->sessions[i].login, login))
+			sodium_memzero(&w->sessions[i], sizeof(w->sessions[i]));
+	pthread_mutex_unlock(&w->lock);
 }
 
 static void random_hex(char out[65])
@@ -244,14 +284,19 @@ static void login(cn_web *w, nng_aio *aio, const request *r)
 		answer_error(aio, 500, "internal", "无法打开节点 / cannot open the node");
 		return;
 	}
+	snprintf(s.login, sizeof(s.login), "%s", user);
 	err = cn_account_login(n, user, pass, strlen(pass), s.role, &diag);
 	if (!err)
-		err = cn_account_get(n, user, s.role, s.unit, &diag);
+		err = cn_account_current(n, user, s.role, s.unit, s.stamp, &diag);
 	cn_node_close(n);
 	if (err) {
-		/* the account's own words: locked, disabled, wrong password */
+		/* locked or disabled in the account's own words; an unknown login
+		 * and a wrong password alike, so logins cannot be guessed */
 		char msg[300];
 		size_t o = 0;
+		if (!strstr(diag.text, "locked") && !strstr(diag.text, "disabled"))
+			snprintf(diag.text, sizeof(diag.text),
+				 "登录名或密码错误 / wrong login or password");
 		for (const char *p = diag.text; *p && o < sizeof(msg) - 2; p++)
 			if (*p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
 				msg[o++] = *p;
@@ -259,25 +304,39 @@ static void login(cn_web *w, nng_aio *aio, const request *r)
 		answer_error(aio, 401, "login", msg);
 		return;
 	}
-	snprintf(s.login, sizeof(s.login), "%s", user);
 	random_hex(s.token);
 	random_hex(s.csrf);
 	s.expires_ms = now_ms(w) + SESSION_MS;
 	pthread_mutex_lock(&w->lock);
 	{
-		size_t slot = 0;
+		/* a free slot; else this login's oldest once it has
+		 * SESSIONS_PER_LOGIN (one person cannot push the others out);
+		 * else the oldest of all */
+		size_t slot = MAX_SESSIONS, oldest = 0, own_oldest = MAX_SESSIONS, own = 0;
 		for (size_t i = 0; i < MAX_SESSIONS; i++) {
-			if (!w->sessions[i].token[0] || w->sessions[i].expires_ms <= now_ms(w)) {
-				slot = i;
-				break;
+			const session *x = &w->sessions[i];
+			if (!x->token[0] || x->expires_ms <= now_ms(w)) {
+				if (slot == MAX_SESSIONS)
+					slot = i;
+				continue;
 			}
-			if (w->sessions[i].expires_ms < w->sessions[slot].expires_ms)
-				slot = i; /* full: the oldest goes */
+			if (x->expires_ms < w->sessions[oldest].expires_ms)
+				oldest = i;
+			if (!strcmp(x->login, s.login)) {
+				own++;
+				if (own_oldest == MAX_SESSIONS ||
+				    x->expires_ms < w->sessions[own_oldest].expires_ms)
+					own_oldest = i;
+			}
 		}
+		if (own >= SESSIONS_PER_LOGIN)
+			slot = own_oldest;
+		else if (slot == MAX_SESSIONS)
+			slot = oldest;
 		w->sessions[slot] = s;
 	}
 	pthread_mutex_unlock(&w->lock);
-	snprintf(cookie, sizeof(cookie), "cn_session=%s; Path=/; HttpOnly; SameSite=Strict%s",
+	snprintf(cookie, sizeof(cookie), "%s=%s; Path=/; HttpOnly; SameSite=Strict%s", w->cookie,
 		 s.token, w->secure ? "; Secure" : "");
 	len = snprintf(
 		body, sizeof(body),
@@ -288,32 +347,28 @@ static void login(cn_web *w, nng_aio *aio, const request *r)
 
 static void logout(cn_web *w, nng_aio *aio, const session *s)
 {
+	char cookie[96];
+
 	pthread_mutex_lock(&w->lock);
 	for (size_t i = 0; i < MAX_SESSIONS; i++)
 		if (!strcmp(w->sessions[i].token, s->token))
 			sodium_memzero(&w->sessions[i], sizeof(w->sessions[i]));
 	pthread_mutex_unlock(&w->lock);
-	answer(aio, 200, "{\"ok\":true}\n", 12,
-	       "cn_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+	snprintf(cookie, sizeof(cookie), "%s=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
+		 w->cookie);
+	answer(aio, 200, "{\"ok\":true}\n", 12, cookie);
 }
 
 /* GET /api/session: who is logged in, the CSRF token again (a page
  * reloaded keeps its cookie but not its memory), and this node. */
-static void session_info(cn_web *w, nng_aio *aio, const session *s)
+static void session_info(cn_node *n, nng_aio *aio, const session *s)
 {
-	cn_node *n = NULL;
-	cn_diag diag = {{0}};
 	char person[128], *body = NULL;
 	size_t len = 0;
 	FILE *mem;
 	cn_json j;
 
-	if (cn_node_open(w->dir, true, w->envp, &n, &diag)) {
-		answer_error(aio, 500, "internal", "无法打开节点 / cannot open the node");
-		return;
-	}
 	if (!(mem = open_memstream(&body, &len))) {
-		cn_node_close(n);
 		answer_error(aio, 500, "internal", "out of memory");
 		return;
 	}
@@ -331,52 +386,107 @@ static void session_info(cn_web *w, nng_aio *aio, const session *s)
 	cn_json_object_end(&j);
 	fputc('\n', mem);
 	fclose(mem);
-	cn_node_close(n);
 	answer(aio, 200, body, len, NULL);
 	free(body);
 }
 
 /* ---- the handler ---- */
 
+/* POST /api/import's body, read only now that the session and its CSRF
+ * token are known good (NNG does not collect it: an anonymous client cannot
+ * make the node hold a file), one file at a time. */
+static int read_import(cn_web *w, nng_aio *aio, void **body, size_t *len)
+{
+	nng_http_req *req = nng_aio_get_input(aio, 0);
+	nng_http_conn *conn = nng_aio_get_input(aio, 2);
+	const char *cl = nng_http_req_get_header(req, "Content-Length");
+	unsigned long long want =
+		cl && strspn(cl, "0123456789") == strlen(cl) && *cl ? strtoull(cl, NULL, 10) : 0;
+	nng_aio *rd = NULL;
+	nng_iov iov;
+	int rv;
+
+	*body = NULL;
+	*len = 0;
+	if (!want || want > MAX_IMPORT)
+		return 413;
+	pthread_mutex_lock(&w->lock);
+	rv = w->importing;
+	w->importing = true;
+	pthread_mutex_unlock(&w->lock);
+	if (rv)
+		return 503;
+	if (!(*body = malloc(want)) || nng_aio_alloc(&rd, NULL, NULL) != 0) {
+		rv = 500;
+		goto done;
+	}
+	iov = (nng_iov){*body, (size_t)want};
+	nng_aio_set_iov(rd, 1, &iov);
+	nng_aio_set_timeout(rd, 120000); /* a slow link: two minutes */
+	nng_http_conn_read_all(conn, rd);
+	nng_aio_wait(rd);
+	rv = nng_aio_result(rd) == 0 ? 0 : 400;
+	*len = (size_t)want;
+done:
+	nng_aio_free(rd);
+	if (rv) {
+		free(*body);
+		*body = NULL;
+		*len = 0;
+		pthread_mutex_lock(&w->lock);
+		w->importing = false;
+		pthread_mutex_unlock(&w->lock);
+	}
+	return rv;
+}
+
+static void import_done(cn_web *w, void *body)
+{
+	free(body);
+	pthread_mutex_lock(&w->lock);
+	w->importing = false;
+	pthread_mutex_unlock(&w->lock);
+}
+
 static void process(cn_web *w, nng_aio *aio)
 {
 	nng_http_req *req = nng_aio_get_input(aio, 0);
 	const char *method = nng_http_req_get_method(req), *uri = nng_http_req_get_uri(req);
-	const char *q = strchr(uri, '?');
-	char path[256];
+	const char *q = strchr(uri, '?'), *ctype = nng_http_req_get_header(req, "Content-Type");
+	const char *token = nng_http_req_get_header(req, "X-CSRF-Token");
+	char path[256], role[32], unit[16], stamp[33];
 	request r = {0};
 	session s;
 	bool post = !strcmp(method, "POST");
+	/* a file sent as it is (POST /api/import): its options in the query */
+	bool import = false, raw = post && ctype && !strncmp(ctype, "text/csv", 8);
+	void *body = NULL;
+	size_t body_len = 0;
+	cn_node *n = NULL;
+	cn_diag diag = {{0}};
 
 	if ((size_t)(q ? q - uri : (ptrdiff_t)strlen(uri)) >= sizeof(path)) {
 		answer_error(aio, 404, "not_found", "no such route");
 		return;
 	}
 	snprintf(path, sizeof(path), "%.*s", (int)(q ? q - uri : (ptrdiff_t)strlen(uri)), uri);
-	const char *ctype = nng_http_req_get_header(req, "Content-Type");
-	void *body = NULL;
-	size_t body_len = 0;
-	/* a file sent as it is (POST /api/import): its options in the query */
-	bool raw = post && ctype && !strncmp(ctype, "text/csv", 8);
-
-	nng_http_req_get_data(req, &body, &body_len);
-	if (raw) {
-		if (q && !parse_form(&r, q + 1, strlen(q + 1))) {
-			free(r.copy);
-			answer_error(aio, 400, "invalid", "查询参数过多 / too many parameters");
-			return;
-		}
-	} else if (post) {
-		void *body;
-		size_t len;
-		nng_http_req_get_data(req, &body, &len);
-		if (len > MAX_BODY || !parse_form(&r, body ? body : "", body ? len : 0)) {
+	import = post && !strcmp(path, "/api/import");
+	if (import != raw) {
+		answer_error(
+			aio, 400, "invalid",
+			"只有 /api/import 以 text/csv 接收文件 / only /api/import takes a file, "
+			"as text/csv");
+		return;
+	}
+	if (post && !import) {
+		nng_http_req_get_data(req, &body, &body_len);
+		if (body_len > MAX_BODY || !parse_form(&r, body ? body : "", body ? body_len : 0)) {
 			free(r.copy);
 			answer_error(aio, 400, "invalid",
-				     "请求体过大或格式错误 / the body is too large "
-				     "or malformed");
+				     "请求体过大或格式错误 / the body is too large or malformed");
 			return;
 		}
+		body = NULL, body_len = 0;
 	} else if (q && !parse_form(&r, q + 1, strlen(q + 1))) {
 		free(r.copy);
 		answer_error(aio, 400, "invalid", "查询参数过多 / too many parameters");
@@ -384,46 +494,82 @@ static void process(cn_web *w, nng_aio *aio)
 	}
 	if (post && !strcmp(path, "/api/login")) {
 		login(w, aio, &r);
-	} else if (!find_session(w, req, &s)) {
-		answer_error(aio, 401, "login", "请先登录 / log in first");
-	} else if (post &&
-		   (!nng_http_req_get_header(req, "X-CSRF-Token") ||
-		    strlen(nng_http_req_get_header(req, "X-CSRF-Token")) != 64 ||
-		    sodium_memcmp(nng_http_req_get_header(req, "X-CSRF-Token"), s.csrf, 64) != 0)) {
-		answer_error(aio, 403, "csrf",
-			     "缺少或错误的 X-CSRF-Token / missing or wrong X-CSRF-Token");
-	} else if (post && !strcmp(path, "/api/logout")) {
+		goto done;
+	}
+	if (!find_session(w, req, &s)) {
+		answer_error_close(aio, 401, "login", "请先登录 / log in first", import);
+		goto done;
+	}
+	if (post && (!token || strlen(token) != 64 || sodium_memcmp(token, s.csrf, 64) != 0)) {
+		answer_error_close(aio, 403, "csrf",
+				   "缺少或错误的 X-CSRF-Token / missing or wrong X-CSRF-Token",
+				   import);
+		goto done;
+	}
+	if (post && !strcmp(path, "/api/logout")) {
 		logout(w, aio, &s);
-	} else if (!post && !strcmp(path, "/api/session")) {
-		session_info(w, aio, &s);
-	} else {
-		cn_node *n = NULL;
-		cn_diag diag = {{0}};
+		goto done;
+	}
+	if (cn_node_open(w->dir, !post, w->envp, &n, &diag)) {
+		answer_error_close(aio, 500, "internal", "无法打开节点 / cannot open the node",
+				   import);
+		goto done;
+	}
+	/* the account as it is now: a login disabled, or given a new
+	 * password, since the session began ends it (R10) */
+	if (cn_account_current(n, s.login, role, unit, stamp, &diag) ||
+	    strcmp(stamp, s.stamp) != 0) {
+		drop_sessions(w, s.login);
+		answer_error_close(aio, 401, "login",
+				   "会话已失效，请重新登录 / the session has ended: log in again",
+				   import);
+		goto done;
+	}
+	if (!post && !strcmp(path, "/api/session")) {
+		session_info(n, aio, &s);
+		goto done;
+	}
+	if (import) {
+		int st = read_import(w, aio, &body, &body_len);
+		if (st) {
+			answer_error_close(
+				aio, (uint16_t)st, st == 503 ? "busy" : "invalid",
+				st == 413 ? "文件过大（上限 32 MB）或缺少 Content-Length / the "
+					    "file is "
+					    "too large (32 MB at most) or has no Content-Length"
+				: st == 503 ? "正在导入另一个文件，请稍后再试 / another file is "
+					      "being imported: try again shortly"
+					    : "未能读完上传的文件 / the file did not arrive whole",
+				true);
+			goto done;
+		}
+	}
+	{
 		char *out = NULL;
 		size_t len = 0;
 		FILE *mem;
 		int status;
-		cn_api_req ar = {
-			method, path, r.p, r.n, s.login, raw ? body : NULL, raw ? body_len : 0};
+		cn_api_req ar = {method, path, r.p, r.n, s.login, body, body_len};
 		const char *file = NULL, *type = cn_api_content_type(path, &file);
-		if (cn_node_open(w->dir, !post, w->envp, &n, &diag)) {
-			answer_error(aio, 500, "internal", "无法打开节点 / cannot open the node");
-		} else if (!(mem = open_memstream(&out, &len))) {
-			cn_node_close(n);
+		if (!(mem = open_memstream(&out, &len))) {
 			answer_error(aio, 500, "internal", "out of memory");
 		} else {
-			/* the person's rights, as after a login on the command line */
-			cn_node_set_role(n, s.role);
-			cn_node_set_unit(n, s.unit);
+			/* the person's rights as they are now, as after a login on
+			 * the command line */
+			cn_node_set_role(n, role);
+			cn_node_set_unit(n, unit);
 			status = cn_api_handle(n, &ar, mem);
 			fclose(mem);
-			cn_node_close(n);
 			if (status != 200)
 				type = "application/json; charset=utf-8", file = NULL;
 			answer_typed(aio, (uint16_t)status, type, out, len, NULL, file);
 			free(out);
 		}
 	}
+	if (import)
+		import_done(w, body);
+done:
+	cn_node_close(n);
 	free(r.copy);
 }
 
@@ -501,7 +647,8 @@ static int add_api(cn_web *w, const char *path, bool tree, size_t max)
 	if ((rv = nng_http_handler_alloc(&h, path, handle)) != 0 ||
 	    (rv = nng_http_handler_set_method(h, NULL)) != 0 ||
 	    (tree && (rv = nng_http_handler_set_tree(h)) != 0) ||
-	    (rv = nng_http_handler_collect_body(h, true, max)) != 0 ||
+	    /* max 0: the handler reads the body itself, after the login */
+	    (rv = nng_http_handler_collect_body(h, max > 0, max)) != 0 ||
 	    (rv = nng_http_handler_set_data(h, w, NULL)) != 0 ||
 	    (rv = nng_http_server_add_handler(w->server, h)) != 0) {
 		if (h)
@@ -532,8 +679,15 @@ static void stop_workers(cn_web *w)
 	w->n_workers = 0;
 }
 
+/* Does plain HTTP stay on this machine? */
+static bool loopback(const char *host)
+{
+	return !strcmp(host, "localhost") || !strncmp(host, "127.", 4) || !strcmp(host, "::1") ||
+	       !strcmp(host, "[::1]");
+}
+
 cn_err cn_web_start(const char *dir, const cn_env *env, const char *url, const char *tls_pem,
-		    cn_web **out, cn_diag *diag)
+		    bool allow_plain, cn_web **out, cn_diag *diag)
 {
 	cn_web *w = calloc(1, sizeof(*w));
 	nng_url *u = NULL;
@@ -569,13 +723,31 @@ cn_err cn_web_start(const char *dir, const cn_env *env, const char *url, const c
 		return CN_ERR_USAGE;
 	}
 	https = w->secure = !strcmp(u->u_scheme, "https");
+	/* passwords and children's files never cross a network in clear */
+	if (!https && !allow_plain && !loopback(u->u_hostname)) {
+		cn_diag_set(
+			diag,
+			"明文 http 只能用于本机（127.0.0.1）；供其他电脑访问请用 https://%s:%s 加 "
+			"--tls-cert，确需明文请加 --allow-plain-http / plain http is for this "
+			"machine only (127.0.0.1): for other machines use https with --tls-cert, "
+			"or say --allow-plain-http",
+			u->u_hostname, u->u_port);
+		nng_url_free(u);
+		pthread_cond_destroy(&w->more);
+		pthread_mutex_destroy(&w->lock);
+		free(w);
+		return CN_ERR_USAGE;
+	}
+	/* one cookie per node: two nodes' pages on one machine (the demo's
+	 * county and village) keep their sessions apart */
+	snprintf(w->cookie, sizeof(w->cookie), "cn_session_%.16s", u->u_port);
 	if ((rv = nng_http_server_hold(&w->server, u)) != 0 ||
 	    /* https: the certificate and its key, PEM, in one file */
 	    (https && ((rv = nng_http_server_get_tls(w->server, &tls)) != 0 ||
 		       (rv = nng_tls_config_cert_key_file(tls, tls_pem, NULL)) != 0)) ||
 	    /* bodies of 64 KB, but for the import of a ledger file */
 	    (rv = add_api(w, "/api", true, MAX_BODY)) != 0 ||
-	    (rv = add_api(w, "/api/import", false, MAX_IMPORT)) != 0 ||
+	    (rv = add_api(w, "/api/import", false, 0)) != 0 ||
 	    (rv = nng_http_handler_alloc(&h, "/", handle_ui)) != 0 ||
 	    (rv = nng_http_handler_set_method(h, NULL)) != 0 ||
 	    (rv = nng_http_handler_set_tree(h)) != 0 ||

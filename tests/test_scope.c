@@ -7,6 +7,7 @@
  */
 #include "county.h"
 
+#include "carenode/view.h"
 #include "carenode/workflow.h"
 
 #include <stdio.h>
@@ -1176,6 +1177,7 @@ static void test_scope_move_carries_services_cases_calls(void **state)
 			   {"content", "孩子晚上独自在家"},
 			   {"taken_by", "村委会"}};
 	cn_input late[] = {{"note", "迁移当天在原村补记"}};
+	cn_input cnote[] = {{"notes", "原村补记"}};
 	uint8_t rec[16], sid[16], hid[16];
 	char before[65], after[65];
 	uint64_t n;
@@ -1187,8 +1189,10 @@ static void test_scope_move_carries_services_cases_calls(void **state)
 	share(f, N_T1);
 	f->now += 1000;
 	ok(cn_ledger_child_move(f->node[N_T1], "专干", rec, V2, &d_));
-	/* meanwhile the old village, not yet told, notes on the service */
+	/* meanwhile the old village, not yet told, notes on the service and
+	 * on the child */
 	ok(cn_wf_update(f->node[N_V1], "联络员", "service", sid, late, 1, &d_));
+	ok(cn_ledger_child_update(f->node[N_V1], "联络员", rec, cnote, 1, &d_));
 	share(f, N_COUNTY);
 	send_all(f, N_T1, N_COUNTY);
 	assert_int_equal(quarantined(f, N_COUNTY), 0);
@@ -1209,7 +1213,28 @@ static void test_scope_move_carries_services_cases_calls(void **state)
 	ok(cn_store_rebuild(cn_node_store(f->node[N_COUNTY]), &n, &d_));
 	scoped_digest(f, N_COUNTY, NULL, after);
 	assert_string_equal(before, after);
-	/* the new village confirms it: the note counts, the item closes */
+	/* on the page, either side of the child's location item settles it:
+	 * here the old village's side; the child stays at V2, the note counts */
+	{
+		sqlite3_stmt *st = NULL;
+		char rhex[33], ohex[65] = "";
+		cn_hex(rec, 16, rhex);
+		assert_int_equal(
+			sqlite3_prepare_v2(cn_store_db(cn_node_store(f->node[N_COUNTY])),
+					   "SELECT lower(hex(op)) FROM conflicts WHERE record = ?"
+					   " AND field = 'location' AND actor = '联络员'",
+					   -1, &st, NULL),
+			SQLITE_OK);
+		sqlite3_bind_blob(st, 1, rec, 16, SQLITE_STATIC);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		snprintf(ohex, sizeof(ohex), "%s", (const char *)sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+		ok(cn_view_resolve(f->node[N_COUNTY], "县民政", rhex, "location", ohex, &d_));
+		expect_child_at(f, N_COUNTY, rec, V2);
+		expect_cell(f, N_COUNTY, "SELECT notes FROM child WHERE id = ?1", rec, "原村补记");
+		assert_int_equal(items(f, N_COUNTY, rec, NULL, NULL, NULL, NULL), 0);
+	}
+	/* the new village confirms the service: the note counts, the item closes */
 	share(f, N_V2);
 	send_all(f, N_COUNTY, N_V2);
 	f->now += 1000;

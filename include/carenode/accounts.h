@@ -75,6 +75,12 @@ CN_NODISCARD cn_err cn_account_target(cn_node *n, const char *login, const char 
 /* A login's role and unit (for its own task list, R10). */
 CN_NODISCARD cn_err cn_account_get(cn_node *n, const char *login, char role[32], char unit[16],
 				   cn_diag *diag);
+/* A logged-in person's account as it is now (for a web session, on every
+ * request): its role and unit, and a stamp that changes with its password.
+ * CN_ERR_DENIED when the login is disabled (here or by its person record)
+ * or gone. */
+CN_NODISCARD cn_err cn_account_current(cn_node *n, const char *login, char role[32],
+				       char unit[16], char stamp[33], cn_diag *diag);
 /* The name a login's account was given on this node ("" when none). */
 void cn_account_name(cn_node *n, const char *login, char *out, size_t cap);
 

@@ -41,10 +41,11 @@ CN_NODISCARD cn_err cn_view_child(const cn_view *v, const uint8_t rec[CN_RECORD_
 CN_NODISCARD cn_err cn_view_records(const cn_view *v, const char *kind, const char *prefix,
 				    bool open_only, size_t limit, bool *more);
 
-/* Open conflicts, all (rec NULL) or of one record (JSON: "conflicts": an
- * array of record, kind, field, field_zh, value (its Chinese label), code,
- * child, name, by, at, op). */
-CN_NODISCARD cn_err cn_view_conflicts(const cn_view *v, const uint8_t *rec);
+/* Open conflicts, all (rec NULL) or of one record, at divisions starting
+ * with prefix (NULL: anywhere) (JSON: "conflicts": an array of record,
+ * kind, field, field_zh, value (its Chinese label), code, child, name, by,
+ * at, op). */
+CN_NODISCARD cn_err cn_view_conflicts(const cn_view *v, const uint8_t *rec, const char *prefix);
 
 /* Settles a conflict by setting the field again to the value of one of the
  * conflicting ops (op: its hash in hex), which supersedes both, through the

@@ -22,9 +22,11 @@ typedef struct cn_web cn_web;
 /* Starts serving url (http://ADDR:PORT, or https://ADDR:PORT with tls_pem:
  * a PEM file holding the server's certificate and its private key, TLS
  * through NNG's mbedtls; the cookie is then Secure too) for the node folder
- * dir, opened with env for each request. */
+ * dir, opened with env for each request. Plain http only on a loopback
+ * address unless allow_plain. */
 CN_NODISCARD cn_err cn_web_start(const char *dir, const cn_env *env, const char *url,
-				 const char *tls_pem, cn_web **out, cn_diag *diag);
+				 const char *tls_pem, bool allow_plain, cn_web **out,
+				 cn_diag *diag);
 void cn_web_stop(cn_web *w);
 
 #endif

@@ -180,6 +180,20 @@ eq "$(printf '%s' "$body" | py 'sorted(c["value"] for c in d["conflicts"])')" "[
 	"the township's page shows both values"
 eq "$(printf '%s' "$body" | py '{c["field_zh"] + " " + c["name"] for c in d["conflicts"]}.pop()')" \
 	"监护人姓名 $cname" "with the field and the child named"
+# a person of another village sees none of it, nor the township's whole data
+call l "$UT/api/conflicts"
+eq "$(printf '%s' "$body" | py 'len(d["conflicts"])')" 0 "another village's liaison sees no conflict of V11"
+for route in ledger meeting sync quarantine "tasks?village=$V11"; do
+	call l "$UT/api/$route"
+	eq "$code" 403 "another village's liaison: /api/$route refused"
+done
+call l "$UT/api/tasks"
+eq "$(printf '%s' "$body" | py 'sorted({t["village_code"] for t in d})')" "[]" \
+	"the liaison's tasks are the liaison's village's (none)"
+call t "$UT/api/tasks"
+eq "$(printf '%s' "$body" | py 'sorted({t["village_code"] for t in d})')" "['$V11']" \
+	"the township's tasks are its villages'"
+call t "$UT/api/conflicts"
 op=$(printf '%s' "$body" | py '[c["op"] for c in d["conflicts"] if c["value"] == "李奶奶"][0]')
 rec=$(printf '%s' "$body" | py 'd["conflicts"][0]["record"]')
 call t -X POST "$UT/api/conflicts/resolve" -d "record=$rec" -d field=name -d "op=$op"

@@ -42,7 +42,10 @@ grep -q 张小明 <<<"$body" && bad "no child's name leaks without a session" ||
 # ---- logging in ----
 call o -d login=wang -d password=wrong "$U/api/login"
 eq "$code" 401 "a wrong password"
-grep -q "wrong password" <<<"$body" && ok || bad "the answer names a wrong password: $body"
+grep -q "wrong login or password" <<<"$body" && ok || bad "the answer says wrong login or password: $body"
+call o -d login=nobody -d password=wrong "$U/api/login"
+eq "$(printf '%s' "$body" | py 'd["error"]["message"]')" "登录名或密码错误 / wrong login or password" \
+	"an unknown login gets the same answer: logins cannot be guessed"
 logins=$(sqlite3 "$work/v/carenode.db" "SELECT count(*) FROM login_log WHERE login = 'wang' AND ok = 1")
 call o -d login=wang -d password=officer-pass "$U/api/login"
 eq "$code" 200 "the officer logs in"
@@ -112,7 +115,53 @@ eq "$code" 200 "logout"
 call o "$U/api/tasks"
 eq "$code" 401 "the session is over"
 
+# ---- a session ends when its login is disabled or given a new password ----
+call o -d login=wang -d password=officer-pass "$U/api/login"
+CSRF=$(printf '%s' "$body" | py 'd["csrf"]')
+call s -d login=teacher -d password=school-pass1 "$U/api/login"
+call s "$U/api/tasks"
+eq "$code" 200 "the teacher's session works"
+c v --user wang --password-file "$work/pw-o" user disable teacher >/dev/null || bad "disable the teacher"
+call s "$U/api/tasks"
+eq "$code" 401 "disabling the login ends its session at once"
+printf 'officer-pass\nofficer-pass2\nofficer-pass2\n' >"$work/pw-change"
+call o "$U/api/tasks"
+eq "$code" 200 "the officer's session works"
+printf 'officer-pass2\n' >"$work/pw-o2"
+c v --user wang --password-file "$work/pw-o" user passwd wang --new-password-file "$work/pw-o2" \
+	>/dev/null || bad "the officer changes the password"
+call o "$U/api/tasks"
+eq "$code" 401 "a new password ends the old sessions"
+cp "$work/pw-o2" "$work/pw-o"
+call o -d login=wang -d password=officer-pass2 "$U/api/login"
+eq "$code" 200 "and the new one logs in"
+
+# ---- one person cannot push everyone else out ----
+call keep -d login=wang -d password=officer-pass2 "$U/api/login"
+for i in $(seq 1 12); do call many$i -d login=wang -d password=officer-pass2 "$U/api/login"; done
+call many12 "$U/api/tasks"
+eq "$code" 200 "the newest of many sessions works"
+call keep "$U/api/tasks"
+eq "$code" 401 "past eight sessions a login loses its own oldest"
+
+# ---- the session cookie is the node's own: two nodes on one machine ----
+grep -q "cn_session_$P" "$work/o.jar" && ok || bad "the cookie is named for this node's port"
+c v serve --http "http://0.0.0.0:$(free_port)" >/dev/null 2>"$work/plain.err"
+eq "$?" 2 "plain http beyond this machine is refused"
+grep -q "allow-plain-http" "$work/plain.err" && ok || bad "and the refusal says how: $(cat "$work/plain.err")"
+
+# ---- an import's body is read only after the login ----
+head -c 20000000 /dev/zero >"$work/big.csv"
+hdrs=$(curl -s -D - -o /dev/null -H "Content-Type: text/csv" --data-binary "@$work/big.csv" "$U/api/import")
+grep -q "^HTTP/1.1 401" <<<"$hdrs" && ok || bad "an anonymous import is refused before its body: $hdrs"
+grep -qi "^connection: close" <<<"$hdrs" && ok || bad "and its connection closed"
+call imp -d login=wang -d password=officer-pass2 "$U/api/login"
+call imp -H "X-CSRF-Token: $(printf '%s' "$body" | py 'd["csrf"]')" \
+	-H "Content-Type: text/csv" --data-binary "@$work/big.csv" "$U/api/import"
+eq "$code" 400 "a logged-in import of a bad file is read and refused: $(printf '%s' "$body" | head -c 200)"
+
 # ---- five wrong passwords lock the login (R10), over HTTP too ----
+c v --user wang --password-file "$work/pw-o" user enable teacher >/dev/null || bad "enable the teacher"
 for i in 1 2 3 4 5; do call x -d login=teacher -d password=nope "$U/api/login"; done
 call x -d login=teacher -d password=school-pass1 "$U/api/login"
 eq "$code" 401 "locked after five wrong passwords"
@@ -131,9 +180,9 @@ for i in $(seq 1 40); do
 	curl -sk -o /dev/null "https://127.0.0.1:$PS/" && break
 	sleep 0.1
 done
-hdr=$(curl -s --cacert "$work/cert.pem" -D - -o /dev/null -d login=wang -d password=officer-pass \
+hdr=$(curl -s --cacert "$work/cert.pem" -D - -o /dev/null -d login=wang -d password=officer-pass2 \
 	"https://127.0.0.1:$PS/api/login")
-grep -qi "^set-cookie: cn_session=.*; Secure" <<<"$hdr" && ok || bad "over https the cookie is Secure: $hdr"
+grep -qi "^set-cookie: cn_session_$PS=.*; Secure" <<<"$hdr" && ok || bad "over https the cookie is Secure: $hdr"
 eq "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PS/" 2>/dev/null)" 000 \
 	"the https port speaks no plain HTTP"
 c v serve --http "https://127.0.0.1:$(free_port)" >/dev/null 2>&1
