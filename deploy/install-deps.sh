@@ -9,7 +9,7 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libsqlite3-dev libnng-dev libsodium-dev
-	libmsgpack-dev libcmocka-dev libzstd-dev sqlite3 python3 curl openssl)
+	libmsgpack-dev libcmocka-dev libzstd-dev sqlite3 python3 curl openssl systemd)
 if [ "${1:-}" = --browser ]; then
 	packages+=(chromium)
 	# a machine with node and npm from elsewhere (NodeSource) keeps them

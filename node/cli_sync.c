@@ -28,14 +28,29 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
-static void stamp(FILE *f)
+/* syslog priorities, for the journal (sd-daemon(3)) */
+enum { LOG_ERR_ = 3, LOG_WARNING_ = 4, LOG_NOTICE_ = 5, LOG_INFO_ = 6 };
+
+/* Starts a log line of serve: under systemd (the journal is on stderr, it
+ * says so in JOURNAL_STREAM) the priority as "<N>", the journal keeping
+ * the time and the unit; on a terminal, the local time. */
+static void stamp_at(FILE *f, int prio)
 {
 	time_t t = time(NULL);
 	char when[32];
 	struct tm tm;
 
+	if (getenv("JOURNAL_STREAM")) {
+		fprintf(f, "<%d>", prio);
+		return;
+	}
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
 	fprintf(f, "%s carenode: ", when);
+}
+
+static void stamp(FILE *f)
+{
+	stamp_at(f, LOG_INFO_);
 }
 
 static void print_stats(cn_cli *c, const char *parent, const cn_sync_stats *st)
@@ -134,7 +149,7 @@ typedef struct uplink {
 static void log_sync(cn_link_client *lc, cn_err e, const cn_sync_stats *st, const cn_diag *d,
 		     double delay)
 {
-	stamp(stderr);
+	stamp_at(stderr, e ? LOG_WARNING_ : LOG_INFO_);
 	if (e)
 		fprintf(stderr, "同步失败，%.0f 秒后重试 / sync failed, retry in %.0f s: %s: %s\n",
 			delay, delay, cn_strerror(e), d->text);
@@ -270,7 +285,7 @@ cn_err cn_cli_serve(cn_cli *c)
 		if (ls) {
 			cn_diag d = {{0}};
 			if ((err = cn_link_server_step(ls, 200, &d))) {
-				stamp(stderr);
+				stamp_at(stderr, LOG_ERR_);
 				fprintf(stderr, "服务出错 / serving failed: %s: %s\n",
 					cn_strerror(err), d.text);
 				if (err != CN_ERR_NETWORK)
@@ -281,7 +296,7 @@ cn_err cn_cli_serve(cn_cli *c)
 			 * the middle of the uplink's exchange (sync.c checks for
 			 * urgent ops before each batch it pushes) */
 			if (cn_node_take_urgent(n) && u) {
-				stamp(stderr);
+				stamp_at(stderr, LOG_NOTICE_);
 				fprintf(stderr, "收到紧急事项，立即上报 / an urgent op arrived: "
 						"relaying it to the parent now\n");
 				atomic_store(&u->urgent, true);
