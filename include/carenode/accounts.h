@@ -79,8 +79,8 @@ CN_NODISCARD cn_err cn_account_get(cn_node *n, const char *login, char role[32],
  * request): its role and unit, and a stamp that changes with its password.
  * CN_ERR_DENIED when the login is disabled (here or by its person record)
  * or gone. */
-CN_NODISCARD cn_err cn_account_current(cn_node *n, const char *login, char role[32],
-				       char unit[16], char stamp[33], cn_diag *diag);
+CN_NODISCARD cn_err cn_account_current(cn_node *n, const char *login, char role[32], char unit[16],
+				       char stamp[33], cn_diag *diag);
 /* The name a login's account was given on this node ("" when none). */
 void cn_account_name(cn_node *n, const char *login, char *out, size_t cap);
 
