@@ -922,7 +922,9 @@
 		try {
 			paintSync(syncHealth(await api('GET', '/api/sync')));
 		} catch (e) {
-			if (e.status === 404) paintSync({ cls: 'unknown', text: t('sync_unknown'), detail: e.message });
+			/* 403: the sync is for the node's own level (a village's person on
+			 * a township's node): not an error of the link */
+			if (e.status === 404 || e.status === 403) paintSync({ cls: 'unknown', text: t('sync_unknown'), detail: e.message });
 			else paintSync({ cls: 'red', text: e.code === 'network' ? t('sync_offline') : t('sync_error'), detail: e.message });
 		}
 	}
