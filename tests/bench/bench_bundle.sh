@@ -5,6 +5,8 @@
 # seconds and ops/s of export and import, and the importer's peak memory
 # (VmHWM from /proc, polled) for a small bundle and for the large one:
 # memory must stay flat whatever the size (frames are read one at a time).
+# Each figure also as a line "FIGURE name value unit stat" for
+# tests/bench/run.sh (bundle_small_*, bundle_large_*).
 # Usage: tests/bench/bench_bundle.sh BUILD_DIR [children]
 set -euo pipefail
 build=${1:?usage: bench_bundle.sh BUILD_DIR [children]}
@@ -61,6 +63,13 @@ for spec in "small 370522101201 5000" "large 370522101202 $big"; do
 		"$(awk -v b="$bytes" -v o="$ops" 'BEGIN { print b / o }')" "$es" "$is" \
 		"$(awk -v k="$peak" 'BEGIN { print k / 1024 }')"
 	awk -v o="$ops" -v s="$is" 'BEGIN { printf "  import %.0f ops/s\n", o / s }'
+	awk -v n="bundle_$1" -v o="$ops" -v b="$bytes" -v e="$es" -v s="$is" -v k="$peak" 'BEGIN {
+		printf "FIGURE %s_ops %d ops 1 run\n", n, o
+		printf "FIGURE %s_bytes_per_op %.1f B/op 1 run, in the file\n", n, b / o
+		printf "FIGURE %s_export_s %s s 1 run\n", n, e
+		printf "FIGURE %s_import_s %s s 1 run\n", n, s
+		printf "FIGURE %s_import_ops_s %.0f ops/s 1 run\n", n, o / s
+		printf "FIGURE %s_import_rss_mb %.1f MB 1 run, VmHWM polled every 0.05 s\n", n, k / 1024 }'
 	rm -f "$w/$1.cnb"
 done
 c t verify >/dev/null && echo "township verify: ok"

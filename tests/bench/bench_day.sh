@@ -7,6 +7,8 @@
 # With DAYS > 1 (a week: 7), that many days of work are done offline and
 # synced at once through tests/faultproxy shaped as the issue's bad link
 # (64 kbit/s each way, 600 ms round trip), and the seconds are printed.
+# Each figure also as a line "FIGURE name value unit stat" for
+# tests/bench/run.sh (names prefixed day_, or days7_ for DAYS=7).
 # Usage: tests/bench/bench_day.sh BUILD_DIR [DAYS]
 set -euo pipefail
 build=${1:?usage: bench_day.sh BUILD_DIR [DAYS]}
@@ -80,6 +82,9 @@ import json, sys
 n, size, st = int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3])
 days, secs = int(sys.argv[4]), sys.argv[5]
 wire = st["wire_sent"] + st["wire_received"]
+pre = "day" if days == 1 else "days%d" % days
+def figure(name, value, unit, stat="1 run"):
+    print("FIGURE %s_%s %s %s %s" % (pre, name, value, unit, stat))
 if days == 1:
     print("carenode: a village's day (real processes on 127.0.0.1; figures, not assertions)")
 else:
@@ -90,4 +95,11 @@ print("  one sync --once: %d round trips, %d bytes sent + %d received (handshake
       % (st["round_trips"], st["wire_sent"], st["wire_received"], wire))
 print("  (sync messages before packing: %d + %d bytes)"
       % (st["bytes_sent"], st["bytes_received"]))
+figure("ops", n, "ops")
+figure("op_bytes", size, "B", "1 run, signed ops")
+figure("sync_bytes", wire, "B", "1 run, both ways, handshake included")
+figure("sync_bytes_per_op", "%.1f" % (wire / n), "B/op", "1 run, both ways, handshake included")
+figure("round_trips", st["round_trips"], "round-trips")
+if days > 1:
+    figure("slowlink_sync_s", secs, "s", "1 run, 64 kbit/s, 600 ms round trip")
 PY

@@ -5,6 +5,9 @@
  * throughput over 100,000 ops against the Ed25519 verification bound
  * measured on this machine; database bytes per child.
  *
+ * Besides its sentences it prints one machine-readable line per figure,
+ * "FIGURE name value unit stat", which tests/bench/run.sh collects.
+ *
  * Usage: bench_store PATH/TO/carenode [children] [ops]
  */
 #include <stdio.h>
@@ -54,6 +57,13 @@ static double run(char *const argv[], long *rss_kb)
 	}
 	*rss_kb = ru.ru_maxrss;
 	return now_s() - t0;
+}
+
+/* One machine-readable figure for tests/bench/run.sh: name, value with
+ * `decimals` places, unit (no spaces), then how it was taken. */
+static void figure(const char *name, int decimals, double value, const char *unit, const char *stat)
+{
+	printf("FIGURE %s %.*f %s %s\n", name, decimals, value, unit, stat);
 }
 
 static double median3(double v[3])
@@ -125,6 +135,7 @@ int main(int argc, char **argv)
 	FILE *f;
 	cn_err err;
 
+	setvbuf(stdout, NULL, _IOLBF, 0);  /* shown as it comes, through a pipe too */
 	memset(dir + strlen(dir), 'X', 6); /* the mkdtemp template */
 	if (sodium_init() < 0 || !mkdtemp(dir))
 		return 1;
@@ -135,6 +146,7 @@ int main(int argc, char **argv)
 
 	bound = ed25519_verify_rate();
 	printf("  Ed25519 verify alone (libsodium, this machine): %.0f /s\n", bound);
+	figure("ed25519_verify_ops_s", 0, bound, "ops/s", "1 run, 400-byte message");
 
 	if ((err = cn_node_init(node_dir, CN_LEVEL_VILLAGE, village, NULL, &d)))
 		die("init", err, &d);
@@ -151,6 +163,8 @@ int main(int argc, char **argv)
 	printf("  bulk import, %zu children, 1 signed op each: %.2f s, %.0f ops/s, peak RSS %.1f "
 	       "MB\n",
 	       children, t, children / t, rss_import / 1024.0);
+	figure("ingest_import_ops_s", 0, children / t, "ops/s", "1 run");
+	figure("rss_import_mb", 1, rss_import / 1024.0, "MB", "1 run");
 	{
 		sqlite3 *h;
 		sqlite3_open(db, &h);
@@ -161,6 +175,7 @@ int main(int argc, char **argv)
 		       "guardian, "
 		       "log, change index, indexes)\n",
 		       st.st_size / 1048576.0, (double)st.st_size / children);
+		figure("db_bytes_per_child_import", 0, (double)st.st_size / children, "B", "1 run");
 	}
 
 	/* grow the log to target_ops with the day-to-day work
@@ -179,6 +194,7 @@ int main(int argc, char **argv)
 			die("count", err, &d);
 		cn_node_close(n);
 		printf("  day-to-day ops in one transaction: %.0f ops/s\n", (ops - children) / t);
+		figure("ingest_fill_ops_s", 0, (ops - children) / t, "ops/s", "1 run");
 	}
 
 	{
@@ -200,6 +216,9 @@ int main(int argc, char **argv)
 		       "%.1f MB\n",
 		       (unsigned long long)ops, t, ops / t, bound / (ops / t), bound,
 		       rss_verify / 1024.0);
+		figure("verify_ops_s", 0, ops / t, "ops/s", "median of 3");
+		figure("verify_bound_ratio", 2, bound / (ops / t), "x", "median of 3");
+		figure("rss_verify_mb", 1, rss_verify / 1024.0, "MB", "last of 3");
 	}
 	{
 		char *args[] = {(char *)bin, "--dir", node_dir, "rebuild", NULL};
@@ -207,6 +226,8 @@ int main(int argc, char **argv)
 		t = run(args, &rss);
 		printf("  rebuild %llu ops: %.2f s, %.0f ops/s, peak RSS %.1f MB\n",
 		       (unsigned long long)ops, t, ops / t, rss / 1024.0);
+		figure("rebuild_ops_s", 0, ops / t, "ops/s", "1 run");
+		figure("rss_rebuild_mb", 1, rss / 1024.0, "MB", "1 run");
 	}
 	{
 		sqlite3 *h;
@@ -218,6 +239,7 @@ int main(int argc, char **argv)
 		       "%.0f per op\n",
 		       st.st_size / 1048576.0, children, (unsigned long long)ops,
 		       (double)st.st_size / children, (double)st.st_size / ops);
+		figure("db_bytes_per_op", 0, (double)st.st_size / ops, "B/op", "1 run");
 	}
 	printf("  (data left in %s)\n", dir);
 	return 0;

@@ -5,7 +5,8 @@
 # services, intervention cases and schooling changes spread over them.
 # Prints the median wall time of three runs of `tasks`, `tasks --summary`,
 # `meeting`, `reports` and the web pages' overview (county, township) and
-# children list, and the peak memory of `tasks`.
+# children list, and the peak memory of `tasks`; each figure also as a line
+# "FIGURE name value unit stat" for tests/bench/run.sh.
 # Usage: tests/bench/bench_tasks.sh BUILD_DIR [VILLAGES] [PER]
 set -euo pipefail
 build=${1:?usage: bench_tasks.sh BUILD_DIR [VILLAGES] [PER]}
@@ -57,8 +58,10 @@ for r in "${reps[@]:0:$((n / 2))}"; do
 done
 echo "recorded $n reports (half accepted and attended), $n hotline calls, $n services," \
 	"$n schooling changes, $((n / 2)) intervention cases in $(($(date +%s) - t0)) s"
-echo "node: $(c --json info | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["ops"], "ops")')," \
-	"$(du -h "$w/k/carenode.db" | cut -f1) database"
+nops=$(c --json info | python3 -c 'import json,sys; print(json.load(sys.stdin)["ops"])')
+echo "node: $nops ops, $(du -h "$w/k/carenode.db" | cut -f1) database"
+echo "FIGURE county_children ${#kids[@]} children 1 run, in ${#vil[@]} villages"
+echo "FIGURE county_ops $nops ops 1 run"
 
 # median of three wall times, in seconds
 median() {
@@ -72,14 +75,25 @@ median() {
 	done
 	printf '%s\n' "${t[@]}" | sort -n | sed -n 2p
 }
+# prints "LABEL  S s median[ NOTE]" and the FIGURE line for NAME
+timed() {
+	local name=$1 label=$2 note=$3 m
+	shift 3
+	m=$(median "$@")
+	echo "$label $m s median$note"
+	echo "FIGURE $name $m s median of 3"
+}
 ntasks=$(c --json tasks | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
-echo "tasks:           $(median c tasks) s median ($ntasks tasks)"
-echo "tasks --summary: $(median c tasks --summary) s median"
-echo "meeting:         $(median c meeting) s median"
-echo "reports:         $(median c reports) s median"
+echo "FIGURE county_tasks $ntasks tasks 1 run"
+timed tasks_s "tasks:          " " ($ntasks tasks)" c tasks
+timed tasks_summary_s "tasks --summary:" "" c tasks --summary
+timed meeting_s "meeting:        " "" c meeting
+timed reports_s "reports:        " "" c reports
 # the web pages' heaviest reads (issue #6), through the same API the server
 # answers: the county's overview, one township's, and a village's children
-echo "overview county: $(median c api GET /api/overview) s median"
-echo "overview town:   $(median c api GET /api/overview --unit 370522101000) s median"
-echo "children list:   $(median c api GET /api/children --village 370522101201) s median"
-/usr/bin/time -f "tasks peak memory: %M KB" "$cn" --dir "$w/k" tasks >/dev/null
+timed page_overview_county_s "overview county:" "" c api GET /api/overview
+timed page_overview_township_s "overview town:  " "" c api GET /api/overview --unit 370522101000
+timed page_children_list_s "children list:  " "" c api GET /api/children --village 370522101201
+/usr/bin/time -f "tasks peak memory: %M KB" -o "$w/time" "$cn" --dir "$w/k" tasks >/dev/null
+cat "$w/time"
+awk '{ printf "FIGURE rss_tasks_mb %.1f MB 1 run, the CLI'"'"'s tasks at county scale\n", $4 / 1024 }' "$w/time"

@@ -14,7 +14,8 @@
 # With --full (minutes: the backlog itself crosses the slow link) one run
 # also times the whole backlog until the county's digest of the village
 # equals the village's, and a second urgent visit filed while the township
-# uploads the backlog. Figures, not assertions.
+# uploads the backlog. Figures, not assertions; each also as a line
+# "FIGURE name value unit stat" for tests/bench/run.sh.
 # Usage: tests/bench/bench_urgent.sh BUILD_DIR [--ops N] [--runs N] [--full]
 set -euo pipefail
 build=${1:?usage: bench_urgent.sh BUILD_DIR [--ops N] [--runs N] [--full]}
@@ -165,6 +166,9 @@ run() {
 			"(packed and sealed, all traffic);" \
 			"$(awk -v b="$msgbytes" -v n="$pushed" 'BEGIN { printf "%.1f", b / n }') bytes per op" \
 			"as sync messages before packing; the ops themselves $(awk -v b="$opbytes" -v n="$ops" 'BEGIN { printf "%.1f", b / n }')"
+		echo "FIGURE urgent_full_backlog_s $full_s s 1 run, the whole backlog at the county"
+		echo "FIGURE urgent_during_upload_s $urgent2_s s 1 run, filed while the township uploads"
+		awk -v u="$up" -v n="$ops" 'BEGIN { printf "FIGURE urgent_slowlink_bytes_per_op %.1f B/op 1 run, all traffic up\n", u / n }'
 	else
 		# once: the village's push measured on its own, on 127.0.0.1
 		# (the township restarts without its parent; one sync --once)
@@ -178,16 +182,26 @@ run() {
 			c v --json sync --once --parent "tcp://127.0.0.1:$PT" >"$d/local.json"
 			s=$(cat "$d/local.json")
 			pushed=$(printf '%s' "$s" | jget pushed)
-			echo "  the village's push of $pushed ops on 127.0.0.1 (batches sized for a fast link):" \
-				"$(awk -v b="$(printf '%s' "$s" | jget wire_sent)" -v n="$pushed" 'BEGIN { printf "%.1f", b / n }') bytes per op packed and sealed," \
-				"$(awk -v b="$(printf '%s' "$s" | jget bytes_sent)" -v n="$pushed" 'BEGIN { printf "%.1f", b / n }') as sync messages before packing;" \
-				"the ops themselves $(awk -v b="$opbytes" -v n="$ops" 'BEGIN { printf "%.1f", b / n }')"
+			if [ "${pushed:-0}" -gt 0 ]; then
+				echo "  the village's push of $pushed ops on 127.0.0.1 (batches sized for a fast link):" \
+					"$(awk -v b="$(printf '%s' "$s" | jget wire_sent)" -v n="$pushed" 'BEGIN { printf "%.1f", b / n }') bytes per op packed and sealed," \
+					"$(awk -v b="$(printf '%s' "$s" | jget bytes_sent)" -v n="$pushed" 'BEGIN { printf "%.1f", b / n }') as sync messages before packing;" \
+					"the ops themselves $(awk -v b="$opbytes" -v n="$ops" 'BEGIN { printf "%.1f", b / n }')"
+				awk -v p="$pushed" -v w="$(printf '%s' "$s" | jget wire_sent)" \
+					-v m="$(printf '%s' "$s" | jget bytes_sent)" 'BEGIN {
+					printf "FIGURE urgent_push_wire_bytes_per_op %.1f B/op 1 run, %d ops on 127.0.0.1, packed and sealed\n", w / p, p
+					printf "FIGURE urgent_push_msg_bytes_per_op %.1f B/op 1 run, %d ops on 127.0.0.1, before packing\n", m / p, p }'
+			else
+				# a small backlog is already at the township by then
+				echo "  the village's push on 127.0.0.1: nothing left to push (the backlog had reached the township already)"
+				echo "FIGURE urgent_push_wire_bytes_per_op - B/op nothing left to push: the backlog had reached the township"
+			fi
 			kill "$tpid" 2>/dev/null || true
 		fi
 		kill "$tpid" "$kpid" "$ppid" 2>/dev/null || true
 		wait "$tpid" "$kpid" "$ppid" 2>/dev/null || true
 	fi
-	echo "$urgent_s" >>"$w/urgent"
+	echo "$urgent_s $held" >>"$w/urgent"
 }
 
 echo "carenode: urgent first over 64 kbit/s, 600 ms round trip (real processes on 127.0.0.1; figures, not assertions)"
@@ -197,8 +211,17 @@ for i in $(seq 1 "$runs"); do
 done
 python3 - "$w/urgent" "$runs" <<'PY'
 import statistics, sys
-v = [l.strip() for l in open(sys.argv[1])]
+rows = [l.split() for l in open(sys.argv[1])]
+v = [r[0] for r in rows]
 ok = sorted(float(x) for x in v if x != "none")
 print("  urgent visit at the county after the village came online: median %s s over %s run(s) (%s)"
       % ("%.2f" % statistics.median(ok) if ok else "none", sys.argv[2], ", ".join(v)))
+stat = "of %d run(s)" % len(v)
+if len(ok) < len(v):
+    stat += ", %d never arrived" % (len(v) - len(ok))
+if ok:
+    print("FIGURE urgent_latency_median_s %.2f s median %s" % (statistics.median(ok), stat))
+    print("FIGURE urgent_latency_max_s %.2f s max %s" % (max(ok), stat))
+print("FIGURE urgent_backlog_held_max %d ops max %s, backlog ops at the county when the urgent visit was"
+      % (max(int(r[1]) for r in rows), stat))
 PY
