@@ -166,6 +166,9 @@ static void log_sync(cn_link_client *lc, cn_err e, const cn_sync_stats *st, cons
 		fprintf(stderr, "同步 / synced with %s: nothing new\n", cn_link_parent(lc));
 }
 
+/* While an urgent op waits to go up, the longest wait between tries. */
+#define URGENT_RETRY_S 4.0
+
 static void *uplink_main(void *arg)
 {
 	uplink *u = arg;
@@ -173,6 +176,7 @@ static void *uplink_main(void *arg)
 	cn_link_client *lc = NULL;
 	double next = 0, delay;
 	unsigned failures = 0;
+	bool urgent_pending = false; /* an urgent op from below not yet taken up */
 
 	if ((u->err = cn_node_open(u->c->dir, false, u->c->env, &n, &u->diag)) ||
 	    (u->err = cn_link_client_new(n, u->parent, &lc, &u->diag)))
@@ -181,21 +185,29 @@ static void *uplink_main(void *arg)
 		cn_sync_stats st;
 		cn_diag d = {{0}};
 		cn_err e;
-		if (now_s() < next && !atomic_exchange(&u->urgent, false)) {
+		if (atomic_exchange(&u->urgent, false))
+			urgent_pending = true, next = 0;
+		if (now_s() < next) {
 			struct timespec ts = {0, 50 * 1000000};
 			nanosleep(&ts, NULL);
 			continue;
 		}
 		e = cn_link_sync(lc, u->batch, 60000, &st, &d);
 		if (e) {
-			/* back off with jitter: 1x, 2x, 4x ... up to 5 minutes */
+			/* back off with jitter: 1x, 2x, 4x ... up to 5 minutes; but
+			 * while an urgent op waits (R5: a mandatory report), try
+			 * again within seconds, so it leaves as soon as the link is
+			 * back rather than after the backoff it had reached */
 			failures++;
 			delay = u->interval * (double)(1u << (failures < 8 ? failures : 8));
 			if (delay > 300)
 				delay = 300;
+			if (urgent_pending && delay > URGENT_RETRY_S)
+				delay = URGENT_RETRY_S;
 			delay *= 0.5 + (double)randombytes_uniform(1000) / 1000.0;
 		} else {
 			failures = 0;
+			urgent_pending = false;
 			delay = u->interval;
 		}
 		log_sync(lc, e, &st, &d, delay);

@@ -22,7 +22,7 @@ cleanup() {
 			tail -8 "$l"
 		done
 	fi
-	rm -rf "$work"
+	[ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
 ok() { pass=$((pass + 1)); }
