@@ -31,6 +31,7 @@ static int status_of(cn_err err)
 	case CN_ERR_STATE:
 	case CN_ERR_EXISTS:
 	case CN_ERR_AMBIGUOUS: return 409;
+	case CN_ERR_BUSY: return 503; /* another writer (an import, a sync): retry */
 	default: return 500;
 	}
 }
@@ -45,7 +46,7 @@ cn_err cn_api_status_err(int status)
 	case 404: return CN_ERR_NOTFOUND;
 	case 405: return CN_ERR_USAGE;
 	case 409: return CN_ERR_STATE;
-	case 503: return CN_ERR_DB;
+	case 503: return CN_ERR_BUSY;
 	default: return CN_ERR_IO;
 	}
 }
@@ -81,11 +82,6 @@ int cn_ax_fail(call *c, int status, const char *message)
 
 int cn_ax_fail_err(call *c, cn_err err)
 {
-	/* another writer holds the database (an import, a sync): try again */
-	if (err == CN_ERR_DB && strstr(c->diag.text, "database is locked"))
-		return cn_ax_fail(c, 503,
-				  "节点正忙（正在导入或同步），请稍后再试 / the node is busy (an "
-				  "import or a sync): try again shortly");
 	return cn_ax_fail(c, status_of(err), c->diag.text);
 }
 

@@ -341,22 +341,12 @@ static cn_err write_child(call *c, FILE *f, void *arg)
 static int get_child(call *c, const char *ref)
 {
 	child_file cf = {{0}, ""};
-	sqlite3 *db = cn_store_db(cn_node_store(c->n));
-	sqlite3_stmt *st = NULL;
 	cn_err err;
 
 	if ((err = cn_ledger_find_child(c->n, ref, cf.id, &c->diag)) ||
-	    (err = cn_ledger_child_here(c->n, cf.id, &c->diag)))
+	    (err = cn_ledger_child_village(c->n, cf.id, cf.village, &c->diag)))
 		return cn_ax_fail_err(c, err);
-	if (sqlite3_prepare_v2(db, "SELECT village_code FROM child WHERE id = ?", -1, &st, NULL) ==
-	    SQLITE_OK) {
-		sqlite3_bind_blob(st, 1, cf.id, CN_RECORD_BYTES, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-			snprintf(cf.village, sizeof(cf.village), "%s",
-				 (const char *)sqlite3_column_text(st, 0));
-	}
-	sqlite3_finalize(st);
-	if (!cf.village[0] || !cn_ax_may_read(c, cf.village))
+	if (!cn_ax_may_read(c, cf.village))
 		return cn_ax_fail(
 			c, 403,
 			"只能查看本人所在单位的儿童 / only your own unit's children can be "

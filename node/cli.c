@@ -303,6 +303,7 @@ static int exit_code(cn_err err)
 	case CN_ERR_STATE: return 7;
 	case CN_ERR_IO:
 	case CN_ERR_DB:
+	case CN_ERR_BUSY:
 	case CN_ERR_FULL:
 	case CN_ERR_READONLY: return 8;
 	case CN_ERR_NETWORK: return 9;

@@ -374,14 +374,51 @@ cn_err cn_ledger_child_here(cn_node *n, const uint8_t record[CN_RECORD_BYTES], c
 	return cn_lx_need_child(n, record, false, &cs, diag);
 }
 
+bool cn_ledger_record_child(cn_node *n, const char *kind, const uint8_t record[CN_RECORD_BYTES],
+			    uint8_t child[CN_RECORD_BYTES])
+{
+	const cn_kind_def *k = cn_model_kind(kind, strlen(kind));
+	sqlite3_stmt *st = NULL;
+	char sql[96];
+	bool found = false;
+
+	if (!k)
+		return false;
+	if (!strcmp(k->name, "child")) {
+		memcpy(child, record, CN_RECORD_BYTES);
+		return true;
+	}
+	if (!cn_model_field(k, "child", 5))
+		return false;
+	/* k->name is the model's, never the caller's text */
+	snprintf(sql, sizeof(sql), "SELECT child FROM %s WHERE id = ?", k->name);
+	if (sqlite3_prepare_v2(cn_store_db(cn_node_store(n)), sql, -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_blob(st, 1, record, CN_RECORD_BYTES, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW &&
+		    sqlite3_column_bytes(st, 0) == 2 * CN_RECORD_BYTES)
+			found = cn_unhex((const char *)sqlite3_column_text(st, 0),
+					 2 * CN_RECORD_BYTES, child, CN_RECORD_BYTES);
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+cn_err cn_ledger_child_village(cn_node *n, const uint8_t child[CN_RECORD_BYTES],
+			       char village[CN_DIVISION_LEN + 1], cn_diag *diag)
+{
+	cn_lx_child cs;
+	cn_err err = cn_lx_need_child(n, child, false, &cs, diag);
+
+	snprintf(village, CN_DIVISION_LEN + 1, "%s", err ? "" : cs.village);
+	return err;
+}
+
 cn_err cn_ledger_confirm_place(cn_node *n, const char *actor, const char *kind,
 			       const uint8_t record[CN_RECORD_BYTES], cn_diag *diag)
 {
 	const cn_kind_def *k = cn_model_kind(kind, strlen(kind));
-	sqlite3 *db = cn_store_db(cn_node_store(n));
-	sqlite3_stmt *st = NULL;
 	uint8_t child[CN_RECORD_BYTES];
-	char sql[96], hex[2 * CN_RECORD_BYTES + 1] = "";
+	char hex[2 * CN_RECORD_BYTES + 1];
 	cn_draft *d = NULL;
 	cn_lx_child cs;
 	size_t at;
@@ -393,18 +430,11 @@ cn_err cn_ledger_confirm_place(cn_node *n, const char *actor, const char *kind,
 			    "about a child has a place to confirm");
 		return CN_ERR_STATE;
 	}
-	snprintf(sql, sizeof(sql), "SELECT child FROM %s WHERE id = ?", k->name);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_blob(st, 1, record, CN_RECORD_BYTES, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32)
-			memcpy(hex, sqlite3_column_text(st, 0), 32);
-	}
-	sqlite3_finalize(st);
-	hex[32] = 0;
-	if (!hex[0] || !cn_unhex(hex, 32, child, CN_RECORD_BYTES)) {
+	if (!cn_ledger_record_child(n, kind, record, child)) {
 		cn_diag_set(diag, "没有这条记录 / no such record");
 		return CN_ERR_NOTFOUND;
 	}
+	cn_hex(child, CN_RECORD_BYTES, hex);
 	/* at the child's village, based on all this node holds of the record */
 	if ((err = cn_lx_need_child(n, child, false, &cs, diag)) || (err = cn_draft_new(&d)))
 		return err;

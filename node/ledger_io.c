@@ -390,7 +390,7 @@ cn_err cn_ledger_io_import_csv(cn_node *n, const char *actor, const void *data, 
 		if ((exec_sql(n, "ROLLBACK TO import_row; RELEASE import_row", NULL)))
 			goto done;
 		if (!skip_bad || err == CN_ERR_NOMEM || err == CN_ERR_FULL || err == CN_ERR_IO ||
-		    err == CN_ERR_DB || err == CN_ERR_READONLY) {
+		    err == CN_ERR_DB || err == CN_ERR_BUSY || err == CN_ERR_READONLY) {
 			cn_diag_set(
 				diag,
 				"第 %zu 行：%s（整个文件未导入 / nothing imported）/ line %zu: %s",

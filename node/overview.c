@@ -109,58 +109,65 @@ static cn_err sqlerr(cn_node *n, int rc, const char *doing, cn_diag *diag)
 	return cn_proj_sqlite_err(cn_store_db(cn_node_store(n)), rc, doing, diag);
 }
 
-/* Active children, by guardian type and by the mode of the last assessment. */
+/* Runs sql over the unit (?1 its code, ?2 the digits that name it) and
+ * hands each row to fn. */
+static cn_err unit_rows(ov *o, const char *sql, const char *doing,
+			void (*fn)(ov *o, sqlite3_stmt *st, void *arg), void *arg, cn_diag *diag)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(cn_store_db(cn_node_store(o->n)), sql, -1, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return sqlerr(o->n, rc, doing, diag);
+	sqlite3_bind_text(st, 1, o->unit, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, (int)o->len);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fn(o, st, arg);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? CN_OK : sqlerr(o->n, rc, doing, diag);
+}
+
+static void child_row(ov *o, sqlite3_stmt *st, void *arg)
+{
+	const char *v = (const char *)sqlite3_column_text(st, 0);
+
+	(void)arg;
+	add(o, v, S_CHILDREN);
+	for (int k = 0; k < 2; k++) {
+		const char *code = (const char *)sqlite3_column_text(st, 1 + k);
+		count_value(&o->total, k ? o->mode : o->gt, code, k);
+		count_value(row_of(o, v), k ? o->mode : o->gt, code, k);
+	}
+}
+
+static void service_row(ov *o, sqlite3_stmt *st, void *arg)
+{
+	(void)arg;
+	add(o, (const char *)sqlite3_column_text(st, 0), S_SERVICES_OPEN);
+}
+
+/* Active children, by guardian type and by the mode of the last
+ * assessment; services planned or under way (R7.3) of those children. */
 static cn_err count_children(ov *o, cn_diag *diag)
 {
-	sqlite3 *db = cn_store_db(cn_node_store(o->n));
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(
-		db,
+	cn_err err = unit_rows(
+		o,
 		"SELECT c.village_code, g.guardian_type, la.mode FROM child c"
 		" LEFT JOIN guardian g ON g.child = lower(hex(c.id))"
 		" LEFT JOIN assessment la ON la.id = (SELECT a.id FROM assessment a"
 		"  WHERE a.child = lower(hex(c.id)) ORDER BY a.date DESC, a.created_hlc DESC"
 		"  LIMIT 1)"
 		" WHERE c.status = 'active' AND substr(c.village_code, 1, ?2) = substr(?1, 1, ?2)",
-		-1, &st, NULL);
+		"counting children", child_row, NULL, diag);
 
-	if (rc != SQLITE_OK)
-		return sqlerr(o->n, rc, "counting children", diag);
-	sqlite3_bind_text(st, 1, o->unit, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, (int)o->len);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *v = (const char *)sqlite3_column_text(st, 0);
-		add(o, v, S_CHILDREN);
-		for (int k = 0; k < 2; k++) {
-			const char *code = (const char *)sqlite3_column_text(st, 1 + k);
-			count_value(&o->total, k ? o->mode : o->gt, code, k);
-			count_value(row_of(o, v), k ? o->mode : o->gt, code, k);
-		}
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? CN_OK : sqlerr(o->n, rc, "counting children", diag);
-}
-
-/* Services planned or under way (R7.3), of children in the unit. */
-static cn_err count_services(ov *o, cn_diag *diag)
-{
-	sqlite3 *db = cn_store_db(cn_node_store(o->n));
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(
-		db,
-		"SELECT c.village_code FROM service s JOIN child c ON lower(hex(c.id)) = s.child"
-		" WHERE s.service_status IN ('planned', 'ongoing') AND c.status = 'active'"
-		" AND substr(c.village_code, 1, ?2) = substr(?1, 1, ?2)",
-		-1, &st, NULL);
-
-	if (rc != SQLITE_OK)
-		return sqlerr(o->n, rc, "counting services", diag);
-	sqlite3_bind_text(st, 1, o->unit, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, (int)o->len);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		add(o, (const char *)sqlite3_column_text(st, 0), S_SERVICES_OPEN);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? CN_OK : sqlerr(o->n, rc, "counting services", diag);
+	return err ? err
+		   : unit_rows(o,
+			       "SELECT c.village_code FROM service s JOIN child c"
+			       " ON lower(hex(c.id)) = s.child"
+			       " WHERE s.service_status IN ('planned', 'ongoing')"
+			       " AND c.status = 'active'"
+			       " AND substr(c.village_code, 1, ?2) = substr(?1, 1, ?2)",
+			       "counting services", service_row, NULL, diag);
 }
 
 /* A child counts once per group, though it may have several such tasks
@@ -274,6 +281,23 @@ static void month_keys(uint64_t now_ms, char keys[MONTHS][8])
 	}
 }
 
+typedef struct month_count {
+	char (*keys)[8];
+	uint64_t *counts;
+} month_count;
+
+/* A row of (month "YYYY-MM", count) into its month's slot. */
+static void month_row(ov *o, sqlite3_stmt *st, void *arg)
+{
+	month_count *mc = arg;
+	const char *mo = (const char *)sqlite3_column_text(st, 0);
+
+	(void)o;
+	for (int i = 0; mo && i < MONTHS; i++)
+		if (!strcmp(mc->keys[i], mo))
+			mc->counts[i] = (uint64_t)sqlite3_column_int64(st, 1);
+}
+
 /* Per month: children filed (the op's time), reports, assessments and
  * visits (their dates). */
 static cn_err put_months(cn_json *j, ov *o, uint64_t now_ms, cn_diag *diag)
@@ -290,35 +314,24 @@ static cn_err put_months(cn_json *j, ov *o, uint64_t now_ms, cn_diag *diag)
 		"SELECT substr(date, 1, 7), count(*) FROM visit"
 		" WHERE substr(division, 1, ?2) = substr(?1, 1, ?2) GROUP BY 1",
 	};
-	sqlite3 *db = cn_store_db(cn_node_store(o->n));
 	char keys[MONTHS][8];
 	uint64_t counts[4][MONTHS] = {{0}};
+	month_count mc = {keys, NULL};
+	cn_err err;
 
 	month_keys(now_ms, keys);
-	for (int s = 0; s < 4; s++) {
-		sqlite3_stmt *st = NULL;
-		int rc = sqlite3_prepare_v2(db, sql[s], -1, &st, NULL);
-		if (rc != SQLITE_OK)
-			return sqlerr(o->n, rc, "counting per month", diag);
-		sqlite3_bind_text(st, 1, o->unit, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 2, (int)o->len);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			const char *mo = (const char *)sqlite3_column_text(st, 0);
-			for (int i = 0; mo && i < MONTHS; i++)
-				if (!strcmp(keys[i], mo))
-					counts[s][i] = (uint64_t)sqlite3_column_int64(st, 1);
-		}
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE)
-			return sqlerr(o->n, rc, "counting per month", diag);
+	for (int k = 0; k < 4; k++) {
+		mc.counts = counts[k];
+		if ((err = unit_rows(o, sql[k], "counting per month", month_row, &mc, diag)))
+			return err;
 	}
 	cn_json_key(j, "months");
 	cn_json_array(j);
 	for (int i = 0; i < MONTHS; i++) {
 		cn_json_object(j);
 		cn_json_kv_str(j, "month", keys[i]);
-		for (int s = 0; s < 4; s++)
-			cn_json_kv_int(j, series[s], (int64_t)counts[s][i]);
+		for (int k = 0; k < 4; k++)
+			cn_json_kv_int(j, series[k], (int64_t)counts[k][i]);
 		cn_json_object_end(j);
 	}
 	cn_json_array_end(j);
@@ -360,7 +373,7 @@ cn_err cn_overview_json(cn_node *n, const char *unit, uint64_t now_ms, cn_json *
 				o.rows[o.n_rows++].d = d;
 		}
 	}
-	if ((err = count_children(&o, diag)) || (err = count_services(&o, diag)) ||
+	if ((err = count_children(&o, diag)) ||
 	    (err = cn_tasks_each(n, prefix, now_ms, count_task, &o, diag)) ||
 	    (err = cn_wf_reports_each(n, true, count_report, &o, diag)))
 		goto done;

@@ -64,6 +64,8 @@ cn_err cn_proj_sqlite_err(sqlite3 *db, int rc, const char *doing, cn_diag *diag)
 	case SQLITE_IOERR:
 	case SQLITE_CANTOPEN: return CN_ERR_IO;
 	case SQLITE_CONSTRAINT: return CN_ERR_EXISTS;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED: return CN_ERR_BUSY; /* past the busy timeout */
 	default: return CN_ERR_DB;
 	}
 }

@@ -36,25 +36,9 @@ void cn_view_time(uint64_t hlc, char out[32])
 static void conflict_child(cn_node *n, cn_json *j, const char *kind, const uint8_t *rec)
 {
 	uint8_t child[CN_RECORD_BYTES];
-	char hex[33], name[128] = "", sql[128];
-	sqlite3 *db = cn_store_db(cn_node_store(n));
-	sqlite3_stmt *st = NULL;
-	bool found = false;
+	char hex[33], name[128] = "";
 
-	if (!strcmp(kind, "child")) {
-		memcpy(child, rec, CN_RECORD_BYTES);
-		found = true;
-	} else if (cn_model_field(cn_model_kind(kind, strlen(kind)), "child", 5)) {
-		snprintf(sql, sizeof(sql), "SELECT child FROM %s WHERE id = ?", kind);
-		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-			sqlite3_bind_blob(st, 1, rec, CN_RECORD_BYTES, SQLITE_STATIC);
-			if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32)
-				found = cn_unhex((const char *)sqlite3_column_text(st, 0), 32,
-						 child, CN_RECORD_BYTES);
-		}
-		sqlite3_finalize(st);
-	}
-	if (!found) {
+	if (!cn_ledger_record_child(n, kind, rec, child)) {
 		cn_json_kv_str(j, "child", NULL);
 		return;
 	}
@@ -363,36 +347,18 @@ cn_err cn_view_resolve(cn_node *n, const char *actor, const char *record, const 
 	 * for a record about it, by a change at the child's village */
 	if (!strcmp(field, CN_PROJ_LOCATION_FIELD) && strcmp(kind, "child") != 0)
 		return cn_ledger_confirm_place(n, actor, kind, rec, diag);
-	if (!strcmp(field, CN_PROJ_LOCATION_FIELD)) {
-		/* either side of a location item settles the same way: the
-		 * child stays where it is now, and the late edits count there */
-		if ((rc = sqlite3_prepare_v2(db, "SELECT village_code FROM child WHERE id = ?", -1,
-					     &st, NULL)) != SQLITE_OK)
-			return cn_proj_sqlite_err(db, rc, "reading a child", diag);
-		sqlite3_bind_blob(st, 1, rec, sizeof(rec), SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-			snprintf(value, sizeof(value), "%s",
-				 (const char *)sqlite3_column_text(st, 0));
-		sqlite3_finalize(st);
-	}
+	/* either side of a child's location item settles the same way: the
+	 * child stays where it is now, and the late edits count there */
+	if (!strcmp(field, CN_PROJ_LOCATION_FIELD) &&
+	    (err = cn_ledger_child_village(n, rec, value, diag)))
+		return err;
 	in = (cn_input){strcmp(field, CN_PROJ_LOCATION_FIELD) ? field : "village_code", value};
 	if (!strcmp(kind, "child"))
 		return cn_ledger_child_update(n, actor, rec, &in, 1, diag);
 	if (!strcmp(kind, "service") || !strcmp(kind, "intervention") || !strcmp(kind, "hotline"))
 		return cn_wf_update(n, actor, kind, rec, &in, 1, diag);
-	if (!strcmp(kind, "guardian")) {
-		char sql[] = "SELECT child FROM guardian WHERE id = ?";
-		bool found = false;
-		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-			sqlite3_bind_blob(st, 1, rec, sizeof(rec), SQLITE_STATIC);
-			if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32)
-				found = cn_unhex((const char *)sqlite3_column_text(st, 0), 32,
-						 child, sizeof(child));
-		}
-		sqlite3_finalize(st);
-		if (found)
-			return cn_ledger_guardian_set(n, actor, child, &in, 1, diag);
-	}
+	if (!strcmp(kind, "guardian") && cn_ledger_record_child(n, kind, rec, child))
+		return cn_ledger_guardian_set(n, actor, child, &in, 1, diag);
 	cn_diag_set(diag,
 		    "这类记录（%s）的冲突请在命令行按其办理流程处理 / a conflict on a %s record "
 		    "is settled on the command line, through its own workflow",
@@ -401,14 +367,6 @@ cn_err cn_view_resolve(cn_node *n, const char *actor, const char *record, const 
 }
 
 /* ---- the sync's health ---- */
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* A peers row's time (ms, or NULL) as text; "—" when never. */
 static void ms_text(sqlite3_stmt *st, int col, char out[32])
@@ -505,7 +463,7 @@ static cn_err sync_children(const cn_view *v)
 	cn_node *n = v->n;
 	sqlite3 *db = cn_store_db(cn_node_store(n));
 	sqlite3_stmt *st = NULL;
-	uint64_t now = now_ms();
+	uint64_t now = cn_node_now_ms(n); /* the node's clock, injectable in tests */
 	int rc;
 
 	rc = sqlite3_prepare_v2(

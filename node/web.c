@@ -693,6 +693,7 @@ cn_err cn_web_start(const char *dir, const cn_env *env, const char *url, const c
 	nng_url *u = NULL;
 	nng_http_handler *h = NULL;
 	nng_tls_config *tls = NULL;
+	cn_err err = CN_ERR_USAGE;
 	bool https;
 	int rv;
 
@@ -715,12 +716,7 @@ cn_err cn_web_start(const char *dir, const cn_env *env, const char *url, const c
 			"证书与私钥.pem / --http takes http://ADDR:PORT, or https://ADDR:PORT with "
 			"--tls-cert CERT-AND-KEY.pem (%s)",
 			url);
-		if (u)
-			nng_url_free(u);
-		pthread_cond_destroy(&w->more);
-		pthread_mutex_destroy(&w->lock);
-		free(w);
-		return CN_ERR_USAGE;
+		goto fail;
 	}
 	https = w->secure = !strcmp(u->u_scheme, "https");
 	/* passwords and children's files never cross a network in clear */
@@ -732,11 +728,7 @@ cn_err cn_web_start(const char *dir, const cn_env *env, const char *url, const c
 			"machine only (127.0.0.1): for other machines use https with --tls-cert, "
 			"or say --allow-plain-http",
 			u->u_hostname, u->u_port);
-		nng_url_free(u);
-		pthread_cond_destroy(&w->more);
-		pthread_mutex_destroy(&w->lock);
-		free(w);
-		return CN_ERR_USAGE;
+		goto fail;
 	}
 	/* one cookie per node: two nodes' pages on one machine (the demo's
 	 * county and village) keep their sessions apart */
@@ -756,20 +748,24 @@ cn_err cn_web_start(const char *dir, const cn_env *env, const char *url, const c
 	    (rv = nng_http_server_start(w->server)) != 0) {
 		cn_diag_set(diag, "无法在 %s 提供网页接口：%s / cannot serve HTTP at %s: %s", url,
 			    nng_strerror(rv), url, nng_strerror(rv));
-		if (h) /* not yet the server's */
-			nng_http_handler_free(h);
-		stop_workers(w);
-		pthread_cond_destroy(&w->more);
-		pthread_mutex_destroy(&w->lock);
-		if (w->server)
-			nng_http_server_release(w->server);
-		nng_url_free(u);
-		free(w);
-		return CN_ERR_IO;
+		err = CN_ERR_IO;
+		goto fail;
 	}
 	nng_url_free(u);
 	*out = w;
 	return CN_OK;
+fail:
+	if (h) /* not yet the server's */
+		nng_http_handler_free(h);
+	stop_workers(w);
+	if (w->server)
+		nng_http_server_release(w->server);
+	pthread_cond_destroy(&w->more);
+	pthread_mutex_destroy(&w->lock);
+	if (u)
+		nng_url_free(u);
+	free(w);
+	return err;
 }
 
 void cn_web_stop(cn_web *w)

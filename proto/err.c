@@ -30,6 +30,8 @@ static const char *const cn_err_text[CN_ERR__COUNT] = {
 	[CN_ERR_USAGE] = "命令用法错误 / wrong command usage",
 	[CN_ERR_NETWORK] =
 		"无法连接对方节点或对方无应答 / the peer cannot be reached or did not answer",
+	[CN_ERR_BUSY] = "节点正忙（正在导入或同步），请稍后再试 / the node is busy (an import or a "
+			"sync): try again shortly",
 };
 
 const char *cn_strerror(cn_err err)

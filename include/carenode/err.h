@@ -39,6 +39,7 @@ typedef enum cn_err {
 	CN_ERR_LIMIT,     /* a size or count limit was exceeded */
 	CN_ERR_USAGE,     /* a command line was wrong */
 	CN_ERR_NETWORK,   /* the peer could not be reached or did not answer */
+	CN_ERR_BUSY,      /* another writer holds the database: try again shortly */
 	CN_ERR__COUNT
 } cn_err;
 

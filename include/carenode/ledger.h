@@ -59,6 +59,14 @@ CN_NODISCARD cn_err cn_ledger_child_move(cn_node *n, const char *actor,
 CN_NODISCARD cn_err cn_ledger_child_here(cn_node *n, const uint8_t record[CN_RECORD_BYTES],
 					 cn_diag *diag);
 
+/* The child a record of kind is about (a child: itself); false when this
+ * node holds no such record or it names no child. */
+bool cn_ledger_record_child(cn_node *n, const char *kind, const uint8_t record[CN_RECORD_BYTES],
+			    uint8_t child[CN_RECORD_BYTES]);
+/* The village a child on this node is at. */
+CN_NODISCARD cn_err cn_ledger_child_village(cn_node *n, const uint8_t child[CN_RECORD_BYTES],
+					    char village[CN_DIVISION_LEN + 1], cn_diag *diag);
+
 /* Confirms at the child's village the edits made to a record about the
  * child (kind guardian, service, intervention, hotline) where the child no
  * longer was, before the author heard of a move: a change at the village
