@@ -60,30 +60,11 @@ cd "$root"
 K=370522000000 T=370522101000 V=370522101201
 PK=$(free_port) PT=$(free_port)
 HK=$(free_port) HT=$(free_port) HV=$(free_port)
-# idnum BIRTH-DATE+SEQUENCE (11 digits): a resident ID of Lijin county with its check digit
-idnum() {
-	python3 - "$1" <<'PY'
-import sys
-b = "370522" + sys.argv[1]
-w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-print(b + "10X98765432"[sum(int(x) * y for x, y in zip(b, w)) % 11])
-PY
-}
-
 # ---- the hierarchy: key ceremony, enrolment, people ----
 c ca ca init >/dev/null || bad "ca init"
-enrol_root() { # name role code
-	c "$1" init --level "$2" --code "$3" >/dev/null &&
-		c ca ca enroll --subject "$(cat "$work/$1/node.pub")" --role "$2" --code "$3" --out "$work/$1.chain" >/dev/null &&
-		c "$1" join --chain "$work/$1.chain" --root "$work/ca/root.pub" --network-key "$work/ca/network.key" >/dev/null ||
-		bad "enrol $1"
-}
 enrol_root k county $K
 enrol_root t township $T
-c v init --level village --code $V >/dev/null &&
-	c t enroll --subject "$(cat "$work/v/node.pub")" --code $V --out "$work/v.chain" >/dev/null &&
-	c v join --chain "$work/v.chain" --root "$work/ca/root.pub" --network-key "$work/ca/network.key" >/dev/null ||
-	bad "enrol v"
+enrol_village v t $V
 printf 'officer-pass\n' >"$work/pw-v"
 printf 'county-pass1\n' >"$work/pw-k"
 c v user add --login wang --name 王强 --role liaison --new-password-file "$work/pw-v" >/dev/null ||

@@ -14,18 +14,9 @@ K=370522000000 T=370522101000 V=370522101201
 TODAY=$(TZ=Asia/Shanghai date +%F)
 
 c ca ca init >/dev/null || bad "ca init"
-for n in k:county:$K t:township:$T; do
-	IFS=: read -r d l code <<<"$n"
-	c "$d" init --level "$l" --code "$code" >/dev/null &&
-		c ca ca enroll --subject "$(cat "$work/$d/node.pub")" --role "$l" --code "$code" \
-			--out "$work/$d.chain" >/dev/null &&
-		c "$d" join --chain "$work/$d.chain" --root "$work/ca/root.pub" \
-			--network-key "$work/ca/network.key" >/dev/null || bad "enrol $d"
-done
-c v init --level village --code $V >/dev/null &&
-	c t enroll --subject "$(cat "$work/v/node.pub")" --code $V --out "$work/v.chain" >/dev/null &&
-	c v join --chain "$work/v.chain" --root "$work/ca/root.pub" \
-		--network-key "$work/ca/network.key" >/dev/null || bad "enrol v"
+enrol_root k county $K
+enrol_root t township $T
+enrol_village v t $V
 "$cn" synth --village $V --count 3 --seed 1 --out "$work/v.csv"
 c v import "$work/v.csv" >/dev/null || bad "v files its children"
 

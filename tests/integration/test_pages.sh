@@ -30,18 +30,9 @@ login() {
 
 # ---- a county, a township, a village ----
 c ca ca init >/dev/null || bad "ca init"
-for n in k:county:$K t1:township:$T1; do
-	IFS=: read -r d role code <<<"$n"
-	c "$d" init --level "$role" --code "$code" >/dev/null &&
-		c ca ca enroll --subject "$(cat "$work/$d/node.pub")" --role "$role" --code "$code" \
-			--out "$work/$d.chain" >/dev/null &&
-		c "$d" join --chain "$work/$d.chain" --root "$work/ca/root.pub" \
-			--network-key "$work/ca/network.key" >/dev/null || bad "enrol $d"
-done
-c v11 init --level village --code $V11 >/dev/null &&
-	c t1 enroll --subject "$(cat "$work/v11/node.pub")" --code $V11 --out "$work/v11.chain" >/dev/null &&
-	c v11 join --chain "$work/v11.chain" --root "$work/ca/root.pub" \
-		--network-key "$work/ca/network.key" >/dev/null || bad "enrol v11"
+enrol_root k county $K
+enrol_root t1 township $T1
+enrol_village v11 t1 $V11
 "$cn" synth --village $V11 --count 6 --seed 3 --out "$work/v11.csv"
 c v11 import "$work/v11.csv" >/dev/null || bad "v11 files its children"
 
