@@ -775,17 +775,33 @@ static cn_err serve_push(cn_node *n, const char *peer, const cn_sync_msg *req, u
 }
 
 /* The unit below was here: its last contact, for the parent's view of the
- * sync's health (view.h). Best effort: the exchange matters more. */
+ * sync's health (view.h), to the minute that view shows. Written only when
+ * the recorded contact is a minute old, so a sync's round trips stay reads
+ * and do not queue behind other writers. Best effort: the exchange matters
+ * more. */
 static void touch_child(cn_node *n, const char *peer)
 {
+	sqlite3 *db = cn_store_db(cn_node_store(n));
+	int64_t now = (int64_t)cn_node_now_ms(n);
 	sqlite3_stmt *st = NULL;
+	bool fresh = false;
 
-	if (sqlite3_prepare_v2(cn_store_db(cn_node_store(n)),
+	if (sqlite3_prepare_v2(db, "SELECT last_contact_ms FROM peers WHERE name = ?1", -1, &st,
+			       NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+		fresh = sqlite3_step(st) == SQLITE_ROW &&
+			sqlite3_column_type(st, 0) != SQLITE_NULL &&
+			now - sqlite3_column_int64(st, 0) < 60000;
+	}
+	sqlite3_finalize(st);
+	if (fresh)
+		return;
+	if (sqlite3_prepare_v2(db,
 			       "INSERT INTO peers(name, last_contact_ms) VALUES(?1, ?2)"
 			       " ON CONFLICT(name) DO UPDATE SET last_contact_ms = ?2",
 			       -1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, (int64_t)cn_node_now_ms(n));
+		sqlite3_bind_int64(st, 2, now);
 		(void)sqlite3_step(st);
 	}
 	sqlite3_finalize(st);
